@@ -1,0 +1,83 @@
+"""The one exception tree of drills.
+
+Every error the engine raises on purpose derives from `DrillError`, so callers catch one root.
+Only the CLI turns these into exit codes (see `ExitCode`); a missed objective is a verdict in the
+result, never an exception.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Documented process exit codes of the `drills` command."""
+
+    MET = 0
+    MISSED = 1
+    USAGE = 2
+    ABORTED = 3
+
+
+class DrillError(Exception):
+    """Root of every error drills raises on purpose."""
+
+    exit_code: ExitCode = ExitCode.USAGE
+
+
+class InputError(DrillError):
+    """Bad input from the user: a malformed experiment, profile or argument."""
+
+
+class UnknownScenarioError(InputError):
+    """A scenario name that is neither in the catalog nor a readable experiment file."""
+
+
+class ProfileError(InputError):
+    """A target profile that cannot be read or does not describe a known target."""
+
+
+class TargetError(DrillError):
+    """The target could not do what was asked (start, kill, restore, answer)."""
+
+    exit_code = ExitCode.ABORTED
+
+
+class TargetUnreachableError(TargetError):
+    """The target did not answer at all."""
+
+
+class SandboxError(TargetError):
+    """The embedded sandbox could not be started, stopped or changed."""
+
+
+class StateDirError(SandboxError):
+    """A sandbox state directory that is corrupt, foreign, or held by another sandbox."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ComponentError(SandboxError):
+    """A sandbox component that failed to start, stop or become healthy."""
+
+
+class UnsafeTargetError(DrillError):
+    """Refused as unsafe: a production-looking target, a held lock, a failing steady state."""
+
+    exit_code = ExitCode.ABORTED
+
+
+class TargetBusyError(UnsafeTargetError):
+    """Another drill already holds this target's lock."""
+
+
+class MeasurementError(DrillError):
+    """The measurement machinery itself failed (not: a measurement came out badly)."""
+
+    exit_code = ExitCode.ABORTED
+
+
+class DrillAborted(DrillError):
+    """The drill was interrupted (Ctrl-C, SIGTERM, or past twice its RTO objective)."""
+
+    exit_code = ExitCode.ABORTED

@@ -1,0 +1,274 @@
+"""The data a drill produces, as frozen dataclasses.
+
+Times inside a run are floats of seconds on the run's `RunClock` (monotonic, anchored once to UTC);
+they become ISO-8601 UTC strings only at the JSON edge. Durations are named `*_seconds`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+SCHEMA = "drills.report/v1"
+
+
+class Verdict(StrEnum):
+    """What a drill proved.
+
+    `invalid` means the fault never produced a detectable failure: such a drill proves nothing and
+    never counts as met.
+    """
+
+    MET = "met"
+    MISSED = "missed"
+    INVALID = "invalid"
+    ABORTED = "aborted"
+
+
+class RunStatus(StrEnum):
+    """How the run itself went, independent of the objectives."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"  # an activity of the method failed, or steady state was not met before
+    ABORTED = "aborted"  # interrupted (signal, timeout guard) or refused
+
+
+class Phase(StrEnum):
+    """Phases of a drill, for per-phase error rate and latency of probe traffic.
+
+    steady: before `fault_at`; fault: from `fault_at` until the first activity of the method after
+    the fault activities starts (the recovery); recovery: from there until `recovered_at`;
+    after: from `recovered_at` to the end.
+    """
+
+    STEADY = "steady"
+    FAULT = "fault"
+    RECOVERY = "recovery"
+    AFTER = "after"
+
+
+class Stage(StrEnum):
+    """Where in the Chaos Toolkit experiment an activity ran."""
+
+    HYPOTHESIS_BEFORE = "steady-state-before"
+    METHOD = "method"
+    HYPOTHESIS_AFTER = "steady-state-after"
+    ROLLBACK = "rollback"
+
+
+FAULT_TAG = "fault"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One observation of one signal at run time `t`."""
+
+    t: float
+    signal: str
+    ok: bool
+    latency_seconds: float | None = None
+    critical: bool = True
+    detail: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": "sample",
+            "t": round(self.t, 6),
+            "signal": self.signal,
+            "ok": self.ok,
+            "latency_seconds": None
+            if self.latency_seconds is None
+            else round(self.latency_seconds, 6),
+            "critical": self.critical,
+            "detail": self.detail,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Sample:
+        return cls(
+            t=float(d["t"]),
+            signal=str(d["signal"]),
+            ok=bool(d["ok"]),
+            latency_seconds=d.get("latency_seconds"),
+            critical=bool(d.get("critical", True)),
+            detail=d.get("detail"),
+        )
+
+
+@dataclass(frozen=True)
+class ActivityMark:
+    """Start and end of one Chaos Toolkit activity, in run time."""
+
+    name: str
+    kind: str  # "action" | "probe"
+    stage: Stage
+    start: float
+    end: float | None = None
+    tags: tuple[str, ...] = ()
+    status: str | None = None  # chaoslib's run status: "succeeded" | "failed" | ...
+
+    @property
+    def is_fault(self) -> bool:
+        return FAULT_TAG in self.tags
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": "activity",
+            "name": self.name,
+            "kind": self.kind,
+            "stage": self.stage.value,
+            "start": round(self.start, 6),
+            "end": None if self.end is None else round(self.end, 6),
+            "tags": list(self.tags),
+            "status": self.status,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> ActivityMark:
+        return cls(
+            name=str(d["name"]),
+            kind=str(d.get("kind", "action")),
+            stage=Stage(d.get("stage", Stage.METHOD.value)),
+            start=float(d["start"]),
+            end=None if d.get("end") is None else float(d["end"]),
+            tags=tuple(d.get("tags") or ()),
+            status=d.get("status"),
+        )
+
+
+@dataclass(frozen=True)
+class AckedWrite:
+    """A canary write the target acknowledged: `sent_t` is the record's own timestamp."""
+
+    seq: int
+    sent_t: float
+    ack_t: float
+    checksum: str
+
+
+@dataclass(frozen=True)
+class CanaryLog:
+    """What the canary wrote and what the verifier read back after recovery.
+
+    `readback` maps seq -> checksum recomputed from the record as read back; None when the
+    read-back could not be done (then `readback_error` says why).
+    """
+
+    acked: tuple[AckedWrite, ...]
+    failed: int
+    readback: dict[int, str] | None
+    readback_error: str | None = None
+    interval_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class PhaseStats:
+    """Probe traffic of one phase: how much, how much failed, how slow (p95)."""
+
+    phase: Phase
+    requests: int
+    errors: int
+    error_rate: float | None
+    p95_latency_seconds: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "errors": self.errors,
+            "error_rate": self.error_rate,
+            "p95_latency_seconds": self.p95_latency_seconds,
+        }
+
+
+@dataclass(frozen=True)
+class Measurements:
+    """Every number a drill measures; None with a reason in `unmeasured` when not measurable."""
+
+    fault_at: float | None
+    detected_at: float | None
+    recovered_at: float | None
+    rto_seconds: float | None
+    time_to_detect_seconds: float | None
+    downtime_seconds: float | None
+    rpo_seconds: float | None
+    writes_acknowledged: int | None
+    writes_failed: int | None
+    writes_lost: int | None
+    writes_lost_after_fault: int | None
+    writes_corrupted: int | None
+    resolution_seconds: float | None
+    phases: dict[Phase, PhaseStats] = field(default_factory=dict)
+    unmeasured: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, float | int | str | None] = field(default_factory=dict)
+
+
+class Comparison(StrEnum):
+    """How a measured value is held against its threshold."""
+
+    AT_MOST = "<="
+    BELOW = "<"
+    EQUALS = "=="
+
+
+@dataclass(frozen=True)
+class ObjectiveResult:
+    """One objective: threshold, measured value, margin (threshold - measured), met."""
+
+    name: str
+    threshold: float
+    measured: float | None
+    margin: float | None
+    met: bool | None  # None: could not be measured
+    comparison: Comparison = Comparison.AT_MOST
+    unit: str = "s"
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "threshold": self.threshold,
+            "measured": self.measured,
+            "margin": self.margin,
+            "met": self.met,
+            "comparison": self.comparison.value,
+            "unit": self.unit,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class DrillRef:
+    """Which drill ran: the scenario name, its title and the experiment file."""
+
+    scenario: str
+    title: str
+    experiment_path: str
+
+
+@dataclass(frozen=True)
+class TargetRef:
+    """Which target was drilled (never its secrets)."""
+
+    name: str
+    kind: str
+    address: str | None = None
+
+
+@dataclass(frozen=True)
+class DrillResult:
+    """A finished run: everything the reports and the history need, nothing they must compute."""
+
+    run_id: str
+    drill: DrillRef
+    target: TargetRef
+    anchor_utc: str
+    started_at: float
+    ended_at: float
+    status: RunStatus
+    verdict: Verdict
+    verdict_reason: str
+    measurements: Measurements
+    objectives: tuple[ObjectiveResult, ...]
+    activities: tuple[ActivityMark, ...]
+    notes: tuple[str, ...] = ()

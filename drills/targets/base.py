@@ -1,0 +1,130 @@
+"""The target driver interface: the only place where a platform's specifics live.
+
+Probes and actions (and the runner) talk to a `Target`; the sandbox and the Kubernetes driver
+implement it. Everything that is plain HTTP against the control plane (health, GraphQL, breaker
+reset, canary writes) is target-agnostic and lives outside the drivers; a driver only does what
+needs the platform: kill, restart, scale, back up, restore, read logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+
+class Component(StrEnum):
+    """The runbook's components, named as `drills sandbox restart` and profiles name them."""
+
+    CONTROL_PLANE = "control-plane"
+    POSTGRES = "postgres"
+    POSTGRES_STANDBY = "postgres-standby"
+    REDIS = "redis"
+
+
+class SignalKind(StrEnum):
+    HTTP = "http"  # GET returns 2xx
+    GRAPHQL = "graphql"  # POST { healthCheck } answers true
+    POSTGRES = "postgres"  # SELECT 1 on the primary through the read-write path
+    REDIS = "redis"  # PING
+
+
+@dataclass(frozen=True)
+class SignalSpec:
+    """A signal the sampler polls: what to ask, where, and whether its failure means 'down'."""
+
+    name: str
+    kind: SignalKind
+    address: str  # URL for http/graphql, conninfo for postgres (no password), redis URL
+    critical: bool = True
+
+
+@dataclass(frozen=True)
+class Backup:
+    """A restorable point: a base backup (PostgreSQL) or a snapshot (Redis)."""
+
+    backup_id: str
+    component: Component
+    taken_at: datetime
+    path: str | None = None
+    size_bytes: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Target(Protocol):
+    """A system under drill.
+
+    Methods raise `drills.errors.TargetError` (or a subclass) when the platform refuses or fails;
+    they never return error codes.
+    """
+
+    name: str
+    kind: str
+
+    @property
+    def control_plane_url(self) -> str:
+        """Base URL of the control-plane service (no trailing slash)."""
+        ...
+
+    def signals(self) -> Sequence[SignalSpec]:
+        """The critical (and informational) signals to sample during a drill."""
+        ...
+
+    def status(self) -> dict[str, Any]:
+        """Per component: state, replicas/pids, address. JSON-safe."""
+        ...
+
+    def kill(self, component: Component) -> list[int]:
+        """Crash every process/pod of a component for real (SIGKILL / grace 0). Returns ids."""
+        ...
+
+    def restart(self, component: Component, wait: bool = True, timeout_seconds: float = 120.0) -> None:
+        """Bring a component back (from a crash or running), data intact; wait until ready."""
+        ...
+
+    def scale(self, component: Component, replicas: int, wait: bool = True, timeout_seconds: float = 120.0) -> None:
+        """Run exactly `replicas` instances of a stateless component (0 stops it)."""
+        ...
+
+    def replicas(self, component: Component) -> int:
+        """How many instances of a component run now."""
+        ...
+
+    def wait_ready(self, component: Component, timeout_seconds: float = 120.0) -> float:
+        """Block until the component serves; returns seconds waited."""
+        ...
+
+    def logs(self, component: Component, lines: int = 100) -> str:
+        """The tail of a component's logs."""
+        ...
+
+    def set_maintenance(self, enabled: bool) -> None:
+        """Maintenance mode: the service refuses writes with 503."""
+        ...
+
+    def set_rate_limit(self, limit: str | None) -> None:
+        """Per-client rate limit such as '50/second'; None restores the default."""
+        ...
+
+    def block_addresses(self, addresses: Sequence[str]) -> None:
+        """Deny traffic from these client addresses (empty: unblock all)."""
+        ...
+
+    def take_backup(self, component: Component) -> Backup:
+        """A fresh base backup (postgres) or snapshot (redis)."""
+        ...
+
+    def list_backups(self, component: Component) -> list[Backup]:
+        """Restorable backups, oldest first."""
+        ...
+
+    def terminate_long_queries(self, older_than_seconds: float) -> list[int]:
+        """End PostgreSQL queries running longer than this; returns their backend pids."""
+        ...
+
+    def close(self) -> None:
+        """Release client resources (not the target itself)."""
+        ...
