@@ -1,0 +1,352 @@
+"""Turn a drill's timeline and canary log into measurements: RTO, TTD, downtime, RPO, loss, phases.
+
+These are the numbers a drill exists to produce, so they are pure functions over data already
+collected (no clock, no I/O): every definition in DESIGN.md's "Measurement" section lives here once,
+each as a small helper that can be tested alone. A number that cannot be taken comes out as None
+with a reason in `Measurements.unmeasured`, never as a guess.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+from drills.errors import MeasurementError
+from drills.models import (
+    ActivityMark,
+    CanaryLog,
+    Measurements,
+    Phase,
+    PhaseStats,
+    Sample,
+    Stage,
+)
+
+__all__ = [
+    "NEVER_RECOVERED",
+    "NO_DETECTABLE_FAILURE",
+    "NO_FAULT",
+    "CanaryLoss",
+    "Recovery",
+    "compute",
+    "detected_at",
+    "fault_at",
+    "measure_canary",
+    "p95",
+    "phase_bounds",
+    "phase_stats",
+    "recovered_at",
+    "recovery",
+    "recovery_started_at",
+    "resolution_seconds",
+    "to_json",
+]
+
+NO_FAULT = "the fault never ran"
+NO_DETECTABLE_FAILURE = "the fault produced no detectable failure"
+NEVER_RECOVERED = "did not recover before the drill ended"
+
+
+def _critical(samples: Iterable[Sample]) -> list[Sample]:
+    return sorted((s for s in samples if s.critical), key=lambda s: (s.t, s.signal))
+
+
+def fault_at(activities: Sequence[ActivityMark]) -> float | None:
+    """Start of the first method activity tagged `fault`, or None when no fault ran."""
+    starts = [a.start for a in activities if a.is_fault and a.stage is Stage.METHOD]
+    return min(starts) if starts else None
+
+
+def detected_at(samples: Sequence[Sample], fault_at: float | None) -> float | None:
+    """Run time of the first failed critical sample at or after `fault_at` (failures before it
+    are the system's own trouble, not the fault's)."""
+    if fault_at is None:
+        return None
+    failed = [s.t for s in samples if s.critical and not s.ok and s.t >= fault_at]
+    return min(failed) if failed else None
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """When the target recovered (`at`), or why that cannot be said (`reason`)."""
+
+    at: float | None
+    reason: str | None
+
+
+def recovery(samples: Sequence[Sample], fault_at: float | None, sustain: int = 3) -> Recovery:
+    """The first critical sample after the last failure, if it was sustained.
+
+    L is the last failed critical sample at or after `fault_at`; the target recovered at the first
+    critical sample after L provided every critical signal seen in the drill then has at least
+    `sustain` samples after L (all healthy, since L was the last failure).
+    """
+    if sustain < 1:
+        raise MeasurementError(f"sustain must be at least 1 sample, got {sustain}")
+    if fault_at is None:
+        return Recovery(None, NO_FAULT)
+    critical = _critical(samples)
+    failures = [s.t for s in critical if not s.ok and s.t >= fault_at]
+    if not failures:
+        return Recovery(None, NO_DETECTABLE_FAILURE)
+    last_failure = max(failures)
+    after = [s for s in critical if s.t > last_failure]
+    if not after:
+        return Recovery(None, NEVER_RECOVERED)
+    counts = dict.fromkeys(sorted({s.signal for s in critical}), 0)
+    for s in after:
+        counts[s.signal] += 1
+    short = {signal: n for signal, n in counts.items() if n < sustain}
+    if short:
+        detail = ", ".join(f"{signal} had {n}" for signal, n in short.items())
+        return Recovery(
+            None,
+            f"{NEVER_RECOVERED}: not sustained ({detail} healthy samples after the last failure,"
+            f" {sustain} needed)",
+        )
+    return Recovery(after[0].t, None)
+
+
+def recovered_at(
+    samples: Sequence[Sample], fault_at: float | None, sustain: int = 3
+) -> float | None:
+    """Run time the target recovered (see `recovery`), or None."""
+    return recovery(samples, fault_at, sustain).at
+
+
+def resolution_seconds(samples: Sequence[Sample]) -> float | None:
+    """The sampling interval actually achieved: the median gap between consecutive samples of the
+    same critical signal, pooled over all critical signals."""
+    by_signal: dict[str, list[float]] = defaultdict(list)
+    for s in samples:
+        if s.critical:
+            by_signal[s.signal].append(s.t)
+    gaps: list[float] = []
+    for times in by_signal.values():
+        times.sort()
+        gaps.extend(b - a for a, b in pairwise(times))
+    return statistics.median(gaps) if gaps else None
+
+
+@dataclass(frozen=True)
+class CanaryLoss:
+    """What the canary lost; None fields carry their reason in `unmeasured`."""
+
+    writes_acknowledged: int | None
+    writes_failed: int | None
+    writes_lost: int | None
+    writes_lost_after_fault: int | None
+    writes_corrupted: int | None
+    rpo_seconds: float | None
+    unmeasured: dict[str, str]
+
+
+def measure_canary(canary: CanaryLog | None, fault_at: float | None) -> CanaryLoss:
+    """Loss, corruption and RPO from the acknowledged writes and what was read back."""
+    loss_fields = ("writes_lost", "writes_lost_after_fault", "writes_corrupted", "rpo_seconds")
+    if canary is None:
+        reason = "no canary ran in this drill"
+        every = ("writes_acknowledged", "writes_failed", *loss_fields)
+        return CanaryLoss(None, None, None, None, None, None, dict.fromkeys(every, reason))
+    acknowledged, failed = len(canary.acked), canary.failed
+    if canary.readback is None:
+        reason = canary.readback_error or "the canary could not be read back"
+        return CanaryLoss(
+            acknowledged, failed, None, None, None, None, dict.fromkeys(loss_fields, reason)
+        )
+    readback = canary.readback
+    lost = [w for w in canary.acked if w.seq not in readback]
+    corrupted = sum(1 for w in canary.acked if w.seq in readback and readback[w.seq] != w.checksum)
+    if fault_at is None:
+        reason = f"{NO_FAULT}: no point to measure loss from"
+        unmeasured = {"writes_lost_after_fault": reason, "rpo_seconds": reason}
+        return CanaryLoss(acknowledged, failed, len(lost), None, corrupted, None, unmeasured)
+    lost_before = [w.sent_t for w in lost if w.sent_t < fault_at]
+    rpo = fault_at - min(lost_before) if lost_before else 0.0
+    after_fault = len(lost) - len(lost_before)
+    return CanaryLoss(acknowledged, failed, len(lost), after_fault, corrupted, rpo, {})
+
+
+def recovery_started_at(activities: Sequence[ActivityMark]) -> float | None:
+    """Start of the first method activity, not tagged `fault`, that starts after every fault
+    activity of the method has started: where the runbook's recovery begins."""
+    faults = [a.start for a in activities if a.is_fault and a.stage is Stage.METHOD]
+    if not faults:
+        return None
+    last_fault = max(faults)
+    later = [
+        a.start
+        for a in activities
+        if a.stage is Stage.METHOD and not a.is_fault and a.start > last_fault
+    ]
+    return min(later) if later else None
+
+
+def phase_bounds(
+    started_at: float,
+    ended_at: float,
+    fault_at: float | None,
+    recovery_start: float | None,
+    recovered_at: float | None,
+) -> list[tuple[Phase, float, float]]:
+    """Each phase present in this drill as (phase, start, end); every interval is half-open
+    except the last, which includes `ended_at`. Empty phases are left out."""
+    if fault_at is None:
+        return [(Phase.STEADY, started_at, ended_at)]
+    end_of_trouble = ended_at if recovered_at is None else recovered_at
+    fault_end = end_of_trouble if recovery_start is None else min(recovery_start, end_of_trouble)
+    bounds = [
+        (Phase.STEADY, started_at, fault_at),
+        (Phase.FAULT, fault_at, fault_end),
+        (Phase.RECOVERY, fault_end, end_of_trouble),
+    ]
+    if recovered_at is not None:
+        bounds.append((Phase.AFTER, recovered_at, ended_at))
+    return [(phase, lo, hi) for phase, lo, hi in bounds if hi > lo or phase is Phase.STEADY]
+
+
+def p95(values: Sequence[float]) -> float | None:
+    """Nearest-rank 95th percentile, or None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[math.ceil(0.95 * len(ordered)) - 1]
+
+
+def phase_stats(phase: Phase, samples: Sequence[Sample]) -> PhaseStats:
+    """Requests, errors, error rate and p95 latency of the probe traffic among `samples`."""
+    traffic = [s for s in samples if s.latency_seconds is not None]
+    latencies = [s.latency_seconds for s in samples if s.latency_seconds is not None]
+    errors = sum(1 for s in traffic if not s.ok)
+    return PhaseStats(
+        phase=phase,
+        requests=len(traffic),
+        errors=errors,
+        error_rate=errors / len(traffic) if traffic else None,
+        p95_latency_seconds=p95(latencies),
+    )
+
+
+def _phases(
+    samples: Sequence[Sample], bounds: list[tuple[Phase, float, float]], unmeasured: dict[str, str]
+) -> dict[Phase, PhaseStats]:
+    phases: dict[Phase, PhaseStats] = {}
+    for i, (phase, lo, hi) in enumerate(bounds):
+        last = i == len(bounds) - 1
+        inside = [s for s in samples if lo <= s.t and (s.t <= hi if last else s.t < hi)]
+        stats = phase_stats(phase, inside)
+        phases[phase] = stats
+        if stats.requests == 0:
+            for name in ("error_rate", "p95_latency_seconds"):
+                unmeasured[f"phases.{phase.value}.{name}"] = "no probe traffic in this phase"
+    return phases
+
+
+def compute(
+    samples: Sequence[Sample],
+    activities: Sequence[ActivityMark],
+    canary: CanaryLog | None,
+    *,
+    started_at: float,
+    ended_at: float,
+    sustain: int = 3,
+) -> Measurements:
+    """Every measurement of one drill, from its timeline (in any order) and its canary log."""
+    samples = sorted(samples, key=lambda s: (s.t, s.signal))
+    unmeasured: dict[str, str] = {}
+    fault = fault_at(activities)
+    detected = detected_at(samples, fault)
+    found = recovery(samples, fault, sustain)
+    recovered = found.at
+    if fault is None:
+        unmeasured["fault_at"] = "no activity tagged 'fault' ran in the method"
+    detect_reason = NO_FAULT if fault is None else NO_DETECTABLE_FAILURE
+    if detected is None:
+        unmeasured["detected_at"] = detect_reason
+        unmeasured["time_to_detect_seconds"] = detect_reason
+    if recovered is None:
+        reason = found.reason or NEVER_RECOVERED
+        for name in ("recovered_at", "rto_seconds", "downtime_seconds"):
+            unmeasured[name] = reason
+    resolution = resolution_seconds(samples)
+    if resolution is None:
+        unmeasured["resolution_seconds"] = "fewer than two samples of any critical signal"
+    loss = measure_canary(canary, fault)
+    unmeasured.update(loss.unmeasured)
+    bounds = phase_bounds(started_at, ended_at, fault, recovery_started_at(activities), recovered)
+    present = {phase for phase, _, _ in bounds}
+    for phase in Phase:
+        if phase not in present:
+            unmeasured[f"phases.{phase.value}"] = _absent_phase_reason(phase, fault, recovered)
+    return Measurements(
+        fault_at=fault,
+        detected_at=detected,
+        recovered_at=recovered,
+        rto_seconds=None if fault is None or recovered is None else recovered - fault,
+        time_to_detect_seconds=None if fault is None or detected is None else detected - fault,
+        downtime_seconds=None if detected is None or recovered is None else recovered - detected,
+        rpo_seconds=loss.rpo_seconds,
+        writes_acknowledged=loss.writes_acknowledged,
+        writes_failed=loss.writes_failed,
+        writes_lost=loss.writes_lost,
+        writes_lost_after_fault=loss.writes_lost_after_fault,
+        writes_corrupted=loss.writes_corrupted,
+        resolution_seconds=resolution,
+        phases=_phases(samples, bounds, unmeasured),
+        unmeasured=unmeasured,
+    )
+
+
+def _absent_phase_reason(phase: Phase, fault: float | None, recovered: float | None) -> str:
+    if fault is None:
+        return NO_FAULT
+    if phase is Phase.AFTER and recovered is None:
+        return NEVER_RECOVERED
+    return "this phase took no time in this drill"
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def to_json(m: Measurements, clock_to_iso: Callable[[float], str]) -> dict[str, Any]:
+    """The JSON form of `m`: instants as ISO strings, seconds rounded to the microsecond, `extra`
+    merged in at the top level (a key that would shadow a measurement is refused)."""
+
+    def instant(t: float | None) -> str | None:
+        return None if t is None else clock_to_iso(t)
+
+    phases: dict[str, Any] = {}
+    for phase, stats in m.phases.items():
+        data = stats.to_json()
+        data["p95_latency_seconds"] = _round(stats.p95_latency_seconds)
+        phases[phase.value] = data
+    out: dict[str, Any] = {
+        "fault_at": instant(m.fault_at),
+        "detected_at": instant(m.detected_at),
+        "recovered_at": instant(m.recovered_at),
+        "rto_seconds": _round(m.rto_seconds),
+        "time_to_detect_seconds": _round(m.time_to_detect_seconds),
+        "downtime_seconds": _round(m.downtime_seconds),
+        "rpo_seconds": _round(m.rpo_seconds),
+        "writes_acknowledged": m.writes_acknowledged,
+        "writes_failed": m.writes_failed,
+        "writes_lost": m.writes_lost,
+        "writes_lost_after_fault": m.writes_lost_after_fault,
+        "writes_corrupted": m.writes_corrupted,
+        "resolution_seconds": _round(m.resolution_seconds),
+        "phases": phases,
+        "unmeasured": dict(m.unmeasured),
+    }
+    clash = sorted(set(m.extra) & set(out))
+    if clash:
+        raise MeasurementError(f"extra measurements would shadow core fields: {', '.join(clash)}")
+    for key, value in m.extra.items():
+        seconds = key.endswith("_seconds") and isinstance(value, float)
+        out[key] = _round(value) if seconds and isinstance(value, float) else value
+    return out

@@ -1,0 +1,55 @@
+"""The verdict of a drill: what it proved, in one word and one line.
+
+Kept apart from the measurement so the rules are few and visible: an aborted run proves nothing
+either way; a fault that never ran, or never caused a detectable failure, makes the drill invalid
+(never "met": a drill that broke nothing says nothing about recovery); otherwise any objective not
+met makes it "missed".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from drills.measure import NO_DETECTABLE_FAILURE, NO_FAULT
+from drills.models import Measurements, ObjectiveResult, RunStatus, Verdict
+
+__all__ = ["decide", "describe"]
+
+
+def _number(value: float, unit: str) -> str:
+    if unit == "ratio":
+        return f"{value * 100:.4g}%"
+    if unit == "count":
+        return f"{value:g}"
+    return f"{value:.6g} {unit}".rstrip()
+
+
+def describe(result: ObjectiveResult) -> str:
+    """One objective as text, e.g. "rto 1012.5 s (objective <= 900 s)"."""
+    objective = f"objective {result.comparison.value} {_number(result.threshold, result.unit)}"
+    if result.measured is None:
+        why = f": {result.reason}" if result.reason else ""
+        return f"{result.name} not measured{why} ({objective})"
+    return f"{result.name} {_number(result.measured, result.unit)} ({objective})"
+
+
+def decide(
+    status: RunStatus, m: Measurements, objectives: Sequence[ObjectiveResult]
+) -> tuple[Verdict, str]:
+    """The verdict and a one-line reason for it."""
+    if status is RunStatus.ABORTED:
+        return Verdict.ABORTED, "the drill was aborted before it finished"
+    if m.fault_at is None:
+        return Verdict.INVALID, NO_FAULT
+    if m.detected_at is None:
+        return Verdict.INVALID, f"{NO_DETECTABLE_FAILURE}: the drill proves nothing"
+    missed = [o for o in objectives if o.met is False]
+    if missed:
+        return Verdict.MISSED, "missed: " + "; ".join(describe(o) for o in missed)
+    met = [o for o in objectives if o.met is True]
+    if not met:
+        return Verdict.MET, "no objective could be evaluated"
+    reason = "met: " + "; ".join(describe(o) for o in met)
+    if status is RunStatus.FAILED:
+        reason += " (an activity of the experiment failed)"
+    return Verdict.MET, reason

@@ -1,0 +1,395 @@
+"""Measurement math: RTO/TTD/downtime from a timeline, loss and RPO from a canary, phases."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from drills import measure
+from drills.clock import RunClock, iso
+from drills.errors import MeasurementError
+from drills.models import (
+    AckedWrite,
+    ActivityMark,
+    CanaryLog,
+    Measurements,
+    Phase,
+    Sample,
+    Stage,
+)
+from tests.engine.builders import fault_mark, grid, measurements, method_mark
+
+EPS = 1e-9
+
+
+def canary_log(
+    n: int,
+    interval: float,
+    *,
+    missing: AbstractSet[int] = frozenset(),
+    corrupt: AbstractSet[int] = frozenset(),
+    failed: int = 0,
+) -> CanaryLog:
+    acked = tuple(AckedWrite(i, i * interval, i * interval + 0.001, f"c{i}") for i in range(n))
+    readback = {
+        w.seq: (w.checksum + "-bad" if w.seq in corrupt else w.checksum)
+        for w in acked
+        if w.seq not in missing
+    }
+    return CanaryLog(acked, failed, readback, interval_seconds=interval)
+
+
+# --- properties --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A timeline with a known outage [a, b) after a fault, sampled every `interval`."""
+
+    samples: list[Sample]
+    fault: float
+    a: float
+    b: float
+    interval: float
+    sustain: int
+    end: float
+
+
+@st.composite
+def outages(draw: st.DrawFn) -> Outage:
+    interval = draw(st.floats(0.05, 1.0))
+    offsets = draw(st.lists(st.floats(0.0, 0.999), min_size=1, max_size=3))
+    fault = draw(st.floats(0.0, 5.0))
+    a = fault + draw(st.floats(0.0, 3.0))
+    b = a + draw(st.floats(1.5, 20.0)) * interval
+    sustain = draw(st.integers(1, 5))
+    end = b + (sustain + 1.5) * interval
+    before = draw(st.booleans())  # a failure before the fault, which must be ignored
+    down = [(a, b)] + ([(fault - 0.5, fault - 0.2)] if before and fault > 0.5 else [])
+    samples = [
+        s
+        for i, off in enumerate(offsets)
+        for s in grid(f"sig{i}", off * interval, end, interval, down)
+    ]
+    return Outage(samples, fault, a, b, interval, sustain, end)
+
+
+@settings(max_examples=300, deadline=None)
+@given(outages())
+def test_known_outage_is_measured_within_one_interval(case: Outage) -> None:
+    m = measure.compute(
+        case.samples,
+        [method_mark(0.0), fault_mark(case.fault), method_mark(case.b + 0.01)],
+        None,
+        started_at=0.0,
+        ended_at=case.end,
+        sustain=case.sustain,
+    )
+    assert m.fault_at == case.fault
+    assert m.detected_at is not None and m.recovered_at is not None
+    assert case.a - EPS <= m.detected_at <= case.a + case.interval + EPS
+    assert case.b - EPS <= m.recovered_at <= case.b + case.interval + EPS
+    assert m.rto_seconds is not None and m.time_to_detect_seconds is not None
+    assert m.downtime_seconds is not None
+    assert m.rto_seconds >= 0 and m.time_to_detect_seconds >= 0
+    assert m.downtime_seconds <= m.rto_seconds + EPS
+    assert abs(m.rto_seconds - (case.b - case.fault)) <= case.interval + EPS
+    assert m.resolution_seconds == pytest.approx(case.interval)
+    assert "rto_seconds" not in m.unmeasured
+
+
+@settings(max_examples=100, deadline=None)
+@given(outages(), st.randoms(use_true_random=False))
+def test_input_order_does_not_matter(case: Outage, rnd: random.Random) -> None:
+    samples = list(case.samples)
+    activities = [fault_mark(case.fault), method_mark(case.b)]
+    canary = canary_log(50, 0.1, missing={3, 7})
+    first = measure.compute(samples, activities, canary, started_at=0.0, ended_at=case.end)
+    rnd.shuffle(samples)
+    activities.reverse()
+    again = measure.compute(samples, activities, canary, started_at=0.0, ended_at=case.end)
+    assert again == first
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_canary_counts_and_rpo(data: st.DataObject) -> None:
+    n = data.draw(st.integers(1, 200), label="n")
+    interval = data.draw(st.floats(0.001, 1.0), label="interval")
+    fault = data.draw(st.floats(0.0, n * interval), label="fault")
+    missing = data.draw(st.sets(st.integers(0, n - 1)), label="missing")
+    corrupt = data.draw(st.sets(st.integers(0, n - 1)), label="corrupt")
+    log = canary_log(n, interval, missing=missing, corrupt=corrupt, failed=4)
+    loss = measure.measure_canary(log, fault)
+    assert loss.writes_acknowledged == n
+    assert loss.writes_failed == 4
+    assert loss.writes_lost == len(missing)
+    assert loss.writes_corrupted == len(corrupt - missing)
+    assert loss.writes_lost + len(log.readback or {}) == n
+    lost_before = [i * interval for i in missing if i * interval < fault]
+    assert loss.writes_lost_after_fault == len(missing) - len(lost_before)
+    assert loss.rpo_seconds is not None and loss.rpo_seconds >= 0
+    expected = fault - min(lost_before) if lost_before else 0.0
+    assert loss.rpo_seconds == expected
+    assert loss.unmeasured == {}
+
+
+# --- detection and recovery examples -----------------------------------------------------------
+
+
+def series(signal: str, points: list[tuple[float, bool]], critical: bool = True) -> list[Sample]:
+    return [Sample(t, signal, ok, critical=critical) for t, ok in points]
+
+
+def run(samples: list[Sample], activities: list[ActivityMark], **kw: float) -> Measurements:
+    return measure.compute(samples, activities, None, started_at=0.0, ended_at=kw.get("end", 30.0))
+
+
+def test_no_fault_activity_means_nothing_is_timed() -> None:
+    samples = series("api", [(1.0, True), (2.0, False), (3.0, True)])
+    m = run(samples, [method_mark(1.0)])
+    assert m.fault_at is None and m.detected_at is None and m.recovered_at is None
+    assert m.rto_seconds is None and m.time_to_detect_seconds is None
+    assert m.unmeasured["detected_at"] == measure.NO_FAULT
+    assert m.unmeasured["rto_seconds"] == measure.NO_FAULT
+    assert "fault" in m.unmeasured["fault_at"]
+    assert list(m.phases) == [Phase.STEADY]
+    assert m.unmeasured["phases.fault"] == measure.NO_FAULT
+
+
+def test_fault_in_rollback_or_hypothesis_is_not_the_fault() -> None:
+    rollback = ActivityMark("undo", "action", Stage.ROLLBACK, 2.0, tags=("fault",))
+    hypothesis = ActivityMark("probe", "probe", Stage.HYPOTHESIS_BEFORE, 1.0, tags=("fault",))
+    assert measure.fault_at([rollback, hypothesis]) is None
+    assert measure.fault_at([rollback, fault_mark(7.0), fault_mark(5.0, name="other")]) == 5.0
+
+
+def test_fault_without_failure_is_not_detected() -> None:
+    samples = series("api", [(float(t), True) for t in range(30)])
+    m = run(samples, [fault_mark(10.0)])
+    assert m.fault_at == 10.0
+    assert m.detected_at is None and m.recovered_at is None and m.rto_seconds is None
+    assert m.unmeasured["detected_at"] == measure.NO_DETECTABLE_FAILURE
+    assert m.unmeasured["recovered_at"] == measure.NO_DETECTABLE_FAILURE
+    assert m.unmeasured["downtime_seconds"] == measure.NO_DETECTABLE_FAILURE
+
+
+def test_failures_before_the_fault_and_of_non_critical_signals_are_ignored() -> None:
+    samples = series("api", [(5.0, False), (9.0, True), (10.5, True), (12.0, False)])
+    samples += series("api", [(13.0, True), (14.0, True), (15.0, True)])
+    samples += series("cache", [(11.0, False)], critical=False)
+    m = run(samples, [fault_mark(10.0)])
+    assert m.detected_at == 12.0
+    assert m.recovered_at == 13.0
+    assert m.time_to_detect_seconds == 2.0
+    assert m.rto_seconds == 3.0
+    assert m.downtime_seconds == 1.0
+
+
+def test_a_failure_exactly_at_the_fault_counts() -> None:
+    assert measure.detected_at(series("api", [(10.0, False)]), 10.0) == 10.0
+    assert measure.detected_at(series("api", [(9.999, False)]), 10.0) is None
+
+
+def test_never_recovered_before_the_end() -> None:
+    samples = series("api", [(float(t), t < 10) for t in range(30)])
+    m = run(samples, [fault_mark(10.0)])
+    assert m.detected_at == 10.0
+    assert m.recovered_at is None and m.rto_seconds is None
+    assert m.unmeasured["rto_seconds"] == measure.NEVER_RECOVERED
+    assert m.unmeasured["phases.after"] == measure.NEVER_RECOVERED
+
+
+def test_too_few_healthy_samples_at_the_end_is_not_a_recovery() -> None:
+    samples = series("api", [(10.0, False), (11.0, True), (12.0, True)])
+    found = measure.recovery(samples, 10.0, sustain=3)
+    assert found.at is None
+    assert found.reason is not None
+    assert found.reason.startswith(measure.NEVER_RECOVERED)
+    assert "not sustained" in found.reason and "api had 2" in found.reason
+    assert measure.recovery(samples, 10.0, sustain=2).at == 11.0
+
+
+def test_every_critical_signal_must_be_sustained() -> None:
+    api = series("api", [(10.0, False), (11.0, True), (12.0, True), (13.0, True)])
+    db = series("db", [(10.5, False), (11.5, True)])
+    found = measure.recovery(api + db, 10.0, sustain=3)
+    assert found.at is None and found.reason is not None and "db had 1" in found.reason
+    db += series("db", [(12.5, True), (13.5, True)])
+    assert measure.recovered_at(api + db, 10.0, sustain=3) == 11.0
+
+
+def test_flapping_recovers_only_after_the_last_failure() -> None:
+    points = [(10.0, False), (11.0, True), (12.0, True), (13.0, False)]
+    points += [(14.0, True), (15.0, True), (16.0, True)]
+    m = run(series("api", points), [fault_mark(9.0)])
+    assert m.detected_at == 10.0
+    assert m.recovered_at == 14.0
+    assert m.rto_seconds == 5.0
+    assert m.downtime_seconds == 4.0
+
+
+def test_empty_samples() -> None:
+    m = run([], [fault_mark(10.0)])
+    assert m.fault_at == 10.0 and m.detected_at is None and m.resolution_seconds is None
+    assert "resolution_seconds" in m.unmeasured
+    assert m.phases[Phase.STEADY].requests == 0
+    assert m.phases[Phase.STEADY].error_rate is None
+    assert m.unmeasured["phases.steady.error_rate"] == "no probe traffic in this phase"
+
+
+def test_sustain_must_be_positive() -> None:
+    with pytest.raises(MeasurementError):
+        measure.recovery([], 1.0, sustain=0)
+
+
+def test_resolution_is_the_median_gap_of_critical_signals() -> None:
+    samples = series("a", [(0.0, True), (0.1, True), (0.3, True)])
+    samples += series("b", [(0.05, True), (0.25, True)])
+    samples += series("noise", [(0.0, True), (0.001, True), (0.002, True)], critical=False)
+    assert measure.resolution_seconds(samples) == pytest.approx(0.2)
+    assert measure.resolution_seconds(series("a", [(1.0, True)])) is None
+
+
+# --- canary examples ---------------------------------------------------------------------------
+
+
+def test_no_canary_leaves_every_canary_field_unmeasured_with_a_reason() -> None:
+    m = run([], [fault_mark(1.0)])
+    for name in ("writes_acknowledged", "writes_lost", "rpo_seconds", "writes_corrupted"):
+        assert getattr(m, name) is None
+        assert "no canary" in m.unmeasured[name]
+
+
+def test_failed_readback_keeps_counts_and_explains_loss() -> None:
+    log = CanaryLog(canary_log(5, 1.0).acked, 2, None, readback_error="db unreachable")
+    loss = measure.measure_canary(log, 3.0)
+    assert (loss.writes_acknowledged, loss.writes_failed) == (5, 2)
+    assert loss.writes_lost is None and loss.rpo_seconds is None
+    assert loss.unmeasured["rpo_seconds"] == "db unreachable"
+    assert loss.unmeasured["writes_lost"] == "db unreachable"
+
+
+def test_a_gap_in_the_middle_sets_rpo_and_lost_after_fault_counts_twice() -> None:
+    # writes every 1 s at t=0..9; fault at 6.5; seq 2 lost (a gap), seq 8 lost (after the fault)
+    loss = measure.measure_canary(canary_log(10, 1.0, missing={2, 8}), 6.5)
+    assert loss.writes_lost == 2
+    assert loss.writes_lost_after_fault == 1
+    assert loss.rpo_seconds == pytest.approx(4.5)
+    only_after = measure.measure_canary(canary_log(10, 1.0, missing={8, 9}), 6.5)
+    assert only_after.rpo_seconds == 0.0 and only_after.writes_lost_after_fault == 2
+
+
+def test_loss_without_a_fault_has_no_rpo() -> None:
+    loss = measure.measure_canary(canary_log(4, 1.0, missing={1}), None)
+    assert loss.writes_lost == 1
+    assert loss.rpo_seconds is None and loss.writes_lost_after_fault is None
+    assert measure.NO_FAULT in loss.unmeasured["rpo_seconds"]
+
+
+# --- phases ------------------------------------------------------------------------------------
+
+
+def test_p95_is_nearest_rank() -> None:
+    assert measure.p95([]) is None
+    assert measure.p95([0.3]) == 0.3
+    assert measure.p95([float(i) for i in range(1, 21)]) == 19.0
+    assert measure.p95([float(i) for i in range(100, 0, -1)]) == 95.0
+
+
+def test_recovery_starts_after_every_fault_activity_has_started() -> None:
+    activities = [
+        method_mark(1.0, name="warm-up"),
+        fault_mark(10.0),
+        method_mark(11.0, name="observe"),
+        fault_mark(12.0, name="second-fault"),
+        method_mark(20.0, name="restore"),
+        method_mark(25.0, name="verify"),
+        ActivityMark("cleanup", "action", Stage.ROLLBACK, 15.0),
+    ]
+    assert measure.recovery_started_at(activities) == 20.0
+    assert measure.recovery_started_at([method_mark(1.0)]) is None
+
+
+def test_phase_traffic_is_split_at_fault_recovery_and_recovered() -> None:
+    # fault at 10, restore starts at 20, http fails on [10, 24), recovered at 24, end at 40
+    http = grid("http", 0.0, 40.0, 1.0, [(10.0, 24.0)], latency_seconds=0.1)
+    slow = [
+        Sample(float(t) + 0.5, "graphql", True, 1.0 + t / 100, critical=False) for t in range(40)
+    ]
+    m = measure.compute(
+        http + slow,
+        [fault_mark(10.0), method_mark(20.0)],
+        None,
+        started_at=0.0,
+        ended_at=40.0,
+    )
+    assert m.recovered_at == 24.0
+    steady, fault = m.phases[Phase.STEADY], m.phases[Phase.FAULT]
+    recovery, after = m.phases[Phase.RECOVERY], m.phases[Phase.AFTER]
+    assert (steady.requests, steady.errors, steady.error_rate) == (20, 0, 0.0)
+    assert (fault.requests, fault.errors, fault.error_rate) == (20, 10, 0.5)
+    assert (recovery.requests, recovery.errors) == (8, 4)
+    assert (after.requests, after.errors) == (32, 0)
+    # steady: 10 x 0.1 (http) and 1.00..1.09 (graphql): rank ceil(0.95 * 20) = 19 -> 1.08
+    assert steady.p95_latency_seconds == pytest.approx(1.08)
+    # after: 16 x 0.1 and 1.24..1.39: rank ceil(0.95 * 32) = 31 -> 1.38
+    assert after.p95_latency_seconds == pytest.approx(1.38)
+
+
+def test_self_healing_has_no_recovery_phase() -> None:
+    http = grid("http", 0.0, 20.0, 1.0, [(5.0, 8.0)], latency_seconds=0.01)
+    m = measure.compute(http, [fault_mark(5.0)], None, started_at=0.0, ended_at=20.0)
+    assert list(m.phases) == [Phase.STEADY, Phase.FAULT, Phase.AFTER]
+    assert m.phases[Phase.FAULT].requests == 3
+    assert "phases.recovery" in m.unmeasured
+
+
+def test_phase_bounds_clip_a_recovery_step_that_starts_after_recovery() -> None:
+    bounds = measure.phase_bounds(0.0, 30.0, 5.0, 20.0, 12.0)
+    assert bounds == [
+        (Phase.STEADY, 0.0, 5.0),
+        (Phase.FAULT, 5.0, 12.0),
+        (Phase.AFTER, 12.0, 30.0),
+    ]
+    assert measure.phase_bounds(0.0, 30.0, 5.0, 20.0, None)[-1] == (Phase.RECOVERY, 20.0, 30.0)
+
+
+# --- JSON --------------------------------------------------------------------------------------
+
+
+def test_to_json_uses_iso_instants_rounds_seconds_and_merges_extra() -> None:
+    clock = RunClock(anchor_utc=datetime(2025, 3, 1, 12, 0, tzinfo=UTC), anchor_monotonic_ns=0)
+    m = measurements(rto_seconds=30.1234567891, recovered_at=None)
+    m.extra["db_pool_peak_utilisation"] = 0.42
+    m.extra["failover_seconds"] = 1.23456789
+    m.unmeasured["recovered_at"] = "because"
+    out = measure.to_json(m, lambda t: str(iso(clock.to_utc(t))))
+    assert out["fault_at"] == "2025-03-01T12:00:10.000000Z"
+    assert out["detected_at"] == "2025-03-01T12:00:10.500000Z"
+    assert out["recovered_at"] is None
+    assert out["rto_seconds"] == 30.123457
+    assert out["failover_seconds"] == 1.234568
+    assert out["db_pool_peak_utilisation"] == 0.42
+    assert out["unmeasured"] == {"recovered_at": "because"}
+    assert out["writes_acknowledged"] == 100
+
+
+def test_to_json_phases_and_refuses_shadowing_extra() -> None:
+    http = grid("http", 0.0, 10.0, 1.0, latency_seconds=0.1234567891)
+    m = measure.compute(http, [], None, started_at=0.0, ended_at=10.0)
+    out = measure.to_json(m, str)
+    assert out["phases"] == {
+        "steady": {"requests": 10, "errors": 0, "error_rate": 0.0, "p95_latency_seconds": 0.123457}
+    }
+    assert math.isclose(m.phases[Phase.STEADY].p95_latency_seconds or 0, 0.1234567891)
+    m.extra["rto_seconds"] = 1.0
+    with pytest.raises(MeasurementError, match="rto_seconds"):
+        measure.to_json(m, str)
