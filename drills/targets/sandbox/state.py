@@ -1,0 +1,238 @@
+"""The sandbox's state directory: layout, the state file, free ports, and the operation lock.
+
+One sandbox per state directory. Everything a later command needs to find, stop or restart the
+sandbox is in `state.json` (ports, pids with creation times, replica count), written atomically, so a
+crashed `up` or a killed harness can always be cleaned up by `down`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import socket
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from drills.errors import StateDirError
+from drills.targets.base import Component
+from drills.targets.sandbox.processes import ProcessRef
+
+STATE_SCHEMA = "drills.sandbox/v1"
+STATE_FILE = "state.json"
+LOCK_FILE = ".lock"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where everything of one sandbox lives below its state directory."""
+
+    root: Path
+
+    @property
+    def state_file(self) -> Path:
+        return self.root / STATE_FILE
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def postgres_root(self) -> Path:
+        return self.root / "postgres"
+
+    @property
+    def primary_data(self) -> Path:
+        return self.postgres_root / "primary"
+
+    @property
+    def standby_data(self) -> Path:
+        return self.postgres_root / "standby"
+
+    @property
+    def redis_data(self) -> Path:
+        return self.root / "redis"
+
+    @property
+    def bucket(self) -> Path:
+        """The "backup bucket": WAL archive, base backups, Redis snapshots."""
+        return self.root / "bucket"
+
+    @property
+    def wal_archive(self) -> Path:
+        return self.bucket / "wal"
+
+    @property
+    def base_backups(self) -> Path:
+        return self.bucket / "base"
+
+    @property
+    def redis_snapshots(self) -> Path:
+        return self.bucket / "redis"
+
+    @property
+    def service_config(self) -> Path:
+        return self.root / "service.json"
+
+    @property
+    def runtime_config(self) -> Path:
+        return self.root / "runtime.json"
+
+    def log(self, component: Component, replica: int | None = None) -> Path:
+        suffix = "" if replica is None else f"-{replica}"
+        return self.logs / f"{component.value}{suffix}.log"
+
+
+@dataclass
+class ComponentState:
+    processes: list[ProcessRef] = field(default_factory=list)
+    replicas: int = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {"processes": [p.to_json() for p in self.processes], "replicas": self.replicas}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ComponentState:
+        return cls(
+            processes=[ProcessRef.from_json(p) for p in data.get("processes", [])],
+            replicas=int(data.get("replicas", 1)),
+        )
+
+
+@dataclass
+class SandboxState:
+    """Mutable record of one sandbox; saved after every change."""
+
+    sandbox_id: str
+    created_at: str
+    ports: dict[Component, int]
+    components: dict[Component, ComponentState]
+
+    @classmethod
+    def new(cls, ports: dict[Component, int]) -> SandboxState:
+        return cls(
+            sandbox_id=uuid.uuid4().hex[:12],
+            created_at=datetime.now(UTC).isoformat(),
+            ports=ports,
+            components={c: ComponentState() for c in Component},
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": STATE_SCHEMA,
+            "sandbox_id": self.sandbox_id,
+            "created_at": self.created_at,
+            "ports": {c.value: p for c, p in self.ports.items()},
+            "components": {c.value: s.to_json() for c, s in self.components.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SandboxState:
+        if data.get("schema") != STATE_SCHEMA:
+            raise ValueError(f"schema is {data.get('schema')!r}, expected {STATE_SCHEMA!r}")
+        return cls(
+            sandbox_id=str(data["sandbox_id"]),
+            created_at=str(data["created_at"]),
+            ports={Component(k): int(v) for k, v in data["ports"].items()},
+            components={
+                Component(k): ComponentState.from_json(v) for k, v in data["components"].items()
+            },
+        )
+
+
+def load_state(layout: Layout) -> SandboxState | None:
+    """The saved state, None when this directory holds no sandbox yet; refuses a corrupt file."""
+    try:
+        text = layout.state_file.read_text()
+    except FileNotFoundError:
+        return None
+    try:
+        return SandboxState.from_json(json.loads(text))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise StateDirError(
+            f"corrupt sandbox state file {layout.state_file}: {exc}; "
+            "remove the directory or choose another --state-dir"
+        ) from exc
+
+
+def save_state(layout: Layout, state: SandboxState) -> None:
+    """Atomic replace, so a crash mid-write never leaves a half-written state file."""
+    layout.root.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".state-", dir=layout.root)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(state.to_json(), handle, indent=2)
+        handle.flush()
+        os.fsync(handle.fileno())
+    Path(tmp).replace(layout.state_file)
+
+
+def check_is_sandbox_dir(layout: Layout) -> None:
+    """Refuse a non-empty directory that is not a sandbox's (we would clobber someone's files)."""
+    if not layout.root.exists():
+        return
+    if not layout.root.is_dir():
+        raise StateDirError(f"--state-dir {layout.root} is not a directory")
+    ours = {STATE_FILE, LOCK_FILE}
+    entries = {p.name for p in layout.root.iterdir()}
+    if entries and not (entries & ours):
+        raise StateDirError(
+            f"{layout.root} is not empty and holds no drills sandbox; choose another --state-dir"
+        )
+
+
+@contextlib.contextmanager
+def operation_lock(layout: Layout, wait_seconds: float = 60.0) -> Iterator[None]:
+    """One command at a time per state directory (up, down, restart...)."""
+    layout.root.mkdir(parents=True, exist_ok=True)
+    with (layout.root / LOCK_FILE).open("a+") as handle:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() > deadline:
+                    raise StateDirError(
+                        f"sandbox {layout.root} is busy with another drills command"
+                    ) from exc
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+        return False
+
+
+def allocate_ports() -> dict[Component, int]:
+    ports: dict[Component, int] = {}
+    while len(ports) < len(Component):
+        port = free_port()
+        if port not in ports.values():
+            ports[list(Component)[len(ports)]] = port
+    return ports
