@@ -81,11 +81,15 @@ class Target(Protocol):
         """Crash every process/pod of a component for real (SIGKILL / grace 0). Returns ids."""
         ...
 
-    def restart(self, component: Component, wait: bool = True, timeout_seconds: float = 120.0) -> None:
+    def restart(
+        self, component: Component, wait: bool = True, timeout_seconds: float = 120.0
+    ) -> None:
         """Bring a component back (from a crash or running), data intact; wait until ready."""
         ...
 
-    def scale(self, component: Component, replicas: int, wait: bool = True, timeout_seconds: float = 120.0) -> None:
+    def scale(
+        self, component: Component, replicas: int, wait: bool = True, timeout_seconds: float = 120.0
+    ) -> None:
         """Run exactly `replicas` instances of a stateless component (0 stops it)."""
         ...
 

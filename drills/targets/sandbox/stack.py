@@ -355,7 +355,9 @@ class Sandbox:
     def _healthy(self, state: SandboxState, component: Component) -> bool:
         refs = state.components[component].processes
         if not refs or not all(ref.alive() for ref in refs):
-            return component is Component.CONTROL_PLANE and state.components[component].replicas == 0
+            return (
+                component is Component.CONTROL_PLANE and state.components[component].replicas == 0
+            )
         if component is Component.CONTROL_PLANE:
             try:
                 url = f"http://127.0.0.1:{state.ports[component]}/health"

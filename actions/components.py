@@ -1,0 +1,115 @@
+"""Crash, restart and scale the runbook's components; wait for the service to be whole again."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from chaoslib.exceptions import ActivityFailed
+
+from drills.errors import DrillError
+from drills.targets.base import Component
+from drills.targets.registry import target_from
+from probes.http import graphql_health_check, health_ok
+
+__all__ = [
+    "ensure_running",
+    "kill_components",
+    "restart_component",
+    "scale_component",
+    "wait_until_healthy",
+]
+
+Configuration = dict[str, Any]
+
+
+def _component(name: str) -> Component:
+    try:
+        return Component(name)
+    except ValueError:
+        known = ", ".join(c.value for c in Component)
+        raise ActivityFailed(f"unknown component {name!r} (known: {known})") from None
+
+
+def kill_components(
+    components: list[str],
+    configuration: Configuration | None = None,
+    secrets: dict[str, Any] | None = None,
+) -> dict[str, list[int]]:
+    """Crash every process (pod) of each component for real: SIGKILL, no grace."""
+    target = target_from(configuration)
+    killed: dict[str, list[int]] = {}
+    try:
+        for name in components:
+            killed[name] = target.kill(_component(name))
+    except DrillError as exc:
+        raise ActivityFailed(str(exc)) from exc
+    return killed
+
+
+def restart_component(
+    component: str,
+    timeout_seconds: float = 120.0,
+    configuration: Configuration | None = None,
+    secrets: dict[str, Any] | None = None,
+) -> str:
+    """Restart a component (runbook: rollout restart) and wait until it is ready."""
+    try:
+        target_from(configuration).restart(_component(component), timeout_seconds=timeout_seconds)
+    except DrillError as exc:
+        raise ActivityFailed(str(exc)) from exc
+    return f"{component} restarted"
+
+
+def scale_component(
+    component: str,
+    replicas: int,
+    configuration: Configuration | None = None,
+    secrets: dict[str, Any] | None = None,
+) -> int:
+    """Run exactly `replicas` instances of a stateless component (runbook: kubectl scale)."""
+    try:
+        target_from(configuration).scale(_component(component), int(replicas))
+    except DrillError as exc:
+        raise ActivityFailed(str(exc)) from exc
+    return int(replicas)
+
+
+def wait_until_healthy(
+    timeout_seconds: float = 120.0,
+    interval_seconds: float = 0.1,
+    configuration: Configuration | None = None,
+    secrets: dict[str, Any] | None = None,
+) -> float:
+    """Wait until /health and GraphQL healthCheck both pass; returns the seconds waited."""
+    started = time.monotonic()
+    deadline = started + timeout_seconds
+    while time.monotonic() < deadline:
+        if health_ok(1.0, configuration) and graphql_health_check(1.0, configuration):
+            return round(time.monotonic() - started, 3)
+        time.sleep(interval_seconds)
+    raise ActivityFailed(f"service not healthy after {timeout_seconds:.0f} s")
+
+
+def ensure_running(
+    components: list[str],
+    timeout_seconds: float = 120.0,
+    configuration: Configuration | None = None,
+    secrets: dict[str, Any] | None = None,
+) -> list[str]:
+    """Restart only the components that are not ready (a rollback that never breaks a healthy one)."""
+    target = target_from(configuration)
+    restarted: list[str] = []
+    for name in components:
+        component = _component(name)
+        try:
+            target.wait_ready(component, timeout_seconds=0.5)
+            continue
+        except DrillError:
+            pass
+        try:
+            target.restart(component, timeout_seconds=timeout_seconds)
+        except DrillError as exc:
+            raise ActivityFailed(str(exc)) from exc
+        restarted.append(name)
+    return restarted

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""One entry point for a fresh machine with only Python 3.11+: build the environment, then act.
+
+    python3 dev.py drill [SCENARIO]   run a measured drill on a fresh embedded sandbox
+    python3 dev.py test [PYTEST ARGS] lint, type-check and run the whole test suite
+    python3 dev.py drills ARGS...     any `drills` command inside the environment
+    python3 dev.py env                only build the environment
+
+The environment is `.venv/` beside this file, installed from `requirements.lock` (pinned versions
+with hashes) and rebuilt whenever the lock file changes. The project itself is put on the venv's
+path with a .pth file, so nothing needs to be built. Standard library only: this runs before any
+dependency exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+LOCK = ROOT / "requirements.lock"
+STAMP = VENV / ".lock-sha256"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+DEFAULT_SCENARIO = "complete-outage"
+
+
+def say(message: str) -> None:
+    print(f"dev.py: {message}", file=sys.stderr, flush=True)
+
+
+def ensure_env() -> None:
+    if sys.version_info < (3, 11):  # noqa: UP036 (dev.py must explain itself on an old Python)
+        sys.exit(f"dev.py: Python 3.11 or newer is needed, this is {sys.version.split()[0]}")
+    wanted = hashlib.sha256(LOCK.read_bytes()).hexdigest()
+    if PYTHON.exists() and STAMP.exists() and STAMP.read_text().strip() == wanted:
+        return
+    say(f"building {VENV.relative_to(ROOT)} from {LOCK.name} (first run takes a minute or two)")
+    venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "install", "--require-hashes", "--no-deps", "-r", str(LOCK)], check=True)
+    site = subprocess.run(
+        [str(PYTHON), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    (Path(site) / "drills-dev.pth").write_text(str(ROOT) + "\n")
+    STAMP.write_text(wanted + "\n")
+    say("environment ready")
+
+
+def run(argv: list[str]) -> int:
+    return subprocess.run(argv, cwd=ROOT, check=False).returncode
+
+
+def test(extra: list[str]) -> int:
+    steps = [
+        ("ruff", [str(PYTHON), "-m", "ruff", "check", "."]),
+        ("mypy", [str(PYTHON), "-m", "mypy"]),
+        ("pytest", [str(PYTHON), "-m", "pytest", *extra]),
+    ]
+    for name, argv in steps:
+        say(f"{name} ...")
+        code = run(argv)
+        if code != 0:
+            say(f"{name} failed (exit {code})")
+            return code
+    return 0
+
+
+def main(args: list[str]) -> int:
+    command, rest = (args[0], args[1:]) if args else ("help", [])
+    if command in ("help", "-h", "--help"):
+        print(__doc__)
+        return 0
+    ensure_env()
+    if command == "env":
+        return 0
+    if command == "test":
+        return test(rest)
+    if command == "drill":
+        scenario = rest[0] if rest and not rest[0].startswith("-") else DEFAULT_SCENARIO
+        options = rest[1:] if rest and not rest[0].startswith("-") else rest
+        if "--out" not in options:
+            options = [*options, "--out", str(ROOT / "drill-reports" / scenario)]
+        return run([str(PYTHON), "-m", "drills", "run", scenario, *options])
+    if command == "drills":
+        return run([str(PYTHON), "-m", "drills", *rest])
+    say(f"unknown command {command!r}; try: python3 dev.py help")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

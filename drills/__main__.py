@@ -1,0 +1,5 @@
+"""`python -m drills`: the same as the `drills` command."""
+
+from drills.cli import main
+
+main()

@@ -1,0 +1,194 @@
+"""The canary: sequenced, checksummed writes through the target's real write path, and their audit.
+
+The writer sends records at a fixed rate through the control plane (`POST /api/records`), which
+commits each to PostgreSQL before acknowledging. Every acknowledged record is journalled locally
+and fsync'd *before* it counts, so the journal is proof of what the target promised to keep. It keeps
+writing through the outage: failed writes are counted, never journalled. After recovery the verifier
+reads the stream back (`GET /api/records`) and recomputes each record's checksum; comparing that
+with the journal gives lost and corrupted writes (see `drills.measure`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+import secrets
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from drills.clock import RunClock, iso
+from drills.models import AckedWrite, CanaryLog
+from drills.timeline import JsonlAppender, read_jsonl
+
+WRITE_PATH = "/api/records"
+READ_PAGE = 5000
+
+
+def checksum(stream: str, seq: int, payload: str) -> str:
+    """What a record must hash to; the payload carries the send time, so it is covered too."""
+    return hashlib.sha256(f"{stream}|{seq}|{payload}".encode()).hexdigest()
+
+
+@dataclass
+class CanaryCounters:
+    """Live counts for the progress display."""
+
+    sent: int = 0
+    acked: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+
+class CanaryWriter:
+    """Writes `rate` records per second on `workers` threads until stopped."""
+
+    def __init__(
+        self,
+        base_url: str,
+        stream: str,
+        clock: RunClock,
+        journal_path: Path,
+        *,
+        rate: float = 100.0,
+        workers: int = 2,
+        timeout_seconds: float = 1.0,
+    ) -> None:
+        self.stream = stream
+        self.interval_seconds = 1.0 / rate
+        self.counters = CanaryCounters()
+        self._url = base_url.rstrip("/") + WRITE_PATH
+        self._clock = clock
+        self._journal = JsonlAppender(journal_path, sync_seconds=0.0)
+        self._queue: queue.Queue[int | None] = queue.Queue(maxsize=workers * 4)
+        self._workers = workers
+        self._timeout = timeout_seconds
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._acked: list[AckedWrite] = []
+
+    def start(self) -> None:
+        self._threads = [
+            threading.Thread(target=self._send_loop, name=f"canary-{i}", daemon=True)
+            for i in range(self._workers)
+        ]
+        self._threads.append(
+            threading.Thread(target=self._tick_loop, name="canary-ticker", daemon=True)
+        )
+        for thread in self._threads:
+            thread.start()
+
+    def _tick_loop(self) -> None:
+        start = self._clock.now()
+        seq = 0
+        while not self._stop.is_set():
+            try:
+                self._queue.put_nowait(seq)
+            except queue.Full:
+                with self._lock:
+                    self.counters.skipped += 1  # every sender is stuck: a tick not attempted
+            seq += 1
+            delay = start + seq * self.interval_seconds - self._clock.now()
+            if delay > 0:
+                self._stop.wait(delay)
+        for _ in range(self._workers):
+            self._queue.put(None)
+
+    def _send_loop(self) -> None:
+        with httpx.Client(timeout=self._timeout, headers={"user-agent": "drills-canary"}) as client:
+            while True:
+                seq = self._queue.get()
+                if seq is None:
+                    return
+                self._send(client, seq)
+
+    def _send(self, client: httpx.Client, seq: int) -> None:
+        sent_t = self._clock.now()
+        sent_at = iso(self._clock.to_utc(sent_t))
+        payload = f"{sent_at}|{secrets.token_hex(8)}"
+        digest = checksum(self.stream, seq, payload)
+        body = {
+            "stream": self.stream,
+            "seq": seq,
+            "sent_at": sent_at,
+            "payload": payload,
+            "checksum": digest,
+        }
+        try:
+            response = client.post(self._url, json=body)
+            ok = response.status_code in (200, 201)
+        except httpx.HTTPError:
+            ok = False
+        with self._lock:
+            self.counters.sent += 1
+            if not ok:
+                self.counters.failed += 1
+                return
+        ack_t = self._clock.now()
+        self._journal.append(
+            {"seq": seq, "sent_t": round(sent_t, 6), "ack_t": round(ack_t, 6), "checksum": digest}
+        )
+        write = AckedWrite(seq, sent_t, ack_t, digest)
+        with self._lock:
+            self._acked.append(write)
+            self.counters.acked += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=self._timeout + 5.0)
+        self._journal.close()
+
+    def acked(self) -> tuple[AckedWrite, ...]:
+        with self._lock:
+            return tuple(sorted(self._acked, key=lambda w: w.seq))
+
+
+def load_journal(path: Path) -> tuple[AckedWrite, ...]:
+    """The acknowledged writes of a journal file (for a run that crashed mid-way)."""
+    return tuple(
+        AckedWrite(int(r["seq"]), float(r["sent_t"]), float(r["ack_t"]), str(r["checksum"]))
+        for r in read_jsonl(path)
+    )
+
+
+def read_back(base_url: str, stream: str, timeout_seconds: float = 10.0) -> dict[int, str]:
+    """seq -> checksum recomputed from each record of the stream as the target returns it."""
+    found: dict[int, str] = {}
+    for record in _pages(base_url, stream, timeout_seconds):
+        seq = int(str(record["seq"]))
+        found[seq] = checksum(stream, seq, str(record.get("payload", "")))
+    return found
+
+
+def _pages(base_url: str, stream: str, timeout_seconds: float) -> Iterator[dict[str, object]]:
+    url = base_url.rstrip("/") + WRITE_PATH
+    after = -1
+    with httpx.Client(timeout=timeout_seconds) as client:
+        while True:
+            response = client.get(
+                url, params={"stream": stream, "after": after, "limit": READ_PAGE}
+            )
+            response.raise_for_status()
+            body = response.json()
+            records = body.get("records", [])
+            yield from records
+            if not records or body.get("next") is None:
+                return
+            after = int(body["next"])
+
+
+def verify(
+    base_url: str, stream: str, acked: tuple[AckedWrite, ...], failed: int, interval_seconds: float
+) -> CanaryLog:
+    """Read the stream back from the recovered target; a failed read-back is recorded, not guessed."""
+    try:
+        readback: dict[int, str] | None = read_back(base_url, stream)
+        error = None
+    except (httpx.HTTPError, ValueError, KeyError) as exc:
+        readback, error = None, f"read-back failed: {type(exc).__name__}: {exc}"
+    return CanaryLog(acked, failed, readback, error, interval_seconds)

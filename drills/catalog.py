@@ -1,0 +1,73 @@
+"""The scenario catalog: the experiment files shipped in `experiments/`, by name.
+
+A scenario name is an experiment file's stem (`complete-outage` is
+`experiments/complete-outage.yaml`); `drills run` also accepts a path to any experiment file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from drills.errors import InputError, UnknownScenarioError
+
+EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    description: str
+    path: Path
+    cadence: tuple[str, ...]
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise InputError(f"cannot read experiment {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise InputError(f"experiment {path} is not valid YAML{where}") from exc
+    if not isinstance(data, dict):
+        raise InputError(f"experiment {path} must be a mapping (title, method, ...)")
+    return data
+
+
+def _scenario(path: Path) -> Scenario:
+    data = _read(path)
+    tags = [str(t) for t in data.get("tags") or []]
+    cadence = tuple(t.removeprefix("cadence:") for t in tags if t.startswith("cadence:"))
+    description = " ".join(str(data.get("description", "")).split())
+    return Scenario(path.stem, str(data.get("title", path.stem)), description, path, cadence)
+
+
+def scenarios(directory: Path = EXPERIMENTS_DIR) -> list[Scenario]:
+    return [_scenario(p) for p in sorted(directory.glob("*.yaml"))]
+
+
+def resolve(name_or_path: str, directory: Path = EXPERIMENTS_DIR) -> Scenario:
+    """A catalog name or a path to an experiment file; a clear error for anything else."""
+    candidate = directory / f"{name_or_path}.yaml"
+    if candidate.is_file():
+        return _scenario(candidate)
+    path = Path(name_or_path).expanduser()
+    if path.suffix in (".yaml", ".yml", ".json"):
+        if not path.is_file():
+            raise UnknownScenarioError(f"experiment file {path} does not exist")
+        return _scenario(path)
+    known = ", ".join(s.name for s in scenarios(directory)) or "none"
+    raise UnknownScenarioError(f"unknown scenario {name_or_path!r} (known: {known})")
+
+
+def suite(cadence: str, directory: Path = EXPERIMENTS_DIR) -> list[Scenario]:
+    found = [s for s in scenarios(directory) if cadence in s.cadence]
+    if not found:
+        raise UnknownScenarioError(f"no scenarios in suite {cadence!r}")
+    return found

@@ -1,0 +1,63 @@
+"""The `drills` command group and its one error boundary.
+
+Only here do errors become exit codes: 0 met, 1 missed, 2 usage or input error, 3 aborted, refused
+as unsafe, or invalid. Every error is one line on stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from drills import __version__
+from drills.catalog import scenarios
+from drills.cli.run import run
+from drills.cli.sandbox import sandbox
+from drills.errors import DrillError, ExitCode
+
+EXIT_CODES_HELP = "Exit codes: 0 met, 1 missed, 2 usage/input error, 3 aborted, unsafe or invalid."
+
+
+@click.group(
+    help=f"Chaos and disaster-recovery drills that measure RTO and RPO.\n\n{EXIT_CODES_HELP}"
+)
+@click.version_option(__version__, prog_name="drills")
+def cli() -> None:
+    pass
+
+
+@cli.command("list")
+def list_scenarios() -> None:
+    """List the scenarios `drills run` knows."""
+    table = Table(box=None, pad_edge=False)
+    table.add_column("scenario", style="bold")
+    table.add_column("cadence")
+    table.add_column("what it does")
+    for scenario in scenarios():
+        summary = scenario.description.split(". ")[0].rstrip(".")
+        table.add_row(scenario.name, ", ".join(scenario.cadence) or "-", summary)
+    Console().print(table)
+
+
+cli.add_command(run)
+cli.add_command(sandbox)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="drills", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("drills: interrupted", err=True)
+        sys.exit(ExitCode.ABORTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.USAGE)
+    except DrillError as exc:
+        click.echo(f"drills: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("drills: interrupted", err=True)
+        sys.exit(ExitCode.ABORTED)

@@ -1,0 +1,93 @@
+"""`drills run`: run one measured drill and print its verdict."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from drills.models import Verdict
+from drills.runner import Runner, RunOutcome, RunRequest
+from drills.settings import Settings
+
+VERDICT_STYLE = {
+    Verdict.MET: ("MET", "bold green"),
+    Verdict.MISSED: ("MISSED", "bold red"),
+    Verdict.INVALID: ("INVALID", "bold yellow"),
+    Verdict.ABORTED: ("ABORTED", "bold magenta"),
+}
+
+
+def _fmt(value: float | int | None, unit: str = "s") -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, int) or unit == "":
+        return str(value)
+    return f"{value:.3f} {unit}"
+
+
+def print_summary(outcome: RunOutcome, console: Console) -> None:
+    conclusion = outcome.conclusion
+    if conclusion is None:
+        console.print(outcome.message, highlight=False)
+        return
+    result = conclusion.result
+    m = result.measurements
+    label, style = VERDICT_STYLE[result.verdict]
+    console.print(f"\n[{style}]{label}[/] {result.drill.scenario}: {result.verdict_reason}")
+    table = Table(box=None, pad_edge=False, show_header=False)
+    table.add_column(style="dim")
+    table.add_column()
+    table.add_row("time to detect", _fmt(m.time_to_detect_seconds))
+    table.add_row("RTO", _fmt(m.rto_seconds))
+    table.add_row("downtime", _fmt(m.downtime_seconds))
+    table.add_row("RPO", _fmt(m.rpo_seconds))
+    table.add_row(
+        "canary writes",
+        f"{_fmt(m.writes_acknowledged, '')} acked, {_fmt(m.writes_lost, '')} lost, "
+        f"{_fmt(m.writes_corrupted, '')} corrupted, {_fmt(m.writes_failed, '')} failed",
+    )
+    table.add_row("resolution", _fmt(m.resolution_seconds))
+    console.print(table)
+    for objective in result.objectives:
+        mark = {True: "[green]met[/]", False: "[red]missed[/]", None: "[yellow]n/a[/]"}[
+            objective.met
+        ]
+        measured = "n/a" if objective.measured is None else f"{objective.measured:g}"
+        console.print(
+            f"  {objective.name:<18} {measured:>10} {objective.comparison.value} "
+            f"{objective.threshold:g} {objective.unit}  {mark}",
+            highlight=False,
+        )
+    console.print(f"\nReports in {outcome.run_dir}", highlight=False)
+
+
+@click.command()
+@click.argument("scenario")
+@click.option(
+    "--target",
+    "target",
+    default="sandbox",
+    show_default=True,
+    help="sandbox (a fresh one), sandbox:DIR (a running one) or a profile file.",
+)
+@click.option("--out", type=click.Path(path_type=Path), help="Run folder for the reports.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@click.option(
+    "--allow-production", is_flag=True, help="Drill a production-looking target anyway (dangerous)."
+)
+def run(
+    scenario: str, target: str, out: Path | None, dry_run: bool, allow_production: bool
+) -> None:
+    """Run SCENARIO (a name from `drills list` or an experiment file) and measure it."""
+    console = Console(stderr=True)
+    runner = Runner(Settings.from_environ(), console)
+    outcome = runner.run(RunRequest(scenario, target, out, dry_run, allow_production))
+    if dry_run:
+        click.echo(outcome.message)
+    else:
+        print_summary(outcome, Console())
+    sys.exit(int(outcome.exit_code))

@@ -1,0 +1,136 @@
+"""The drills measurement control for Chaos Toolkit.
+
+Declared in every drills experiment:
+
+    controls:
+      - name: drills-measurement
+        provider: {type: python, module: drills.control}
+
+Under `drills run`, the runner attaches its own `MeasurementSession` and this control only records
+each activity's start and end (and which stage it ran in). Under a plain `chaos run`, there is no
+session yet: the control opens the target named by the `drills_target` configuration (or
+DRILLS_TARGET), measures the whole experiment itself and writes the run folder and reports when it
+ends, so a plain `chaos run` measures too. Run it with `--rollback-strategy always`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from drills.models import Stage
+from drills.session import MeasurementSession
+
+__all__ = [
+    "after_activity_control",
+    "after_experiment_control",
+    "attach",
+    "before_activity_control",
+    "before_experiment_control",
+    "before_hypothesis_control",
+    "before_method_control",
+    "before_rollback_control",
+    "detach",
+]
+
+logger = logging.getLogger("drills")
+
+CONTROL_MODULE = "drills.control"
+CONTROL_NAME = "drills-measurement"
+
+_lock = threading.Lock()
+_session: MeasurementSession | None = None
+_owned = False
+_method_started = False
+_keys: dict[int, str] = {}
+
+
+def attach(session: MeasurementSession) -> None:
+    """The runner hands over its session before running the experiment."""
+    global _session, _owned, _method_started
+    with _lock:
+        _session, _owned, _method_started = session, False, False
+        _keys.clear()
+
+
+def detach() -> None:
+    global _session, _owned
+    with _lock:
+        _session, _owned = None, False
+        _keys.clear()
+
+
+def before_experiment_control(
+    context: dict[str, Any],
+    configuration: dict[str, Any] | None = None,
+    secrets: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> None:
+    global _session, _owned, _method_started
+    with _lock:
+        _method_started = False
+        if _session is not None:
+            return
+    from drills.standalone import start_standalone_session
+
+    session = start_standalone_session(context, configuration)
+    with _lock:
+        _session, _owned = session, True
+
+
+def before_hypothesis_control(context: dict[str, Any], **kwargs: Any) -> None:
+    if _session is not None:
+        _session.set_stage(Stage.HYPOTHESIS_AFTER if _method_started else Stage.HYPOTHESIS_BEFORE)
+
+
+def before_method_control(context: dict[str, Any], **kwargs: Any) -> None:
+    global _method_started
+    _method_started = True
+    if _session is not None:
+        _session.set_stage(Stage.METHOD)
+
+
+def before_rollback_control(context: dict[str, Any], **kwargs: Any) -> None:
+    if _session is not None:
+        _session.set_stage(Stage.ROLLBACK)
+
+
+def before_activity_control(context: dict[str, Any], **kwargs: Any) -> None:
+    session = _session
+    if session is None:
+        return
+    stage = session.view.stage or Stage.HYPOTHESIS_BEFORE
+    tags = tuple(str(t) for t in context.get("tags") or ())
+    key = session.activity_started(
+        str(context.get("name", "?")), str(context.get("type", "action")), stage, tags
+    )
+    with _lock:
+        _keys[id(context)] = key
+
+
+def after_activity_control(
+    context: dict[str, Any], state: dict[str, Any] | None = None, **kwargs: Any
+) -> None:
+    session = _session
+    if session is None:
+        return
+    with _lock:
+        key = _keys.pop(id(context), None)
+    if key is not None:
+        status = (state or {}).get("status")
+        session.activity_ended(key, None if status is None else str(status))
+
+
+def after_experiment_control(
+    context: dict[str, Any], state: dict[str, Any] | None = None, **kwargs: Any
+) -> None:
+    global _session, _owned
+    with _lock:
+        session, owned = _session, _owned
+        if owned:
+            _session, _owned = None, False
+    if owned and session is not None:
+        from drills.standalone import finish_standalone_session
+
+        finish_standalone_session(session, context, state or {})

@@ -1,0 +1,123 @@
+"""From a finished session and its Chaos Toolkit journal to a recorded, reported `DrillResult`.
+
+Shared by `drills run` and by the control under a plain `chaos run`: compute the measurements,
+hold them against the objectives, decide the verdict, then write the run folder (journal, reports)
+and record the run in the history.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from drills import measure
+from drills.errors import DrillError
+from drills.history import History
+from drills.models import DrillRef, DrillResult, RunStatus, Stage, TargetRef
+from drills.objectives import ObjectiveTargets, evaluate
+from drills.session import SessionData
+from drills.verdict import decide
+
+logger = logging.getLogger("drills")
+
+JOURNAL_FILE = "journal.json"
+
+
+def run_status(journal: dict[str, Any], aborted: bool = False) -> RunStatus:
+    """How the run went, judged from the activities themselves, not chaoslib's exit status."""
+    if aborted or journal.get("status") in ("interrupted", "aborted"):
+        return RunStatus.ABORTED
+    before = (journal.get("steady_states") or {}).get("before")
+    if before is not None and not before.get("steady_state_met", True):
+        return RunStatus.FAILED
+    if any(run.get("status") == "failed" for run in journal.get("run") or []):
+        return RunStatus.FAILED
+    return RunStatus.COMPLETED
+
+
+def steady_state_failed_before(journal: dict[str, Any]) -> bool:
+    before = (journal.get("steady_states") or {}).get("before")
+    return before is not None and not before.get("steady_state_met", True)
+
+
+@dataclass(frozen=True)
+class Conclusion:
+    result: DrillResult
+    files: list[Path]
+
+
+def conclude(
+    data: SessionData,
+    journal: dict[str, Any],
+    *,
+    run_id: str,
+    drill: DrillRef,
+    target: TargetRef,
+    run_dir: Path,
+    history_path: Path | None,
+    objectives: ObjectiveTargets,
+    aborted_reason: str | None = None,
+    notes: Sequence[str] = (),
+) -> Conclusion:
+    status = run_status(journal, aborted=aborted_reason is not None)
+    measured = measure.compute(
+        data.samples,
+        data.activities,
+        data.canary,
+        started_at=data.started_at,
+        ended_at=data.ended_at,
+    )
+    history_rtos: list[float] = []
+    if history_path is not None:
+        try:
+            with History(history_path) as history:
+                history_rtos = history.rto_seconds(drill.scenario, target.name)
+        except DrillError as exc:
+            logger.warning("history not read: %s", exc)
+    results = evaluate(measured, objectives, history_rto_seconds=history_rtos)
+    verdict, reason = decide(status, measured, results)
+    all_notes = list(notes)
+    if aborted_reason:
+        all_notes.insert(0, aborted_reason)
+    if steady_state_failed_before(journal):
+        all_notes.insert(0, "steady state did not hold before the fault: no fault was injected")
+    result = DrillResult(
+        run_id=run_id,
+        drill=drill,
+        target=target,
+        anchor_utc=data.clock.anchor_utc.isoformat(),
+        started_at=data.started_at,
+        ended_at=data.ended_at,
+        status=status,
+        verdict=verdict,
+        verdict_reason=reason,
+        measurements=measured,
+        objectives=results,
+        activities=tuple(a for a in data.activities if a.stage in tuple(Stage)),
+        notes=tuple(all_notes),
+    )
+    files = write_run_folder(result, data, journal, run_dir)
+    if history_path is not None:
+        report_path = run_dir / "report.json"
+        report = json.loads(report_path.read_text()) if report_path.exists() else None
+        try:
+            with History(history_path) as history:
+                history.record(result, report)
+        except DrillError as exc:
+            logger.warning("run not recorded in history: %s", exc)
+    return Conclusion(replace(result), files)
+
+
+def write_run_folder(
+    result: DrillResult, data: SessionData, journal: dict[str, Any], run_dir: Path
+) -> list[Path]:
+    from reports import write_all
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    journal_path = run_dir / JOURNAL_FILE
+    journal_path.write_text(json.dumps(journal, indent=2, default=str))
+    return [journal_path, *write_all(result, data.samples, run_dir)]

@@ -1,0 +1,367 @@
+"""`drills run`: one measured drill, from input checks to verdict.
+
+Order matters and follows DESIGN.md: refuse bad input before touching anything; hold the target's
+lock; check the steady state before any fault; measure around the whole experiment; always roll
+back; keep what was measured even when interrupted; then conclude and report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets as token
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from rich.console import Console
+
+from drills import control
+from drills.catalog import Scenario, resolve
+from drills.errors import (
+    DrillAborted,
+    ExitCode,
+    InputError,
+    TargetError,
+    UnsafeTargetError,
+)
+from drills.experiment import load_for_run
+from drills.models import DrillRef, RunStatus, TargetRef, Verdict
+from drills.objectives import ObjectiveTargets
+from drills.outcome import Conclusion, conclude
+from drills.progress import DrillProgress
+from drills.session import MeasurementSession
+from drills.settings import Settings
+from drills.targets import registry
+from drills.targets.base import Target
+from drills.targets.profiles import profile_objectives
+from drills.targets.registry import SpecKind, TargetSpec, parse_spec
+
+PREFLIGHT_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    scenario: str
+    target: str = registry.FRESH_SANDBOX
+    out: Path | None = None
+    dry_run: bool = False
+    allow_production: bool = False
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    exit_code: ExitCode
+    run_dir: Path | None
+    conclusion: Conclusion | None
+    message: str
+
+
+def exit_code_for(verdict: Verdict) -> ExitCode:
+    return {
+        Verdict.MET: ExitCode.MET,
+        Verdict.MISSED: ExitCode.MISSED,
+        Verdict.INVALID: ExitCode.ABORTED,
+        Verdict.ABORTED: ExitCode.ABORTED,
+    }[verdict]
+
+
+def new_run_id(scenario: str) -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{scenario}-{stamp}-{token.token_hex(2)}"
+
+
+def objectives_for(spec: TargetSpec) -> ObjectiveTargets:
+    if spec.kind is SpecKind.PROFILE and spec.path is not None:
+        return ObjectiveTargets.from_mapping(profile_objectives(spec.path))
+    return ObjectiveTargets()
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM outside Chaos Toolkit's own handling behaves like Ctrl-C: clean up, keep data."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def fresh_state_dir() -> Path:
+    """A private state dir the unprivileged PostgreSQL user (when we are root) can still reach."""
+    path = Path(tempfile.mkdtemp(prefix="drills-sandbox-"))
+    path.chmod(0o711)
+    return path
+
+
+class Runner:
+    """Runs one drill; the CLI makes one per `drills run`."""
+
+    def __init__(self, settings: Settings, console: Console | None = None) -> None:
+        self.settings = settings
+        self.console = console or Console(stderr=True)
+
+    def say(self, message: str) -> None:
+        self.console.print(message, highlight=False)
+
+    def plan(self, scenario: Scenario, spec: TargetSpec, experiment: dict[str, Any]) -> str:
+        lines = [f"Drill plan: {scenario.name} - {scenario.title}", f"  target: {spec.text}"]
+        for section, key in (("steady state", "steady-state-hypothesis"), ("method", "method")):
+            block = experiment.get(key) or {}
+            activities = block.get("probes", []) if key == "steady-state-hypothesis" else block
+            lines.append(f"  {section}:")
+            for activity in activities:
+                tags = activity.get("tags") or []
+                mark = "  [fault]" if "fault" in tags else ""
+                lines.append(f"    - {activity.get('type')}: {activity.get('name')}{mark}")
+        lines.append("  rollbacks:")
+        for activity in experiment.get("rollbacks") or []:
+            lines.append(f"    - {activity.get('type')}: {activity.get('name')}")
+        return "\n".join(lines)
+
+    def run(self, request: RunRequest) -> RunOutcome:
+        scenario = resolve(request.scenario)
+        spec = parse_spec(request.target)
+        objectives = objectives_for(spec)
+        experiment = load_for_run(scenario.path)
+        if request.dry_run:
+            return RunOutcome(ExitCode.MET, None, None, self.plan(scenario, spec, experiment))
+        run_id = new_run_id(scenario.name)
+        run_dir = (request.out or self.settings.home / "runs" / run_id).resolve()
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with sigterm_as_interrupt():
+            return self._run(scenario, spec, experiment, objectives, run_id, run_dir, request)
+
+    def _run(
+        self,
+        scenario: Scenario,
+        spec: TargetSpec,
+        experiment: dict[str, Any],
+        objectives: ObjectiveTargets,
+        run_id: str,
+        run_dir: Path,
+        request: RunRequest,
+    ) -> RunOutcome:
+        fresh: Path | None = None
+        target: Target | None = None
+        key = spec.text
+        try:
+            if spec.kind is SpecKind.FRESH_SANDBOX:
+                fresh = fresh_state_dir()
+                target = self._start_fresh_sandbox(fresh)
+                key = f"sandbox:{fresh}"
+            else:
+                target = registry.open_target(spec)
+            guard = getattr(target, "check_safe", None)
+            if callable(guard):
+                guard(allow_production=request.allow_production)
+            registry.register(key, target)
+            with _drill_lock(target):
+                self._preflight(target)
+                return self._measure(scenario, experiment, objectives, target, key, run_id, run_dir)
+        except KeyboardInterrupt:
+            return RunOutcome(
+                ExitCode.ABORTED, run_dir, None, "interrupted before the fault; nothing injected"
+            )
+        finally:
+            registry.unregister(key)
+            if target is not None:
+                target.close()
+            if fresh is not None:
+                self._stop_fresh_sandbox(fresh)
+
+    def _start_fresh_sandbox(self, state_dir: Path) -> Target:
+        from drills.targets.sandbox.driver import SandboxTarget
+        from drills.targets.sandbox.processes import Supervisor
+
+        supervisor = Supervisor()
+        target = SandboxTarget(state_dir, supervisor=supervisor)
+        self.say(f"Starting a fresh sandbox in {state_dir} ...")
+        started = time.monotonic()
+        target.sandbox.progress = lambda line: self.say(f"  {line}")
+        target.sandbox.up()
+        self.say(f"Sandbox up in {time.monotonic() - started:.1f} s")
+        return target
+
+    def _stop_fresh_sandbox(self, state_dir: Path) -> None:
+        from drills.targets.sandbox.stack import Sandbox
+
+        with contextlib.suppress(Exception):
+            Sandbox(state_dir).down(purge=True)
+
+    def _preflight(self, target: Target) -> None:
+        """The target must answer and be healthy before any fault (else: refused, exit 3)."""
+        from probes.http import graphql_health_check, health_ok
+
+        config = {registry.CONFIG_KEY: target.name}
+        deadline = time.monotonic() + PREFLIGHT_SECONDS
+        while time.monotonic() < deadline:
+            if health_ok(1.0, config) and graphql_health_check(1.0, config):
+                return
+            time.sleep(0.25)
+        raise UnsafeTargetError(
+            f"target {target.name} is not healthy (GET /health, GraphQL healthCheck): "
+            "steady state must hold before any fault"
+        )
+
+    def _measure(
+        self,
+        scenario: Scenario,
+        experiment: dict[str, Any],
+        objectives: ObjectiveTargets,
+        target: Target,
+        key: str,
+        run_id: str,
+        run_dir: Path,
+    ) -> RunOutcome:
+        from chaoslib.experiment import run_experiment
+
+        session = MeasurementSession(
+            target,
+            run_dir,
+            run_id,
+            sample_interval_seconds=self.settings.sample_interval_seconds,
+            canary_rate=self.settings.canary_rate,
+        )
+        progress = DrillProgress(
+            scenario.title,
+            session.view,
+            session.canary.counters if session.canary else None,
+            console=self.console,
+        )
+        experiment.setdefault("configuration", {})[registry.CONFIG_KEY] = key
+        journal: dict[str, Any] = {}
+        aborted_reason: str | None = None
+        watchdog = _Watchdog(session, 2 * objectives.rto_seconds)
+        session.start()
+        control.attach(session)
+        progress.start()
+        watchdog.start()
+        try:
+            session.view.note = "measuring the steady-state baseline"
+            time.sleep(self.settings.baseline_seconds)
+            session.view.note = None
+            with chaostoolkit_log(run_dir):
+                journal = run_experiment(
+                    experiment,
+                    settings={"runtime": {"rollbacks": {"strategy": "always"}}},
+                    experiment_vars=({registry.CONFIG_KEY: key}, {}),
+                )
+            session.view.note = "observing after the experiment"
+            time.sleep(self.settings.observe_after_seconds)
+        except KeyboardInterrupt:
+            aborted_reason = "interrupted (Ctrl-C or SIGTERM)"
+        except BaseException:
+            session.stop(verify_canary=False)
+            raise
+        finally:
+            watchdog.stop()
+            progress.stop()
+            control.detach()
+        if watchdog.fired:
+            aborted_reason = (
+                f"aborted: not recovered within twice the RTO objective "
+                f"({2 * objectives.rto_seconds:.0f} s); rollbacks ran"
+            )
+        if aborted_reason is None and journal.get("status") == "interrupted":
+            aborted_reason = "interrupted (Ctrl-C or SIGTERM); rollbacks ran"
+        self.say("Reading the canary back ...")
+        data = session.stop()
+        conclusion = conclude(
+            data,
+            journal,
+            run_id=run_id,
+            drill=DrillRef(scenario.name, scenario.title, str(scenario.path)),
+            target=TargetRef(target.name, target.kind, target.control_plane_url),
+            run_dir=run_dir,
+            history_path=self.settings.history,
+            objectives=objectives,
+            aborted_reason=aborted_reason,
+        )
+        result = conclusion.result
+        code = exit_code_for(result.verdict)
+        if result.status is RunStatus.FAILED and result.verdict is Verdict.INVALID:
+            code = ExitCode.ABORTED
+        return RunOutcome(code, run_dir, conclusion, result.verdict_reason)
+
+
+@contextlib.contextmanager
+def chaostoolkit_log(run_dir: Path) -> Iterator[None]:
+    """Chaos Toolkit's own log goes to the run folder, not over the progress display."""
+    logger = logging.getLogger("chaostoolkit")
+    handler = logging.FileHandler(run_dir / "chaostoolkit.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    saved = (logger.level, logger.propagate)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+
+
+@contextlib.contextmanager
+def _drill_lock(target: Target) -> Iterator[None]:
+    """One drill per target at a time (the driver's own lock where it has one)."""
+    lock: Callable[[], contextlib.AbstractContextManager[None]] | None = getattr(
+        target, "drill_lock", None
+    )
+    if lock is None:
+        yield
+        return
+    with lock():
+        yield
+
+
+class _Watchdog:
+    """Ends a drill that is still down at twice its RTO objective (rollbacks still run)."""
+
+    def __init__(self, session: MeasurementSession, limit_seconds: float) -> None:
+        self._session = session
+        self._limit = limit_seconds
+        self._stop = threading.Event()
+        self.fired = False
+        self._thread = threading.Thread(target=self._loop, name="drills-watchdog", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.5):
+            fault_at = self._session.view.fault_at
+            if fault_at is None:
+                continue
+            healthy = all(self._session.view.health.values())
+            if not healthy and self._session.clock.now() - fault_at > self._limit:
+                self.fired = True
+                os.kill(os.getpid(), signal.SIGUSR1)  # chaoslib: stop now, keep rollbacks
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=1.0)
+
+
+def describe_refusal(exc: Exception) -> str:
+    if isinstance(exc, (InputError, UnsafeTargetError, TargetError, DrillAborted)):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"

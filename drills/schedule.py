@@ -1,0 +1,252 @@
+"""The runbook's drill cadence as something a cluster runs by itself: least-privilege CronJobs.
+
+`emit_kubernetes()` prints, as one multi-document YAML stream for `kubectl apply -f -`:
+
+- a ServiceAccount, and a Role + RoleBinding granting exactly the verbs the Kubernetes driver
+  uses (see `drills.targets.kubernetes.permissions`; no wildcards), plus `get` on the Secrets a
+  profile names, if any;
+- a ClusterRole + ClusterRoleBinding that only lists nodes (cluster-scoped, read-only);
+- a PersistentVolumeClaim for reports and history (`DRILLS_HOME=/reports`);
+- one CronJob per cadence of the runbook: monthly database failover, quarterly full DR
+  simulation, semi-annual cross-region failover, annual infrastructure rebuild. Each forbids
+  overlapping runs, never retries a drill (a retried drill measures a different outage), and
+  runs the `drills` image as a non-root user with a read-only root filesystem.
+
+The schedules sit at 04:00 UTC, away from the runbook's 02:00 UTC full backup, on different days
+of the month so cadences never start together (the namespace Lease would refuse the second).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from drills.safety import ProductionGuard
+from drills.targets.kubernetes.permissions import CLUSTER_RULES, NAMESPACED_RULES, secrets_rule
+
+__all__ = ["CADENCES", "Cadence", "emit_kubernetes"]
+
+PROFILE_DIR = "/etc/drills"
+PROFILE_FILE = f"{PROFILE_DIR}/profile.yaml"
+REPORTS_DIR = "/reports"
+_LABELS = {"app.kubernetes.io/name": "drills", "app.kubernetes.io/managed-by": "drills"}
+_RUNNER_UID = 10001
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """One recurring drill: what runs, when (cron, UTC), and how long it may take at most."""
+
+    name: str
+    cadence: str
+    schedule: str
+    args: tuple[str, ...]
+    deadline_seconds: int
+
+
+CADENCES: tuple[Cadence, ...] = (
+    Cadence("database-failover", "monthly", "0 4 8 * *", ("run", "database-failover"), 2 * 3600),
+    Cadence(
+        "full-dr-simulation",
+        "quarterly",
+        "0 4 15 1,4,7,10 *",
+        ("run", "--suite", "quarterly"),
+        6 * 3600,
+    ),
+    Cadence(
+        "cross-region-failover",
+        "semi-annual",
+        "0 4 22 3,9 *",
+        ("run", "cross-region-failover"),
+        3 * 3600,
+    ),
+    Cadence(
+        "infrastructure-rebuild",
+        "annual",
+        "0 4 22 6 *",
+        ("run", "infrastructure-rebuild"),
+        6 * 3600,
+    ),
+)
+
+
+def emit_kubernetes(
+    namespace: str,
+    image: str,
+    profile_configmap: str = "drills-profile",
+    *,
+    service_account: str = "drills-runner",
+    secret_names: Sequence[str] = (),
+    env_from_secret: str | None = None,
+    reports_claim: str = "drills-reports",
+    reports_storage: str = "1Gi",
+    allow_production: bool = False,
+) -> str:
+    """The whole schedule as multi-document YAML (refuses a production-looking namespace).
+
+    `profile_configmap` holds `profile.yaml` (and any Job templates or manifests it names,
+    mounted beside it at /etc/drills); `env_from_secret` is a Secret whose keys become the
+    runner's environment (for `{env: VAR}` references in the profile).
+    """
+    ProductionGuard(allow_production=allow_production).check(namespace=namespace)
+    meta = _meta_factory(namespace)
+    docs: list[dict[str, Any]] = [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(service_account)},
+        _role(meta(service_account), secret_names),
+        _binding("RoleBinding", meta(service_account), "Role", service_account, namespace),
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": _cluster_meta(f"{service_account}-{namespace}-nodes"),
+            "rules": [rule.to_json() for rule in CLUSTER_RULES],
+        },
+        _binding(
+            "ClusterRoleBinding",
+            _cluster_meta(f"{service_account}-{namespace}-nodes"),
+            "ClusterRole",
+            service_account,
+            namespace,
+        ),
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": meta(reports_claim),
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": reports_storage}},
+            },
+        },
+    ]
+    for cadence in CADENCES:
+        docs.append(
+            _cronjob(
+                meta(f"drills-{cadence.name}"),
+                cadence,
+                image=image,
+                service_account=service_account,
+                profile_configmap=profile_configmap,
+                reports_claim=reports_claim,
+                env_from_secret=env_from_secret,
+            )
+        )
+    header = (
+        f"# drills schedule for namespace {namespace}: apply with `kubectl apply -f -`.\n"
+        "# Generated by `drills schedule --emit kubernetes`; edit the profile, not this file.\n"
+    )
+    return header + yaml.safe_dump_all(docs, sort_keys=False, default_flow_style=False)
+
+
+def _meta_factory(namespace: str) -> Callable[[str], dict[str, Any]]:
+    def meta(name: str) -> dict[str, Any]:
+        return {"name": name, "namespace": namespace, "labels": dict(_LABELS)}
+
+    return meta
+
+
+def _cluster_meta(name: str) -> dict[str, Any]:
+    return {"name": name, "labels": dict(_LABELS)}
+
+
+def _role(metadata: dict[str, Any], secret_names: Sequence[str]) -> dict[str, Any]:
+    rules = [rule.to_json() for rule in NAMESPACED_RULES]
+    if secret_names:
+        rules.append(secrets_rule(secret_names).to_json())
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": metadata,
+        "rules": rules,
+    }
+
+
+def _binding(
+    kind: str, metadata: dict[str, Any], role_kind: str, service_account: str, namespace: str
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": kind,
+        "metadata": metadata,
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": role_kind,
+            "name": metadata["name"],
+        },
+        "subjects": [{"kind": "ServiceAccount", "name": service_account, "namespace": namespace}],
+    }
+
+
+def _cronjob(
+    metadata: dict[str, Any],
+    cadence: Cadence,
+    *,
+    image: str,
+    service_account: str,
+    profile_configmap: str,
+    reports_claim: str,
+    env_from_secret: str | None,
+) -> dict[str, Any]:
+    labels = {**_LABELS, "drills.dev/cadence": cadence.cadence, "drills.dev/drill": cadence.name}
+    container: dict[str, Any] = {
+        "name": "drills",
+        "image": image,
+        "args": [*cadence.args, "--target", PROFILE_FILE],
+        "env": [{"name": "DRILLS_HOME", "value": REPORTS_DIR}],
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "resources": {
+            "requests": {"cpu": "250m", "memory": "256Mi"},
+            "limits": {"memory": "1Gi"},
+        },
+        "volumeMounts": [
+            {"name": "profile", "mountPath": PROFILE_DIR, "readOnly": True},
+            {"name": "reports", "mountPath": REPORTS_DIR},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+    }
+    if env_from_secret is not None:
+        container["envFrom"] = [{"secretRef": {"name": env_from_secret}}]
+    pod_spec = {
+        "serviceAccountName": service_account,
+        "restartPolicy": "Never",
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": _RUNNER_UID,
+            "runAsGroup": _RUNNER_UID,
+            "fsGroup": _RUNNER_UID,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [container],
+        "volumes": [
+            {"name": "profile", "configMap": {"name": profile_configmap}},
+            {"name": "reports", "persistentVolumeClaim": {"claimName": reports_claim}},
+            {"name": "tmp", "emptyDir": {}},
+        ],
+    }
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {**metadata, "labels": labels},
+        "spec": {
+            "schedule": cadence.schedule,
+            "timeZone": "Etc/UTC",
+            "concurrencyPolicy": "Forbid",
+            "startingDeadlineSeconds": 3600,
+            "successfulJobsHistoryLimit": 3,
+            "failedJobsHistoryLimit": 3,
+            "jobTemplate": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "backoffLimit": 0,
+                    "activeDeadlineSeconds": cadence.deadline_seconds,
+                    "ttlSecondsAfterFinished": 7 * 24 * 3600,
+                    "template": {"metadata": {"labels": labels}, "spec": pod_spec},
+                },
+            },
+        },
+    }

@@ -1,0 +1,75 @@
+"""Measuring under a plain `chaos run`: the control opens the target and the run folder itself.
+
+`chaos run --rollback-strategy always experiments/complete-outage.yaml` with DRILLS_TARGET set to
+a running target (`sandbox:DIR` or a profile) measures exactly like `drills run`, writing the run
+folder to DRILLS_OUT (default: a new folder under DRILLS_HOME/runs).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from drills.models import DrillRef, TargetRef
+from drills.objectives import ObjectiveTargets
+from drills.outcome import conclude
+from drills.session import MeasurementSession
+from drills.settings import Settings
+from drills.targets.registry import target_from
+
+logger = logging.getLogger("drills")
+
+
+def start_standalone_session(
+    experiment: dict[str, Any], configuration: dict[str, Any] | None
+) -> MeasurementSession:
+    from drills.runner import new_run_id
+
+    settings = Settings.from_environ()
+    target = target_from(configuration)
+    name = str(experiment.get("title", "experiment"))
+    run_id = new_run_id(_slug(name))
+    run_dir = (settings.out or settings.home / "runs" / run_id).resolve()
+    session = MeasurementSession(
+        target,
+        run_dir,
+        run_id,
+        sample_interval_seconds=settings.sample_interval_seconds,
+        canary_rate=settings.canary_rate,
+    )
+    session.start()
+    logger.info("drills: measuring into %s", run_dir)
+    return session
+
+
+def finish_standalone_session(
+    session: MeasurementSession, experiment: dict[str, Any], journal: dict[str, Any]
+) -> None:
+    settings = Settings.from_environ()
+    data = session.stop()
+    title = str(experiment.get("title", "experiment"))
+    target = session.target
+    conclusion = conclude(
+        data,
+        journal,
+        run_id=session.run_id,
+        drill=DrillRef(_slug(title), title, str(Path.cwd())),
+        target=TargetRef(target.name, target.kind, target.control_plane_url),
+        run_dir=session.run_dir,
+        history_path=settings.history,
+        objectives=ObjectiveTargets(),
+    )
+    result = conclusion.result
+    logger.info(
+        "drills: verdict %s (%s); reports in %s",
+        result.verdict.value,
+        result.verdict_reason,
+        session.run_dir,
+    )
+
+
+def _slug(text: str) -> str:
+    return (
+        "-".join("".join(c.lower() if c.isalnum() else " " for c in text).split())[:60] or "drill"
+    )

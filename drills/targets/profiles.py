@@ -1,0 +1,54 @@
+"""Target profiles: YAML files naming a target and its objectives.
+
+`kind: sandbox` profiles point at a sandbox state directory; `kind: kubernetes` profiles are read by
+the Kubernetes driver's own loader.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from drills.errors import ProfileError
+from drills.targets.base import Target
+
+
+def read_profile(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ProfileError(f"cannot read profile {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ProfileError(f"profile {path} is not valid YAML{where}") from exc
+    if not isinstance(data, dict):
+        raise ProfileError(f"profile {path} must be a mapping with a 'kind' key")
+    return data
+
+
+def profile_objectives(path: Path) -> dict[str, Any]:
+    """The profile's `objectives:` overrides (validated by drills.objectives)."""
+    objectives = read_profile(path).get("objectives") or {}
+    if not isinstance(objectives, dict):
+        raise ProfileError(f"profile {path}: 'objectives' must be a mapping")
+    return objectives
+
+
+def open_profile(path: Path) -> Target:
+    data = read_profile(path)
+    kind = data.get("kind")
+    if kind == "sandbox":
+        from drills.targets.sandbox.driver import SandboxTarget
+
+        state_dir = data.get("state_dir")
+        if not isinstance(state_dir, str):
+            raise ProfileError(f"profile {path}: kind sandbox needs 'state_dir'")
+        return SandboxTarget(Path(state_dir).expanduser())
+    if kind == "kubernetes":
+        from drills.targets.kubernetes import open_kubernetes_profile
+
+        return open_kubernetes_profile(path)
+    raise ProfileError(f"profile {path}: unknown kind {kind!r} (expected sandbox or kubernetes)")

@@ -1,0 +1,104 @@
+"""From a target spec (`sandbox`, `sandbox:DIR`, a profile file) to a live `Target`.
+
+Probes and actions run inside Chaos Toolkit and receive only the experiment's configuration; they
+find their target here by the `drills_target` configuration value. The runner registers the driver it
+opened, so probes, actions and the measurement share one driver (and the sandbox's process
+supervisor, which reaps the servers it started).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from drills.errors import InputError, ProfileError
+from drills.targets.base import Target
+
+CONFIG_KEY = "drills_target"
+FRESH_SANDBOX = "sandbox"
+
+
+class SpecKind(StrEnum):
+    FRESH_SANDBOX = "fresh-sandbox"  # start one, drill it, stop it
+    SANDBOX_DIR = "sandbox-dir"  # an already running sandbox, left running
+    PROFILE = "profile"  # a YAML profile file
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    kind: SpecKind
+    text: str
+    path: Path | None = None
+
+
+def parse_spec(text: str) -> TargetSpec:
+    text = text.strip()
+    if text == FRESH_SANDBOX:
+        return TargetSpec(SpecKind.FRESH_SANDBOX, text)
+    if text.startswith("sandbox:"):
+        raw = text.removeprefix("sandbox:")
+        if not raw:
+            raise InputError(
+                "target 'sandbox:' needs a state directory, e.g. sandbox:/var/lib/drills/sandbox"
+            )
+        return TargetSpec(SpecKind.SANDBOX_DIR, text, Path(raw).expanduser())
+    path = Path(text).expanduser()
+    if path.suffix in (".yaml", ".yml", ".json") or path.exists():
+        if not path.is_file():
+            raise ProfileError(f"target profile {path} does not exist")
+        return TargetSpec(SpecKind.PROFILE, text, path)
+    raise InputError(
+        f"unknown target {text!r}: use 'sandbox', 'sandbox:DIR' or a profile file (.yaml)"
+    )
+
+
+_lock = threading.Lock()
+_active: dict[str, Target] = {}
+
+
+def register(spec_text: str, target: Target) -> None:
+    with _lock:
+        _active[spec_text] = target
+
+
+def unregister(spec_text: str) -> None:
+    with _lock:
+        _active.pop(spec_text, None)
+
+
+def open_target(spec: TargetSpec) -> Target:
+    """A driver for an existing target (a fresh sandbox is the runner's to start)."""
+    if spec.kind is SpecKind.SANDBOX_DIR:
+        from drills.targets.sandbox.driver import SandboxTarget
+
+        assert spec.path is not None
+        return SandboxTarget(spec.path)
+    if spec.kind is SpecKind.PROFILE:
+        from drills.targets.profiles import open_profile
+
+        assert spec.path is not None
+        return open_profile(spec.path)
+    from drills.settings import Settings
+    from drills.targets.sandbox.driver import SandboxTarget
+
+    return SandboxTarget(Settings.from_environ().sandbox_dir)
+
+
+def target_from(configuration: Mapping[str, Any] | None) -> Target:
+    """The target a probe or action works on, from the experiment's configuration."""
+    text = str((configuration or {}).get(CONFIG_KEY) or "")
+    if not text:
+        from drills.settings import Settings
+
+        text = Settings.from_environ().target or FRESH_SANDBOX
+    with _lock:
+        found = _active.get(text)
+    if found is not None:
+        return found
+    target = open_target(parse_spec(text))
+    register(text, target)
+    return target

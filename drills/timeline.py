@@ -1,0 +1,97 @@
+"""`timeline.jsonl`: the drill's samples and activity marks, appended crash-safe as they happen.
+
+Each record is one line written with a single `write()` on an O_APPEND descriptor, so a crash can
+at worst leave a torn last line, which the reader skips. fsync runs at most every `sync_seconds`
+(the canary journal, which proves acknowledgements, syncs every line instead).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from drills.models import ActivityMark, Sample
+
+
+class JsonlAppender:
+    """Thread-safe appends of JSON objects, one per line."""
+
+    def __init__(self, path: Path, *, sync_seconds: float = 1.0) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._lock = threading.Lock()
+        self._sync_seconds = sync_seconds
+        self._last_sync = time.monotonic()
+
+    def append(self, record: dict[str, Any]) -> None:
+        line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
+        with self._lock:
+            if self._fd < 0:
+                return
+            os.write(self._fd, line)
+            now = time.monotonic()
+            if now - self._last_sync >= self._sync_seconds:
+                os.fsync(self._fd)
+                self._last_sync = now
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd >= 0:
+                os.fsync(self._fd)
+                os.close(self._fd)
+                self._fd = -1
+
+
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    """Every complete JSON line; a torn last line (a crash mid-write) is skipped."""
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        return
+    with handle:
+        for raw in handle:
+            if not raw.endswith(b"\n"):
+                break
+            try:
+                yield json.loads(raw)
+            except json.JSONDecodeError:
+                continue
+
+
+@dataclass
+class TimelineData:
+    """What a timeline file holds, parsed."""
+
+    header: dict[str, Any] = field(default_factory=dict)
+    samples: list[Sample] = field(default_factory=list)
+    activities: list[ActivityMark] = field(default_factory=list)
+
+
+def load_timeline(path: Path) -> TimelineData:
+    data = TimelineData()
+    started: dict[str, dict[str, Any]] = {}
+    ended: dict[str, dict[str, Any]] = {}
+    for record in read_jsonl(path):
+        kind = record.get("type")
+        if kind == "run":
+            data.header = record
+        elif kind == "sample":
+            data.samples.append(Sample.from_json(record))
+        elif kind == "activity-start":
+            started[record["id"]] = record
+        elif kind == "activity-end":
+            ended[record["id"]] = record
+    for key, start in started.items():
+        end = ended.get(key, {})
+        data.activities.append(
+            ActivityMark.from_json({**start, "end": end.get("end"), "status": end.get("status")})
+        )
+    data.activities.sort(key=lambda a: a.start)
+    return data

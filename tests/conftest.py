@@ -1,0 +1,33 @@
+"""Shared fixtures: a real sandbox, started once per test session where tests need one."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from drills.targets.sandbox.driver import SandboxTarget
+from drills.targets.sandbox.processes import Supervisor
+
+
+def private_dir(prefix: str) -> Path:
+    """A temp dir PostgreSQL's unprivileged user can reach even when the tests run as root."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o711)
+    return path
+
+
+@pytest.fixture(scope="session")
+def sandbox_target() -> Iterator[SandboxTarget]:
+    """One running sandbox for the whole session; tests that break it must repair it."""
+    state_dir = private_dir("drills-test-sandbox-")
+    target = SandboxTarget(state_dir, supervisor=Supervisor())
+    try:
+        target.sandbox.up()
+        yield target
+    finally:
+        target.sandbox.down(purge=True)
+        shutil.rmtree(state_dir, ignore_errors=True)
