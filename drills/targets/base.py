@@ -31,6 +31,15 @@ class SignalKind(StrEnum):
     REDIS = "redis"  # PING
 
 
+class NetworkFault(StrEnum):
+    """Faults on the network path between the service and a database (a TCP fault proxy)."""
+
+    NONE = "none"  # pass traffic through
+    BLACKHOLE = "blackhole"  # accept, never forward, never answer
+    LATENCY = "latency"  # forward with a delay per chunk
+    RESET = "reset"  # reset every connection at once (RST)
+
+
 @dataclass(frozen=True)
 class SignalSpec:
     """A signal the sampler polls: what to ask, where, and whether its failure means 'down'."""
@@ -127,6 +136,33 @@ class Target(Protocol):
 
     def terminate_long_queries(self, older_than_seconds: float) -> list[int]:
         """End PostgreSQL queries running longer than this; returns their backend pids."""
+        ...
+
+    def promote_standby(self) -> None:
+        """Promote the streaming standby ("second region") to a writable primary; wait for it."""
+        ...
+
+    def rebuild_standby(self) -> None:
+        """Return to primary + streaming standby after a failover or restore (fail back)."""
+        ...
+
+    def restore_point_in_time(self, target_time: datetime) -> Backup:
+        """PITR of PostgreSQL from the newest base backup before `target_time` plus the WAL
+        archive, replacing the primary's data; returns the base backup used."""
+        ...
+
+    def restore_snapshot(self, component: Component, backup_id: str | None = None) -> Backup:
+        """Restore a component (Redis) from a snapshot (newest when None)."""
+        ...
+
+    def verify_backup(self, backup_id: str) -> dict[str, Any]:
+        """Check a base backup's integrity (pg_verifybackup); raises TargetError when broken."""
+        ...
+
+    def set_network_fault(
+        self, component: Component, fault: NetworkFault, latency_ms: int = 0
+    ) -> None:
+        """Break (or heal, with NetworkFault.NONE) the network path from the service to it."""
         ...
 
     def close(self) -> None:
