@@ -6,6 +6,7 @@ import json
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -48,6 +49,16 @@ def healthy(url: str) -> bool:
         return httpx.get(f"{url}/health", timeout=2.0).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def wait_healthy(url: str, timeout_seconds: float = 15.0) -> bool:
+    """The service heals by itself once its dependencies are back (breakers, pool)."""
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        if healthy(url):
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def test_status_json_lists_every_component(sandbox_target: SandboxTarget) -> None:
@@ -95,7 +106,7 @@ def test_kill_9_then_restart_keeps_data(
     if component in (Component.POSTGRES, Component.CONTROL_PLANE):
         assert not healthy(url)
     sandbox_target.restart(component)
-    assert healthy(url)
+    assert wait_healthy(url)
     assert read_seqs(url, stream) == list(range(20))
     assert sandbox_target.status()["components"][component.value]["state"] == "running"
 
@@ -107,7 +118,7 @@ def test_scale_control_plane_to_zero_and_back(sandbox_target: SandboxTarget) -> 
     assert not healthy(url)
     sandbox_target.scale(Component.CONTROL_PLANE, 3)
     assert sandbox_target.replicas(Component.CONTROL_PLANE) == 3
-    assert healthy(url)
+    assert wait_healthy(url)
     sandbox_target.scale(Component.CONTROL_PLANE, 2)
     assert sandbox_target.replicas(Component.CONTROL_PLANE) == 2
 

@@ -1,0 +1,100 @@
+"""Bad input gets one clear line and a documented exit code, and changes nothing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from drills.errors import ExitCode
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def drills(*args: str, env_home: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "drills", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        env={"DRILLS_HOME": str(env_home), "PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
+
+
+def one_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def test_unknown_scenario(tmp_path: Path) -> None:
+    done = drills("run", "meteor-strike", env_home=tmp_path)
+    assert done.returncode == ExitCode.USAGE
+    assert "unknown scenario 'meteor-strike'" in one_line(done.stderr)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_malformed_experiment(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("title: [unclosed\n")
+    done = drills("run", str(bad), env_home=tmp_path)
+    assert done.returncode == ExitCode.USAGE
+    assert "not valid YAML at line" in one_line(done.stderr)
+
+
+def test_experiment_that_chaoslib_rejects(tmp_path: Path) -> None:
+    bad = tmp_path / "no-method.yaml"
+    bad.write_text("title: no method\ndescription: x\n")
+    done = drills("run", str(bad), env_home=tmp_path)
+    assert done.returncode == ExitCode.USAGE
+    assert "is invalid" in one_line(done.stderr)
+
+
+def test_unknown_target(tmp_path: Path) -> None:
+    done = drills("run", "complete-outage", "--target", "mainframe", env_home=tmp_path)
+    assert done.returncode == ExitCode.USAGE
+    assert "unknown target 'mainframe'" in one_line(done.stderr)
+
+
+def test_malformed_profile(tmp_path: Path) -> None:
+    profile = tmp_path / "staging.yaml"
+    profile.write_text("kind: [\n")
+    done = drills("run", "complete-outage", "--target", str(profile), env_home=tmp_path)
+    assert done.returncode == ExitCode.USAGE
+    assert "not valid YAML" in one_line(done.stderr)
+
+
+def test_profile_of_unknown_kind(tmp_path: Path) -> None:
+    profile = tmp_path / "staging.yaml"
+    profile.write_text("kind: mainframe\nname: x\n")
+    done = drills("run", "complete-outage", "--target", str(profile), env_home=tmp_path)
+    assert done.returncode == ExitCode.USAGE
+    assert "unknown kind 'mainframe'" in one_line(done.stderr)
+
+
+def test_unreachable_sandbox_is_refused(tmp_path: Path) -> None:
+    done = drills("run", "complete-outage", "--target", f"sandbox:{tmp_path / 'none'}", env_home=tmp_path)
+    assert done.returncode in (ExitCode.ABORTED, ExitCode.USAGE)
+    assert "no sandbox in" in one_line(done.stderr)
+
+
+def test_dry_run_prints_the_plan_and_touches_nothing(tmp_path: Path) -> None:
+    done = drills("run", "complete-outage", "--dry-run", env_home=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "crash-control-plane-and-databases  [fault]" in done.stdout
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("args", [["run"], ["run", "x", "--bogus"], ["sandbox", "explode"]])
+def test_usage_errors_exit_2(tmp_path: Path, args: list[str]) -> None:
+    assert drills(*args, env_home=tmp_path).returncode == ExitCode.USAGE
+
+
+def test_list_names_the_scenarios(tmp_path: Path) -> None:
+    done = drills("list", env_home=tmp_path)
+    assert done.returncode == 0
+    assert "complete-outage" in done.stdout

@@ -1,0 +1,29 @@
+"""Scenario tests run `drills run` for real: a fresh sandbox, the real fault, real measurement."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drills.runner import RunOutcome, Runner, RunRequest
+from drills.settings import Settings
+
+DrillFn = Callable[..., tuple[RunOutcome, dict[str, Any]]]
+
+
+@pytest.fixture
+def run_drill(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DrillFn:
+    """Run a scenario on a fresh sandbox; returns the outcome and the parsed report.json."""
+    monkeypatch.setenv("DRILLS_HOME", str(tmp_path / "home"))
+
+    def run(scenario: str, **request: Any) -> tuple[RunOutcome, dict[str, Any]]:
+        out = tmp_path / scenario
+        outcome = Runner(Settings.from_environ()).run(RunRequest(scenario, out=out, **request))
+        report = json.loads((out / "report.json").read_text())
+        return outcome, report
+
+    return run
