@@ -23,6 +23,7 @@ import httpx
 from drills.clock import RunClock, iso
 from drills.models import AckedWrite, CanaryLog
 from drills.timeline import JsonlAppender, read_jsonl
+from drills.wire import WireClient, WireError
 
 WRITE_PATH = "/api/records"
 READ_PAGE = 5000
@@ -60,7 +61,7 @@ class CanaryWriter:
         self.stream = stream
         self.interval_seconds = 1.0 / rate
         self.counters = CanaryCounters()
-        self._url = base_url.rstrip("/") + WRITE_PATH
+        self._base_url = base_url
         self._clock = clock
         self._journal = JsonlAppender(journal_path, sync_seconds=0.0)
         self._queue: queue.Queue[int | None] = queue.Queue(maxsize=workers * 4)
@@ -99,14 +100,17 @@ class CanaryWriter:
             self._queue.put(None)
 
     def _send_loop(self) -> None:
-        with httpx.Client(timeout=self._timeout, headers={"user-agent": "drills-canary"}) as client:
+        client = WireClient(self._base_url, self._timeout, "drills-canary")
+        try:
             while True:
                 seq = self._queue.get()
                 if seq is None:
                     return
                 self._send(client, seq)
+        finally:
+            client.close()
 
-    def _send(self, client: httpx.Client, seq: int) -> None:
+    def _send(self, client: WireClient, seq: int) -> None:
         sent_t = self._clock.now()
         sent_at = iso(self._clock.to_utc(sent_t))
         payload = f"{sent_at}|{secrets.token_hex(8)}"
@@ -119,9 +123,9 @@ class CanaryWriter:
             "checksum": digest,
         }
         try:
-            response = client.post(self._url, json=body)
-            ok = response.status_code in (200, 201)
-        except httpx.HTTPError:
+            status, _ = client.request("POST", WRITE_PATH, body)
+            ok = status in (200, 201)
+        except WireError:
             ok = False
         with self._lock:
             self.counters.sent += 1

@@ -8,17 +8,19 @@ A sample is stamped with the time its check was sent.
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from collections.abc import Callable, Sequence
 from typing import Protocol
+from urllib.parse import urlsplit
 
-import httpx
 import psycopg
 import redis as redis_client
 
 from drills.clock import RunClock
 from drills.models import Sample
 from drills.targets.base import SignalKind, SignalSpec
+from drills.wire import WireClient, WireError
 
 HEALTH_QUERY = {"query": "{ healthCheck }"}
 
@@ -35,33 +37,35 @@ class HttpCheck:
     """GET returns 2xx (HTTP) or POST { healthCheck } answers true (GraphQL)."""
 
     def __init__(self, spec: SignalSpec, clock: RunClock, timeout_seconds: float) -> None:
-        self._spec = spec
+        parts = urlsplit(spec.address)
+        self._path = parts.path or "/"
+        self._graphql = spec.kind is SignalKind.GRAPHQL
         self._clock = clock
-        self._client = httpx.Client(
-            timeout=timeout_seconds, headers={"user-agent": "drills-sampler"}
+        self._client = WireClient(
+            f"{parts.scheme}://{parts.netloc}", timeout_seconds, "drills-sampler"
         )
 
     def __call__(self) -> tuple[bool, float | None, str | None]:
         started = self._clock.now()
         try:
-            if self._spec.kind is SignalKind.GRAPHQL:
-                response = self._client.post(self._spec.address, json=HEALTH_QUERY)
-                ok = response.status_code == 200 and _health_true(response)
+            if self._graphql:
+                status, body = self._client.request("POST", self._path, HEALTH_QUERY)
+                ok = status == 200 and _health_true(body)
             else:
-                response = self._client.get(self._spec.address)
-                ok = response.is_success
-            detail = None if ok else f"HTTP {response.status_code}"
-        except httpx.HTTPError as exc:
-            ok, detail = False, type(exc).__name__
+                status, _ = self._client.request("GET", self._path)
+                ok = 200 <= status < 300
+            detail = None if ok else f"HTTP {status}"
+        except WireError as exc:
+            ok, detail = False, str(exc)
         return ok, self._clock.now() - started, detail
 
     def close(self) -> None:
         self._client.close()
 
 
-def _health_true(response: httpx.Response) -> bool:
+def _health_true(body: bytes) -> bool:
     try:
-        return response.json().get("data", {}).get("healthCheck") is True
+        return json.loads(body).get("data", {}).get("healthCheck") is True
     except (ValueError, AttributeError):
         return False
 
@@ -152,7 +156,10 @@ class Sampler:
         try:
             while not self._stop.is_set():
                 sent = self._clock.now()
-                ok, latency, detail = check()
+                try:
+                    ok, latency, detail = check()
+                except Exception as exc:  # a broken check is a failed sample, never a dead thread
+                    ok, latency, detail = False, None, f"check error: {type(exc).__name__}"
                 self._sink(Sample(sent, spec.name, ok, latency, spec.critical, detail))
                 tick += 1
                 now = self._clock.now()

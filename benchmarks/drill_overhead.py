@@ -1,0 +1,50 @@
+"""The harness's own CPU use during a drill, and the drill's wall time.
+
+    .venv/bin/python -m benchmarks.drill_overhead [SCENARIO ...]
+
+Runs each scenario (default: complete-outage) on a fresh sandbox in this process and prints:
+wall time of the whole drill (budget: under 60 s), and the CPU time of the harness process alone
+(sampler, canary, Chaos Toolkit, probes and actions; not the sandbox's servers, which are other
+processes) as a share of one core over the measured part (budget: under 10 %), with the canary's
+achieved rate and the sampler's achieved resolution.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from drills.runner import Runner, RunRequest
+from drills.settings import Settings
+
+
+def main(scenarios: list[str]) -> None:
+    os.environ.setdefault("DRILLS_HOME", tempfile.mkdtemp(prefix="drills-bench-home-"))
+    me = psutil.Process()
+    for scenario in scenarios or ["complete-outage"]:
+        out = Path(tempfile.mkdtemp(prefix=f"drills-bench-{scenario}-"))
+        cpu0, wall0 = me.cpu_times(), time.monotonic()
+        outcome = Runner(Settings.from_environ()).run(RunRequest(scenario, out=out))
+        cpu1, wall1 = me.cpu_times(), time.monotonic()
+        assert outcome.conclusion is not None, outcome.message
+        result = outcome.conclusion.result
+        m = result.measurements
+        measured = result.ended_at - result.started_at
+        cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+        acked = m.writes_acknowledged or 0
+        print(
+            f"{scenario}: verdict {result.verdict.value}, wall {wall1 - wall0:.1f} s "
+            f"(measured part {measured:.1f} s); harness CPU {cpu:.2f} s = "
+            f"{100 * cpu / (wall1 - wall0):.1f} % of one core over the whole drill; "
+            f"canary {acked} acked ({acked / measured:.0f}/s over the measured part, "
+            f"{m.writes_failed} failed); resolution {m.resolution_seconds:.3f} s"
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
