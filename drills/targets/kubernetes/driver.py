@@ -1,0 +1,436 @@
+"""The Kubernetes target: the `Target` protocol, plus the runbook's cluster steps, on one namespace.
+
+`factory.open_target(profile)` is the one factory that touches kubeconfig or the pod's service
+account; it runs the production guard on the namespace, context and cluster names before a
+client exists. `KubernetesTarget` itself takes an `ApiClient` by injection (tests pass one pointed at a local
+API server) and routes every request through a `Gateway`, which runs the guard again and turns
+mutating calls into a printed plan in dry-run mode.
+
+Why the official client and not chaosk8s for the operations chaosk8s also has (scale, rollout
+restart, terminate pods, network policies): every chaosk8s function builds its own client from
+`$KUBECONFIG`/`~/.kube/config` (`kubernetes` reads `$KUBECONFIG` once, at import) or from env
+variables, mutating the library's global default configuration. It cannot be handed the guarded
+client, so it could act on a different context than the one the guard approved and would bypass
+the dry-run plan. The driver therefore sends the same requests itself; tests/k8s pin that its
+requests match chaosk8s's for the shared operations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from kubernetes import client
+
+from drills.clock import RunClock
+from drills.errors import TargetError
+from drills.models import Sample
+from drills.safety import Plan, PlannedCall, ProductionGuard, RunMode
+from drills.targets.base import Backup, Component, NetworkFault, SignalKind, SignalSpec
+from drills.targets.kubernetes import database, inventory, jobs, manifests, readiness
+from drills.targets.kubernetes.client import ClusterIdentity
+from drills.targets.kubernetes.credentials import SignalConninfo
+from drills.targets.kubernetes.gateway import Gateway, JsonObject
+from drills.targets.kubernetes.lease import DrillLease
+from drills.targets.kubernetes.profile import (
+    ComponentSpec,
+    KubernetesProfile,
+)
+from drills.targets.kubernetes.recovery import Recovery
+from drills.targets.kubernetes.resources import (
+    INGRESSES,
+    NETWORK_POLICIES,
+    PODS,
+    WORKLOADS,
+)
+
+__all__ = ["KubernetesTarget"]
+
+
+class KubernetesTarget:
+    """Drives the workloads a profile names in one namespace of a staging cluster."""
+
+    kind = "kubernetes"
+
+    def __init__(
+        self,
+        profile: KubernetesProfile,
+        api_client: client.ApiClient,
+        *,
+        identity: ClusterIdentity | None = None,
+        allow_production: bool = False,
+        mode: RunMode = RunMode.LIVE,
+        plan: Plan | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.profile = profile
+        self.name = profile.name
+        self.identity = identity
+        self.gateway = Gateway(
+            api_client,
+            profile.cluster.namespace,
+            guard=ProductionGuard(allow_production=allow_production),
+            context=identity.context if identity else profile.cluster.context,
+            cluster=identity.cluster if identity else None,
+            mode=mode,
+            plan=plan,
+        )
+        self.recovery = Recovery(self.gateway, profile.jobs)
+        self._selectors: dict[Component, Mapping[str, str]] = {}
+        self._signal_conninfo = SignalConninfo(profile.database, self.gateway, environ)
+
+    # -- the Target protocol -----------------------------------------------------------------
+
+    @property
+    def control_plane_url(self) -> str:
+        return self.profile.control_plane_url
+
+    def signals(self) -> Sequence[SignalSpec]:
+        url = self.control_plane_url
+        specs = [
+            SignalSpec("health", SignalKind.HTTP, f"{url}/health"),
+            SignalSpec("graphql", SignalKind.GRAPHQL, f"{url}/graphql"),
+        ]
+        conninfo = self._signal_conninfo.conninfo()
+        if conninfo is not None:
+            specs.append(SignalSpec("postgres", SignalKind.POSTGRES, conninfo))
+        if self.profile.redis_url is not None:
+            specs.append(SignalSpec("redis", SignalKind.REDIS, self.profile.redis_url))
+        return tuple(specs)
+
+    def status(self) -> dict[str, Any]:
+        components: dict[str, Any] = {}
+        for component, spec in self.profile.components.items():
+            obj = self.gateway.get(WORKLOADS[spec.kind.value], spec.name)
+            if obj is None:
+                components[component.value] = {
+                    "kind": spec.kind.value,
+                    "name": spec.name,
+                    "state": "missing",
+                }
+                continue
+            pods = [inventory.pod_summary(pod) for pod in self._pods(component)]
+            summary = inventory.workload_summary(obj)
+            ready = sum(1 for pod in pods if pod["ready"])
+            if summary["desired"] == 0:
+                state = "stopped" if not pods else "stopping"
+            else:
+                state = "ready" if ready >= summary["desired"] else "degraded"
+            components[component.value] = {
+                "kind": spec.kind.value,
+                **summary,
+                "state": state,
+                "pods": pods,
+            }
+        return {"namespace": self.gateway.namespace, "components": components}
+
+    def kill(self, component: Component) -> list[int]:
+        """Delete every pod of the component with grace 0. Pods have no pids: returns [].
+
+        The pod names are what `kill_pods()` returns.
+        """
+        self.kill_pods(component)
+        return []
+
+    def kill_pods(self, component: Component) -> list[str]:
+        killed: list[str] = []
+        for pod in self._pods(component):
+            name = str(pod["metadata"]["name"])
+            self.gateway.delete(PODS, name, grace_period_seconds=0)
+            killed.append(name)
+        return killed
+
+    def restart(
+        self, component: Component, wait: bool = True, timeout_seconds: float = 120.0
+    ) -> None:
+        """`kubectl rollout restart`, then (if `wait`) watch until the rollout completes."""
+        spec = self._spec(component)
+        res = WORKLOADS[spec.kind.value]
+        patched = self.gateway.patch(res, spec.name, manifests.restart_patch())
+        if wait:
+            self._wait_rollout(spec, patched, timeout_seconds)
+
+    def scale(
+        self, component: Component, replicas: int, wait: bool = True, timeout_seconds: float = 120.0
+    ) -> None:
+        """`kubectl scale --replicas=N` (the `/scale` subresource), then wait for the rollout."""
+        spec = self._spec(component)
+        body = manifests.scale_body(replicas)
+        patched = self.gateway.patch(WORKLOADS[spec.kind.value], spec.name, body, sub="scale")
+        if wait:
+            self._wait_rollout(spec, patched, timeout_seconds)
+
+    def replicas(self, component: Component) -> int:
+        """Pods of the component that are running and not terminating."""
+        return sum(
+            1
+            for pod in self._pods(component)
+            if (pod.get("status") or {}).get("phase") == "Running"
+            and not (pod.get("metadata") or {}).get("deletionTimestamp")
+        )
+
+    def wait_ready(self, component: Component, timeout_seconds: float = 120.0) -> float:
+        spec = self._spec(component)
+        return readiness.wait_for_rollout(
+            self.gateway,
+            WORKLOADS[spec.kind.value],
+            spec.name,
+            spec.kind,
+            timeout_seconds=timeout_seconds,
+        )
+
+    def logs(self, component: Component, lines: int = 100) -> str:
+        container = self._spec(component).container
+        parts = []
+        for pod in self._pods(component):
+            name = str(pod["metadata"]["name"])
+            text = self.gateway.pod_log(name, container=container, tail_lines=lines)
+            parts.append(f"==> {name} <==\n{text.rstrip()}")
+        return "\n".join(parts)
+
+    def set_maintenance(self, enabled: bool) -> None:
+        """Apply (enabled) or delete (disabled) the profile's maintenance-mode manifest."""
+        docs = self.profile.maintenance_manifest
+        if not docs:
+            raise TargetError("the profile has no maintenance.manifest to apply")
+        objects = manifests.maintenance_objects(docs, self.gateway.namespace)
+        if enabled:
+            for res, body in objects:
+                self.gateway.apply(res, body)
+        else:
+            for res, body in reversed(objects):
+                self.gateway.delete(res, str(body["metadata"]["name"]))
+
+    def set_rate_limit(self, limit: str | None) -> None:
+        """ingress-nginx rate limit on the profile's Ingress ('50/second'; None removes it)."""
+        ingress = self.profile.network.ingress
+        if ingress is None:
+            raise TargetError("the profile names no network.ingress to rate-limit")
+        self.gateway.patch(INGRESSES, ingress, manifests.rate_limit_patch(limit))
+
+    def block_addresses(self, addresses: Sequence[str]) -> None:
+        """A NetworkPolicy denying these addresses to the service's pods; [] removes it."""
+        if not addresses:
+            self.gateway.delete(NETWORK_POLICIES, manifests.BLOCK_POLICY_NAME)
+            return
+        selector = self.profile.network.pod_selector or self._selector(Component.CONTROL_PLANE)
+        body = manifests.network_policy(self.gateway.namespace, selector, addresses)
+        self.gateway.apply(NETWORK_POLICIES, body)
+
+    def take_backup(self, component: Component, timeout_seconds: float = 1800.0) -> Backup:
+        """Run the profile's backup Job (`DRILLS_BACKUP_ID` chosen here) to the end."""
+        return self.recovery.take_backup(component, timeout_seconds)
+
+    def list_backups(self, component: Component) -> list[Backup]:
+        return self.recovery.list_backups(component)
+
+    def terminate_long_queries(self, older_than_seconds: float) -> list[int]:
+        settings, pod = database.locate(self.profile)
+        return database.terminate_long_queries(self.gateway, settings, pod, older_than_seconds)
+
+    def promote_standby(self) -> None:
+        """Promote the standby: the profile's `jobs.promote`, else `pg_promote()` in its pod."""
+        if self.profile.jobs.promote is not None:
+            self.recovery.run("promote", Component.POSTGRES_STANDBY, 600.0)
+            return
+        settings, pod = database.locate(self.profile, standby=True)
+        database.promote(self.gateway, settings, pod)
+
+    def rebuild_standby(self, timeout_seconds: float = 1800.0) -> None:
+        """Fail back to primary + standby: the profile's `jobs.rebuild_standby` Job."""
+        self.recovery.rebuild_standby(timeout_seconds)
+
+    def restore_point_in_time(
+        self, target_time: datetime, timeout_seconds: float = 1800.0
+    ) -> Backup:
+        """PITR through the restore Job (`DRILLS_TARGET_TIME`); returns the base backup used."""
+        return self.recovery.restore_point_in_time(target_time, timeout_seconds)
+
+    def restore_snapshot(
+        self, component: Component, backup_id: str | None = None, timeout_seconds: float = 1800.0
+    ) -> Backup:
+        """Restore a component from a backup (the newest drills took when None)."""
+        return self.recovery.restore_snapshot(component, backup_id, timeout_seconds)
+
+    def verify_backup(self, backup_id: str, timeout_seconds: float = 1800.0) -> dict[str, Any]:
+        """Run the profile's verify Job for `backup_id`; TargetError when it fails."""
+        return self.recovery.verify_backup(backup_id, timeout_seconds)
+
+    def set_network_fault(
+        self, component: Component, fault: NetworkFault, latency_ms: int = 0
+    ) -> None:
+        """Blackhole a component (a deny-all-ingress NetworkPolicy on its pods) or heal it.
+
+        Latency and connection resets need a proxy or a service mesh in the path, which the
+        Kubernetes driver does not install: those refuse with a TargetError.
+        """
+        name = f"{manifests.FAULT_POLICY_PREFIX}{component.value}"
+        if fault is NetworkFault.NONE:
+            self.gateway.delete(NETWORK_POLICIES, name)
+            return
+        if fault is not NetworkFault.BLACKHOLE:
+            raise TargetError(
+                f"network fault {fault.value!r} needs a proxy or mesh in the path; the "
+                "kubernetes driver injects only 'blackhole' (a deny-all NetworkPolicy)"
+            )
+        body = manifests.isolation_policy(self.gateway.namespace, name, self._selector(component))
+        self.gateway.apply(NETWORK_POLICIES, body)
+
+    def close(self) -> None:
+        self._signal_conninfo.close()
+        api_client: Any = self.gateway.api_client  # ApiClient.close() is untyped
+        api_client.close()
+
+    # -- Kubernetes-specific steps -----------------------------------------------------------
+
+    def restore(
+        self,
+        component: Component,
+        backup_id: str | None = None,
+        target_time: datetime | None = None,
+        timeout_seconds: float = 1800.0,
+    ) -> jobs.JobOutcome | None:
+        """Run the profile's restore Job (`DRILLS_BACKUP_ID`, `DRILLS_TARGET_TIME`) to the end."""
+        return self.recovery.run(
+            "restore", component, timeout_seconds, backup_id=backup_id, target_time=target_time
+        )
+
+    def find_long_queries(self, older_than_seconds: float) -> list[database.LongQuery]:
+        settings, pod = database.locate(self.profile)
+        return database.find_long_queries(self.gateway, settings, pod, older_than_seconds)
+
+    def set_resources(
+        self,
+        component: Component,
+        *,
+        requests: Mapping[str, str] | None = None,
+        limits: Mapping[str, str] | None = None,
+        container: str | None = None,
+        wait: bool = True,
+        timeout_seconds: float = 300.0,
+    ) -> None:
+        """Patch one container's requests/limits (the runbook's `kubectl patch statefulset`)."""
+        spec = self._spec(component)
+        name = container or spec.container
+        if name is None:
+            raise TargetError(f"name the container of {component.value} (components.*.container)")
+        body = manifests.resources_patch(name, requests=requests, limits=limits)
+        patched = self.gateway.patch(WORKLOADS[spec.kind.value], spec.name, body)
+        if wait:
+            self._wait_rollout(spec, patched, timeout_seconds)
+
+    def list_pods(self) -> list[dict[str, Any]]:
+        return [inventory.pod_summary(pod) for pod in self.gateway.list(PODS)]
+
+    def list_events(self, since: datetime | None = None) -> list[dict[str, Any]]:
+        return inventory.list_events(self.gateway, since=since)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Pods, services, ingresses, nodes, workloads and events, as the runbook lists them."""
+        return inventory.snapshot(self.gateway)
+
+    def drill_window(
+        self, since: datetime, until: datetime, log_lines: int = 200
+    ) -> dict[str, Any]:
+        """Cluster events and component logs between `since` and `until`, for the report.
+
+        A component whose workload cannot be found is listed under `unavailable` with the
+        reason; the rest of the evidence is still collected.
+        """
+        selectors: dict[str, Mapping[str, str]] = {}
+        unavailable: dict[str, str] = {}
+        for component in self.profile.components:
+            try:
+                selectors[component.value] = self._selector(component)
+            except TargetError as exc:
+                unavailable[component.value] = str(exc)
+        containers = {c.value: spec.container for c, spec in self.profile.components.items()}
+        window = inventory.drill_window(
+            self.gateway,
+            selectors,
+            since=since,
+            until=until,
+            containers=containers,
+            log_lines=log_lines,
+        )
+        return {**window, "unavailable": unavailable}
+
+    def readiness_samples(
+        self,
+        component: Component,
+        clock: RunClock,
+        *,
+        timeout_seconds: float,
+        should_stop: Callable[[], bool] = lambda: False,
+        required: int | None = None,
+        critical: bool = True,
+    ) -> Iterator[Sample]:
+        """`pods-ready:<component>` samples from a pod watch (see `readiness`)."""
+        if required is None:
+            spec = self._spec(component)
+            obj = self.gateway.get(WORKLOADS[spec.kind.value], spec.name) or {}
+            required = max(1, int((obj.get("spec") or {}).get("replicas", 1)))
+        return readiness.readiness_samples(
+            self.gateway,
+            component.value,
+            self._selector(component),
+            clock,
+            required=required,
+            timeout_seconds=timeout_seconds,
+            should_stop=should_stop,
+            critical=critical,
+        )
+
+    def lock(self, holder: str | None = None, duration_seconds: int = 60) -> DrillLease:
+        """The namespace's drill lock (not yet acquired)."""
+        return DrillLease(self.gateway, holder, duration_seconds=duration_seconds)
+
+    def plan(self) -> tuple[PlannedCall, ...]:
+        """What a dry run would have changed, in order."""
+        return self.gateway.plan.calls()
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _spec(self, component: Component) -> ComponentSpec:
+        spec = self.profile.components.get(Component(component))
+        if spec is None:
+            raise TargetError(f"the profile maps no workload to component {component.value!r}")
+        return spec
+
+    def _selector(self, component: Component) -> Mapping[str, str]:
+        cached = self._selectors.get(component)
+        if cached is not None:
+            return cached
+        spec = self._spec(component)
+        selector = spec.selector
+        if selector is None:
+            obj = self.gateway.get(WORKLOADS[spec.kind.value], spec.name)
+            if obj is None:
+                raise TargetError(f"{spec.kind.value} {spec.name} does not exist")
+            selector = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels")
+            if not selector:
+                raise TargetError(
+                    f"{spec.kind.value} {spec.name} selects pods without matchLabels; "
+                    f"give components.{component.value}.selector in the profile"
+                )
+        self._selectors[component] = selector
+        return selector
+
+    def _pods(self, component: Component) -> list[JsonObject]:
+        selector = self._selector(component)
+        pods = self.gateway.list(PODS, label_selector=readiness.selector_text(selector))
+        return [pod for pod in pods if readiness.labels_match(pod, selector)]
+
+    def _wait_rollout(
+        self, spec: ComponentSpec, patched: JsonObject | None, timeout: float
+    ) -> None:
+        generation = int(((patched or {}).get("metadata") or {}).get("generation") or 0)
+        readiness.wait_for_rollout(
+            self.gateway,
+            WORKLOADS[spec.kind.value],
+            spec.name,
+            spec.kind,
+            min_generation=generation,
+            timeout_seconds=timeout,
+        )
