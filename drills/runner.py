@@ -15,7 +15,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -166,10 +166,7 @@ class Runner:
                 target = self._start_fresh_sandbox(fresh)
                 key = f"sandbox:{fresh}"
             else:
-                target = registry.open_target(spec)
-            guard = getattr(target, "check_safe", None)
-            if callable(guard):
-                guard(allow_production=request.allow_production)
+                target = registry.open_target(spec, allow_production=request.allow_production)
             registry.register(key, target)
             with _drill_lock(target):
                 self._preflight(target)
@@ -321,14 +318,17 @@ def chaostoolkit_log(run_dir: Path) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _drill_lock(target: Target) -> Iterator[None]:
-    """One drill per target at a time (the driver's own lock where it has one)."""
-    lock: Callable[[], contextlib.AbstractContextManager[None]] | None = getattr(
-        target, "drill_lock", None
-    )
-    if lock is None:
-        yield
-        return
-    with lock():
+    """One drill per target at a time: a file lock on a sandbox, a Lease in a namespace."""
+    from drills.targets.kubernetes import KubernetesTarget
+    from drills.targets.sandbox.driver import SandboxTarget
+
+    if isinstance(target, SandboxTarget):
+        with target.drill_lock():
+            yield
+    elif isinstance(target, KubernetesTarget):
+        with target.lock().keep_alive():
+            yield
+    else:
         yield
 
 

@@ -16,6 +16,7 @@ from drills import __version__
 from drills.catalog import scenarios
 from drills.cli.run import run
 from drills.cli.sandbox import sandbox
+from drills.cli.schedule import schedule
 from drills.errors import DrillError, ExitCode
 
 EXIT_CODES_HELP = "Exit codes: 0 met, 1 missed, 2 usage/input error, 3 aborted, unsafe or invalid."
@@ -44,6 +45,7 @@ def list_scenarios() -> None:
 
 cli.add_command(run)
 cli.add_command(sandbox)
+cli.add_command(schedule)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,9 +9,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from drills.catalog import suite as suite_scenarios
 from drills.models import Verdict
 from drills.runner import Runner, RunOutcome, RunRequest
 from drills.settings import Settings
+from drills.suite import SuiteOutcome, run_suite
 
 VERDICT_STYLE = {
     Verdict.MET: ("MET", "bold green"),
@@ -65,8 +67,25 @@ def print_summary(outcome: RunOutcome, console: Console) -> None:
     console.print(f"\nReports in {outcome.run_dir}", highlight=False)
 
 
+def print_suite(done: SuiteOutcome, console: Console) -> None:
+    label, style = VERDICT_STYLE[done.verdict]
+    console.print(f"\n[{style}]{label}[/] suite {done.name} ({done.wall_seconds:.0f} s)")
+    for entry in done.entries:
+        item_label, item_style = VERDICT_STYLE[entry.verdict]
+        rto = entry.result.measurements.rto_seconds if entry.result else None
+        console.print(
+            f"  [{item_style}]{item_label:<8}[/] {entry.scenario:<30} RTO {_fmt(rto)}",
+            highlight=False,
+        )
+    console.print(f"\nSummary in {done.out_dir / 'suite.md'}", highlight=False)
+
+
 @click.command()
-@click.argument("scenario")
+@click.argument("scenario", required=False)
+@click.option(
+    "--suite",
+    help="Run every drill of a cadence instead (monthly, quarterly, ...), with one summary.",
+)
 @click.option(
     "--target",
     "target",
@@ -80,11 +99,28 @@ def print_summary(outcome: RunOutcome, console: Console) -> None:
     "--allow-production", is_flag=True, help="Drill a production-looking target anyway (dangerous)."
 )
 def run(
-    scenario: str, target: str, out: Path | None, dry_run: bool, allow_production: bool
+    scenario: str | None,
+    suite: str | None,
+    target: str,
+    out: Path | None,
+    dry_run: bool,
+    allow_production: bool,
 ) -> None:
     """Run SCENARIO (a name from `drills list` or an experiment file) and measure it."""
+    if (scenario is None) == (suite is None):
+        raise click.UsageError("give a SCENARIO or --suite NAME (not both)")
     console = Console(stderr=True)
     runner = Runner(Settings.from_environ(), console)
+    if suite is not None:
+        if dry_run:
+            for item in suite_scenarios(suite):
+                plan = runner.run(RunRequest(item.name, target, None, True, allow_production))
+                click.echo(plan.message)
+            return
+        done = run_suite(runner, suite, target=target, out=out, allow_production=allow_production)
+        print_suite(done, Console())
+        sys.exit(int(done.exit_code))
+    assert scenario is not None
     outcome = runner.run(RunRequest(scenario, target, out, dry_run, allow_production))
     if dry_run:
         click.echo(outcome.message)

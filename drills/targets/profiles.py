@@ -37,7 +37,7 @@ def profile_objectives(path: Path) -> dict[str, Any]:
     return objectives
 
 
-def open_profile(path: Path) -> Target:
+def open_profile(path: Path, *, allow_production: bool = False) -> Target:
     data = read_profile(path)
     kind = data.get("kind")
     if kind == "sandbox":
@@ -50,5 +50,5 @@ def open_profile(path: Path) -> Target:
     if kind == "kubernetes":
         from drills.targets.kubernetes import open_kubernetes_profile
 
-        return open_kubernetes_profile(path)
+        return open_kubernetes_profile(path, allow_production=allow_production)
     raise ProfileError(f"profile {path}: unknown kind {kind!r} (expected sandbox or kubernetes)")

@@ -70,8 +70,12 @@ def unregister(spec_text: str) -> None:
         _active.pop(spec_text, None)
 
 
-def open_target(spec: TargetSpec) -> Target:
-    """A driver for an existing target (a fresh sandbox is the runner's to start)."""
+def open_target(spec: TargetSpec, *, allow_production: bool = False) -> Target:
+    """A driver for an existing target (a fresh sandbox is the runner's to start).
+
+    Profiles of production-looking clusters are refused here, before any request is sent,
+    unless `allow_production`.
+    """
     if spec.kind is SpecKind.SANDBOX_DIR:
         from drills.targets.sandbox.driver import SandboxTarget
 
@@ -81,7 +85,7 @@ def open_target(spec: TargetSpec) -> Target:
         from drills.targets.profiles import open_profile
 
         assert spec.path is not None
-        return open_profile(spec.path)
+        return open_profile(spec.path, allow_production=allow_production)
     from drills.settings import Settings
     from drills.targets.sandbox.driver import SandboxTarget
 

@@ -98,3 +98,28 @@ def test_list_names_the_scenarios(tmp_path: Path) -> None:
     done = drills("list", env_home=tmp_path)
     assert done.returncode == 0
     assert "complete-outage" in done.stdout
+
+
+def test_schedule_emits_cronjobs_and_refuses_production(tmp_path: Path) -> None:
+    import yaml
+
+    done = drills(
+        "schedule", "--emit", "kubernetes", "--namespace", "drills-staging", "--image", "drills:1",
+        env_home=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    kinds = [doc["kind"] for doc in yaml.safe_load_all(done.stdout) if doc]
+    assert kinds.count("CronJob") == 4
+    assert {"ServiceAccount", "Role", "RoleBinding"} <= set(kinds)
+    refused = drills(
+        "schedule", "--emit", "kubernetes", "--namespace", "intelgraph-prod", "--image", "drills:1",
+        env_home=tmp_path,
+    )
+    assert refused.returncode == ExitCode.ABORTED
+    assert "looks like production" in one_line(refused.stderr)
+
+
+def test_suite_and_scenario_are_exclusive(tmp_path: Path) -> None:
+    done = drills("run", "complete-outage", "--suite", "quarterly", env_home=tmp_path)
+    assert done.returncode == ExitCode.USAGE
+    assert drills("run", "--suite", "fortnightly", env_home=tmp_path).returncode == ExitCode.USAGE

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from drills.errors import SandboxError, TargetError
-from drills.targets.base import Backup, Component, SignalKind, SignalSpec
+from drills.errors import SandboxError, TargetBusyError, TargetError
+from drills.targets.base import Backup, Component, NetworkFault, SignalKind, SignalSpec
 from drills.targets.sandbox.processes import Supervisor
 from drills.targets.sandbox.redis import redis_url
 from drills.targets.sandbox.stack import Sandbox
@@ -132,6 +134,37 @@ class SandboxTarget:
         except psycopg.Error as exc:
             raise TargetError(f"cannot reach PostgreSQL to end long queries: {exc}") from exc
         return [int(row[0]) for row in rows]
+
+    def set_network_fault(
+        self, component: Component, fault: NetworkFault, latency_ms: int = 0
+    ) -> None:
+        """Switch the fault proxy's route to `component`; in force when this returns."""
+        from drills.targets.sandbox.state import operation_lock
+
+        with operation_lock(self.sandbox.layout):
+            self.sandbox.fault_proxy().set_fault(component.value, fault, latency_ms)
+
+    def network_faults(self) -> dict[str, Any]:
+        """The fault proxy's routes as it reports them (fault, latency, open connections)."""
+        routes: dict[str, Any] = self.sandbox.fault_proxy().status().get("routes", {})
+        return routes
+
+    @contextlib.contextmanager
+    def drill_lock(self) -> Iterator[None]:
+        """One drill per sandbox at a time (`drills sandbox` commands are not blocked)."""
+        self.sandbox.state()  # refuses a directory that holds no sandbox
+        path = self.sandbox.layout.root / "drill.lock"
+        with path.open("a+") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                raise TargetBusyError(
+                    f"another drill is running on {self.sandbox.layout.root}"
+                ) from exc
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     def close(self) -> None:
         return None

@@ -1,0 +1,51 @@
+"""`drills schedule --emit kubernetes`: the runbook's cadence as in-cluster CronJobs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from drills.errors import InputError
+
+EMITTERS = ("kubernetes",)
+
+
+@click.command()
+@click.option("--emit", type=click.Choice(EMITTERS), required=True, help="What to print.")
+@click.option("--namespace", required=True, help="Namespace the drills run in (staging).")
+@click.option("--image", required=True, help="Container image of the drills runner.")
+@click.option(
+    "--profile",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Target profile: its Secret references get read access in the Role.",
+)
+@click.option("--profile-configmap", default="drills-profile", show_default=True)
+@click.option("--allow-production", is_flag=True, help="Emit for a production-looking namespace.")
+def schedule(
+    emit: str,
+    namespace: str,
+    image: str,
+    profile: Path | None,
+    profile_configmap: str,
+    allow_production: bool,
+) -> None:
+    """Print ServiceAccount, least-privilege RBAC and one CronJob per runbook cadence."""
+    from drills.schedule import emit_kubernetes
+    from drills.targets.kubernetes import load_profile
+
+    if emit not in EMITTERS:
+        raise InputError(f"unknown emitter {emit!r}")
+    secret_names: tuple[str, ...] = ()
+    if profile is not None:
+        secret_names = tuple(load_profile(profile).secret_names())
+    click.echo(
+        emit_kubernetes(
+            namespace,
+            image,
+            profile_configmap,
+            secret_names=secret_names,
+            allow_production=allow_production,
+        ),
+        nl=False,
+    )
