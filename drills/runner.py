@@ -170,7 +170,11 @@ class Runner:
             registry.register(key, target)
             with _drill_lock(target):
                 self._preflight(target)
-                return self._measure(scenario, experiment, objectives, target, key, run_id, run_dir)
+                # A fresh sandbox lives in a new temp dir each time; its history is one series.
+                name = spec.text if spec.kind is SpecKind.FRESH_SANDBOX else target.name
+                return self._measure(
+                    scenario, experiment, objectives, target, key, name, run_id, run_dir
+                )
         except KeyboardInterrupt:
             return RunOutcome(
                 ExitCode.ABORTED, run_dir, None, "interrupted before the fault; nothing injected"
@@ -223,6 +227,7 @@ class Runner:
         objectives: ObjectiveTargets,
         target: Target,
         key: str,
+        target_name: str,
         run_id: str,
         run_dir: Path,
     ) -> RunOutcome:
@@ -284,7 +289,7 @@ class Runner:
             journal,
             run_id=run_id,
             drill=DrillRef(scenario.name, scenario.title, str(scenario.path)),
-            target=TargetRef(target.name, target.kind, target.control_plane_url),
+            target=TargetRef(target_name, target.kind, target.control_plane_url),
             run_dir=run_dir,
             history_path=self.settings.history,
             objectives=objectives,

@@ -31,6 +31,16 @@ def _fmt(value: float | int | None, unit: str = "s") -> str:
     return f"{value:.3f} {unit}"
 
 
+def _objective_value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "n/a"
+    if unit == "ratio":
+        return f"{100 * value:.2f} %"
+    if unit == "s":
+        return f"{value:.3f} s"
+    return f"{value:g} {unit}".strip()
+
+
 def print_summary(outcome: RunOutcome, console: Console) -> None:
     conclusion = outcome.conclusion
     if conclusion is None:
@@ -39,32 +49,42 @@ def print_summary(outcome: RunOutcome, console: Console) -> None:
     result = conclusion.result
     m = result.measurements
     label, style = VERDICT_STYLE[result.verdict]
-    console.print(f"\n[{style}]{label}[/] {result.drill.scenario}: {result.verdict_reason}")
-    table = Table(box=None, pad_edge=False, show_header=False)
-    table.add_column(style="dim")
-    table.add_column()
-    table.add_row("time to detect", _fmt(m.time_to_detect_seconds))
-    table.add_row("RTO", _fmt(m.rto_seconds))
-    table.add_row("downtime", _fmt(m.downtime_seconds))
-    table.add_row("RPO", _fmt(m.rpo_seconds))
-    table.add_row(
+    headline = f"\n[{style}]{label}[/] [bold]{result.drill.scenario}[/]"
+    if result.verdict is not Verdict.MET:
+        headline += f": {result.verdict_reason}"
+    console.print(headline, highlight=False)
+    facts = Table(box=None, pad_edge=False, show_header=False)
+    facts.add_column(style="dim")
+    facts.add_column()
+    facts.add_row("time to detect", _fmt(m.time_to_detect_seconds))
+    facts.add_row("RTO", _fmt(m.rto_seconds))
+    facts.add_row("downtime", _fmt(m.downtime_seconds))
+    facts.add_row("RPO", _fmt(m.rpo_seconds))
+    facts.add_row(
         "canary writes",
         f"{_fmt(m.writes_acknowledged, '')} acked, {_fmt(m.writes_lost, '')} lost, "
-        f"{_fmt(m.writes_corrupted, '')} corrupted, {_fmt(m.writes_failed, '')} failed",
+        f"{_fmt(m.writes_corrupted, '')} corrupted, {_fmt(m.writes_failed, '')} refused during the outage",
     )
-    table.add_row("resolution", _fmt(m.resolution_seconds))
-    console.print(table)
+    facts.add_row("resolution", _fmt(m.resolution_seconds))
+    console.print(facts)
+    objectives = Table(box=None, pad_edge=False)
+    for column in ("objective", "measured", "threshold", "margin", ""):
+        objectives.add_column(
+            column, justify="right" if column in ("measured", "margin") else "left"
+        )
     for objective in result.objectives:
         mark = {True: "[green]met[/]", False: "[red]missed[/]", None: "[yellow]n/a[/]"}[
             objective.met
         ]
-        measured = "n/a" if objective.measured is None else f"{objective.measured:g}"
-        console.print(
-            f"  {objective.name:<18} {measured:>10} {objective.comparison.value} "
-            f"{objective.threshold:g} {objective.unit}  {mark}",
-            highlight=False,
+        objectives.add_row(
+            objective.name,
+            _objective_value(objective.measured, objective.unit),
+            f"{objective.comparison.value} {_objective_value(objective.threshold, objective.unit)}",
+            _objective_value(objective.margin, objective.unit),
+            mark,
         )
-    console.print(f"\nReports in {outcome.run_dir}", highlight=False)
+    console.print(objectives)
+    console.print(f"Reports in {outcome.run_dir}", highlight=False)
 
 
 def print_suite(done: SuiteOutcome, console: Console) -> None:
