@@ -1,10 +1,11 @@
 """The drills measurement control for Chaos Toolkit.
 
-Declared in every drills experiment:
+Declared in every drills experiment (the `scenario` argument names the run under a plain
+`chaos run`, where the file's name is not known):
 
     controls:
       - name: drills-measurement
-        provider: {type: python, module: drills.control}
+        provider: {type: python, module: drills.control, arguments: {scenario: complete-outage}}
 
 Under `drills run`, the runner attaches its own `MeasurementSession` and this control only records
 each activity's start and end (and which stage it ran in). Under a plain `chaos run`, there is no
@@ -74,7 +75,7 @@ def before_experiment_control(
             return
     from drills.standalone import start_standalone_session
 
-    session = start_standalone_session(context, configuration)
+    session = start_standalone_session(context, configuration, kwargs.get("scenario"))
     with _lock:
         _session, _owned = session, True
 
@@ -133,4 +134,4 @@ def after_experiment_control(
     if owned and session is not None:
         from drills.standalone import finish_standalone_session
 
-        finish_standalone_session(session, context, state or {})
+        finish_standalone_session(session, context, state or {}, kwargs.get("scenario"))

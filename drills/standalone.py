@@ -8,7 +8,6 @@ folder to DRILLS_OUT (default: a new folder under DRILLS_HOME/runs).
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 from drills.models import DrillRef, TargetRef
@@ -21,15 +20,18 @@ from drills.targets.registry import target_from
 logger = logging.getLogger("drills")
 
 
+def _scenario(experiment: dict[str, Any], scenario: str | None) -> str:
+    return scenario or _slug(str(experiment.get("title", "experiment")))
+
+
 def start_standalone_session(
-    experiment: dict[str, Any], configuration: dict[str, Any] | None
+    experiment: dict[str, Any], configuration: dict[str, Any] | None, scenario: str | None = None
 ) -> MeasurementSession:
     from drills.runner import new_run_id
 
     settings = Settings.from_environ()
     target = target_from(configuration)
-    name = str(experiment.get("title", "experiment"))
-    run_id = new_run_id(_slug(name))
+    run_id = new_run_id(_scenario(experiment, scenario))
     run_dir = (settings.out or settings.home / "runs" / run_id).resolve()
     session = MeasurementSession(
         target,
@@ -44,7 +46,10 @@ def start_standalone_session(
 
 
 def finish_standalone_session(
-    session: MeasurementSession, experiment: dict[str, Any], journal: dict[str, Any]
+    session: MeasurementSession,
+    experiment: dict[str, Any],
+    journal: dict[str, Any],
+    scenario: str | None = None,
 ) -> None:
     settings = Settings.from_environ()
     data = session.stop()
@@ -54,7 +59,7 @@ def finish_standalone_session(
         data,
         journal,
         run_id=session.run_id,
-        drill=DrillRef(_slug(title), title, str(Path.cwd())),
+        drill=DrillRef(_scenario(experiment, scenario), title, "(plain chaos run)"),
         target=TargetRef(target.name, target.kind, target.control_plane_url),
         run_dir=session.run_dir,
         history_path=settings.history,
