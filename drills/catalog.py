@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from drills.errors import InputError, UnknownScenarioError
+from drills.errors import UnknownScenarioError
+from drills.yamlfiles import load_mapping
 
 EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
 
@@ -27,17 +26,7 @@ class Scenario:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise InputError(f"cannot read experiment {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise InputError(f"experiment {path} is not valid YAML{where}") from exc
-    if not isinstance(data, dict):
-        raise InputError(f"experiment {path} must be a mapping (title, method, ...)")
-    return data
+    return load_mapping(path, "experiment", expected=" (title, method, ...)")
 
 
 def _scenario(path: Path) -> Scenario:

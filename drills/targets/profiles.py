@@ -9,24 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from drills.errors import ProfileError
 from drills.targets.base import Target
+from drills.yamlfiles import load_mapping
 
 
 def read_profile(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ProfileError(f"cannot read profile {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ProfileError(f"profile {path} is not valid YAML{where}") from exc
-    if not isinstance(data, dict):
-        raise ProfileError(f"profile {path} must be a mapping with a 'kind' key")
-    return data
+    return load_mapping(path, "profile", error=ProfileError, expected=" with a 'kind' key")
 
 
 def profile_objectives(path: Path) -> dict[str, Any]:
