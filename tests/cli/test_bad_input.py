@@ -77,7 +77,9 @@ def test_profile_of_unknown_kind(tmp_path: Path) -> None:
 
 
 def test_unreachable_sandbox_is_refused(tmp_path: Path) -> None:
-    done = drills("run", "complete-outage", "--target", f"sandbox:{tmp_path / 'none'}", env_home=tmp_path)
+    done = drills(
+        "run", "complete-outage", "--target", f"sandbox:{tmp_path / 'none'}", env_home=tmp_path
+    )
     assert done.returncode in (ExitCode.ABORTED, ExitCode.USAGE)
     assert "no sandbox in" in one_line(done.stderr)
 
@@ -104,7 +106,13 @@ def test_schedule_emits_cronjobs_and_refuses_production(tmp_path: Path) -> None:
     import yaml
 
     done = drills(
-        "schedule", "--emit", "kubernetes", "--namespace", "drills-staging", "--image", "drills:1",
+        "schedule",
+        "--emit",
+        "kubernetes",
+        "--namespace",
+        "drills-staging",
+        "--image",
+        "drills:1",
         env_home=tmp_path,
     )
     assert done.returncode == 0, done.stderr
@@ -112,7 +120,13 @@ def test_schedule_emits_cronjobs_and_refuses_production(tmp_path: Path) -> None:
     assert kinds.count("CronJob") == 4
     assert {"ServiceAccount", "Role", "RoleBinding"} <= set(kinds)
     refused = drills(
-        "schedule", "--emit", "kubernetes", "--namespace", "intelgraph-prod", "--image", "drills:1",
+        "schedule",
+        "--emit",
+        "kubernetes",
+        "--namespace",
+        "intelgraph-prod",
+        "--image",
+        "drills:1",
         env_home=tmp_path,
     )
     assert refused.returncode == ExitCode.ABORTED

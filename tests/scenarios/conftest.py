@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from drills.runner import RunOutcome, Runner, RunRequest
+from drills.runner import Runner, RunOutcome, RunRequest
 from drills.settings import Settings
 
 DrillFn = Callable[..., tuple[RunOutcome, dict[str, Any]]]

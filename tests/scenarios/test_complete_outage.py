@@ -29,7 +29,7 @@ RUN_FILES = {
 def test_complete_outage_is_measured_end_to_end(run_drill: DrillFn, tmp_path: Path) -> None:
     outcome, report = run_drill("complete-outage")
     assert outcome.run_dir is not None
-    assert RUN_FILES <= {p.name for p in outcome.run_dir.iterdir()}
+    assert {p.name for p in outcome.run_dir.iterdir()} >= RUN_FILES
     assert report["schema"] == "drills.report/v1"
     assert report["verdict"] == "met", report["verdict_reason"]
     assert outcome.exit_code == ExitCode.MET
@@ -50,7 +50,9 @@ def test_complete_outage_is_measured_end_to_end(run_drill: DrillFn, tmp_path: Pa
     names = {o["name"] for o in report["objectives"]}
     assert {"rto", "rpo"} <= names
     # the timeline holds samples for every signal, and activity marks with the fault
-    lines = [json.loads(line) for line in (outcome.run_dir / "timeline.jsonl").read_text().splitlines()]
+    lines = [
+        json.loads(line) for line in (outcome.run_dir / "timeline.jsonl").read_text().splitlines()
+    ]
     signals = {r["signal"] for r in lines if r["type"] == "sample"}
     assert signals == {"health", "graphql", "postgres", "redis"}
     faults = [r for r in lines if r["type"] == "activity-start" and "fault" in r["tags"]]

@@ -26,9 +26,22 @@ def test_chaos_run_writes_a_measured_report(sandbox_target: SandboxTarget, tmp_p
     }
     chaos = Path(sys.executable).with_name("chaos")
     done = subprocess.run(
-        [str(chaos), "--no-version-check", "--log-file", str(tmp_path / "chaos.log"), "run",
-         "--rollback-strategy", "always", str(EXPERIMENTS_DIR / "complete-outage.yaml")],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240, check=False,
+        [
+            str(chaos),
+            "--no-version-check",
+            "--log-file",
+            str(tmp_path / "chaos.log"),
+            "run",
+            "--rollback-strategy",
+            "always",
+            str(EXPERIMENTS_DIR / "complete-outage.yaml"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads((out / "report.json").read_text())
