@@ -15,6 +15,7 @@ import yaml
 
 from drills.catalog import EXPERIMENTS_DIR
 from drills.errors import ExitCode
+from drills.targets.base import Component
 from drills.targets.sandbox.driver import SandboxTarget
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -97,13 +98,7 @@ def test_a_fault_nobody_notices_is_invalid(sandbox_target: SandboxTarget, tmp_pa
     assert report["verdict"] == "invalid"
     assert report["measurements"]["detected_at"] is None
     assert "detectable" in report["verdict_reason"]
-    sandbox_target.restart(sandbox_target_component("postgres-standby"))
-
-
-def sandbox_target_component(name: str):  # type: ignore[no-untyped-def]
-    from drills.targets.base import Component
-
-    return Component(name)
+    sandbox_target.restart(Component.POSTGRES_STANDBY)
 
 
 def test_ctrl_c_rolls_back_and_keeps_the_timeline(
