@@ -324,17 +324,20 @@ def chaostoolkit_log(run_dir: Path) -> Iterator[None]:
 @contextlib.contextmanager
 def _drill_lock(target: Target) -> Iterator[None]:
     """One drill per target at a time: a file lock on a sandbox, a Lease in a namespace."""
-    from drills.targets.kubernetes import KubernetesTarget
     from drills.targets.sandbox.driver import SandboxTarget
 
     if isinstance(target, SandboxTarget):
         with target.drill_lock():
             yield
-    elif isinstance(target, KubernetesTarget):
+        return
+    if target.kind == "kubernetes":  # imported only here: the client is slow to import
+        from drills.targets.kubernetes import KubernetesTarget
+
+        assert isinstance(target, KubernetesTarget)
         with target.lock().keep_alive():
             yield
-    else:
-        yield
+        return
+    yield
 
 
 class _Watchdog:

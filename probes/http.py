@@ -21,6 +21,21 @@ Configuration = dict[str, Any]
 Secrets = dict[str, Any]
 
 
+_client: httpx.Client | None = None
+
+
+def _http() -> httpx.Client:
+    """One client per process: building one loads a TLS trust store (~35 ms of CPU) each time.
+
+    No keep-alive: every probe opens a new connection, so consecutive probes reach different
+    replicas behind the shared port, as a load balancer's health checks would.
+    """
+    global _client
+    if _client is None:
+        _client = httpx.Client(limits=httpx.Limits(max_keepalive_connections=0))
+    return _client
+
+
 def _url(configuration: Configuration | None, path: str) -> str:
     return target_from(configuration).control_plane_url + path
 
@@ -30,7 +45,7 @@ def health_ok(
 ) -> bool:
     """True when `GET /health` answers 2xx (runbook: primary health check)."""
     try:
-        return httpx.get(_url(configuration, "/health"), timeout=timeout).is_success
+        return _http().get(_url(configuration, "/health"), timeout=timeout).is_success
     except httpx.HTTPError:
         return False
 
@@ -40,7 +55,7 @@ def graphql_health_check(
 ) -> bool:
     """True when `POST /graphql { healthCheck }` answers true (runbook: verify core functionality)."""
     try:
-        response = httpx.post(
+        response = _http().post(
             _url(configuration, "/graphql"), json={"query": "{ healthCheck }"}, timeout=timeout
         )
         return response.status_code == 200 and response.json()["data"]["healthCheck"] is True
@@ -52,7 +67,7 @@ def circuit_breaker_states(
     timeout: float = 2.0, configuration: Configuration | None = None, secrets: Secrets | None = None
 ) -> dict[str, str]:
     """Each circuit breaker's state, upper-cased (`CLOSED`, `OPEN`, `HALF-OPEN`)."""
-    response = httpx.get(_url(configuration, "/api/resilience/circuit-breakers"), timeout=timeout)
+    response = _http().get(_url(configuration, "/api/resilience/circuit-breakers"), timeout=timeout)
     response.raise_for_status()
     return {name: str(info["state"]).upper() for name, info in response.json().items()}
 
@@ -72,7 +87,7 @@ def databases(
     timeout: float = 2.0, configuration: Configuration | None = None, secrets: Secrets | None = None
 ) -> dict[str, Any]:
     """`GET /api/monitoring/databases` (runbook: database health)."""
-    response = httpx.get(_url(configuration, "/api/monitoring/databases"), timeout=timeout)
+    response = _http().get(_url(configuration, "/api/monitoring/databases"), timeout=timeout)
     response.raise_for_status()
     body: dict[str, Any] = response.json()
     return body
@@ -82,7 +97,7 @@ def resilience_metrics(
     timeout: float = 2.0, configuration: Configuration | None = None, secrets: Secrets | None = None
 ) -> dict[str, Any]:
     """`GET /api/resilience/metrics`: breakers, connection pool, rate limiting."""
-    response = httpx.get(_url(configuration, "/api/resilience/metrics"), timeout=timeout)
+    response = _http().get(_url(configuration, "/api/resilience/metrics"), timeout=timeout)
     response.raise_for_status()
     body: dict[str, Any] = response.json()
     return body
