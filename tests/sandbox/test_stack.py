@@ -211,3 +211,26 @@ def test_cli_unknown_component_is_a_one_line_error(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0
     assert "unknown component 'mongodb'" in done.stderr
+
+
+def test_failed_up_names_the_component_and_shows_its_log() -> None:
+    state_dir = private_dir("drills-test-broken-")
+    box = Sandbox(state_dir)
+    box.up()
+    box.down()
+    with (box.layout.primary_data / "postgresql.conf").open("a") as conf:
+        conf.write("shared_buffers = banana\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "drills", "sandbox", "up", "--state-dir", str(state_dir)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "postgres" in done.stderr
+    assert "shared_buffers" in done.stderr  # the tail of PostgreSQL's own log says why
+    state = load_state(box.layout)
+    assert state is not None
+    assert not any(ref.alive() for comp in state.components.values() for ref in comp.processes)
+    box.down(purge=True)
