@@ -14,6 +14,7 @@ from rich.table import Table
 
 from drills import __version__
 from drills.catalog import scenarios
+from drills.cli.history import history
 from drills.cli.run import run
 from drills.cli.sandbox import sandbox
 from drills.cli.schedule import schedule
@@ -46,6 +47,7 @@ def list_scenarios() -> None:
 cli.add_command(run)
 cli.add_command(sandbox)
 cli.add_command(schedule)
+cli.add_command(history)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -137,3 +137,9 @@ def test_suite_and_scenario_are_exclusive(tmp_path: Path) -> None:
     done = drills("run", "complete-outage", "--suite", "quarterly", env_home=tmp_path)
     assert done.returncode == ExitCode.USAGE
     assert drills("run", "--suite", "fortnightly", env_home=tmp_path).returncode == ExitCode.USAGE
+
+
+def test_history_on_a_fresh_home_says_so(tmp_path: Path) -> None:
+    done = drills("history", env_home=tmp_path)
+    assert done.returncode == 0
+    assert "no history yet" in done.stderr
