@@ -187,6 +187,35 @@ def recovery_started_at(activities: Sequence[ActivityMark]) -> float | None:
     return min(later) if later else None
 
 
+def rollbacks_started_at(activities: Sequence[ActivityMark]) -> float | None:
+    """Start of the first rollback activity, if any ran."""
+    starts = [a.start for a in activities if a.stage is Stage.ROLLBACK]
+    return min(starts) if starts else None
+
+
+def judged_window(
+    samples: Sequence[Sample],
+    activities: Sequence[ActivityMark],
+    fault: float | None,
+    ended_at: float,
+    sustain: int,
+) -> tuple[list[Sample], float]:
+    """The samples (and end) that the drill is judged on.
+
+    Rollbacks clean up after the drill: when the system had already recovered, and stayed
+    recovered, before they started, a disruption they cause themselves (a fail-back switchover,
+    say) is not the drill's outage and must not stretch its RTO. When it had not recovered by
+    then, the rollbacks are part of the recovery and everything counts.
+    """
+    cutoff = rollbacks_started_at(activities)
+    if cutoff is None or fault is None:
+        return list(samples), ended_at
+    before = [s for s in samples if s.t < cutoff]
+    if recovery(before, fault, sustain).at is None:
+        return list(samples), ended_at
+    return before, cutoff
+
+
 def phase_bounds(
     started_at: float,
     ended_at: float,
@@ -260,6 +289,7 @@ def compute(
     samples = sorted(samples, key=lambda s: (s.t, s.signal))
     unmeasured: dict[str, str] = {}
     fault = fault_at(activities)
+    samples, ended_at = judged_window(samples, activities, fault, ended_at, sustain)
     detected = detected_at(samples, fault)
     found = recovery(samples, fault, sustain)
     recovered = found.at

@@ -393,3 +393,23 @@ def test_to_json_phases_and_refuses_shadowing_extra() -> None:
     m.extra["rto_seconds"] = 1.0
     with pytest.raises(MeasurementError, match="rto_seconds"):
         measure.to_json(m, str)
+
+
+def test_a_disruption_caused_by_rollbacks_after_recovery_does_not_stretch_rto() -> None:
+    from collections.abc import Callable
+
+    from drills.models import ActivityMark, Sample, Stage
+
+    def samples(ok_at: Callable[[float], bool]) -> list[Sample]:
+        return [Sample(round(i * 0.1, 3), "health", ok_at(i * 0.1), 0.001) for i in range(200)]
+
+    fault = ActivityMark("kill", "action", Stage.METHOD, 2.0, 2.1, ("fault",))
+    rollback = ActivityMark("fail-back", "action", Stage.ROLLBACK, 10.0, 14.0)
+    # down 2.0-5.0 (the drill), healthy, then down again 11.0-13.0 (the rollback's switchover)
+    timeline = samples(lambda t: not (2.0 <= t < 5.0 or 11.0 <= t < 13.0))
+    m = measure.compute(timeline, [fault, rollback], None, started_at=0.0, ended_at=20.0)
+    assert m.rto_seconds is not None and 2.9 <= m.rto_seconds <= 3.2
+    # not recovered when the rollbacks start: the rollbacks are the recovery, everything counts
+    stuck = samples(lambda t: not (2.0 <= t < 12.0))
+    m = measure.compute(stuck, [fault, rollback], None, started_at=0.0, ended_at=20.0)
+    assert m.rto_seconds is not None and 9.9 <= m.rto_seconds <= 10.2
