@@ -10,7 +10,7 @@ from chaoslib.exceptions import ActivityFailed
 from drills.errors import DrillError
 from drills.targets.base import Component
 from drills.targets.registry import target_from
-from probes.http import graphql_health_check, health_ok
+from probes.http import graphql_health_check, healthy_replica
 
 __all__ = [
     "ensure_running",
@@ -81,14 +81,32 @@ def wait_until_healthy(
     configuration: Configuration | None = None,
     secrets: dict[str, Any] | None = None,
 ) -> float:
-    """Wait until /health and GraphQL healthCheck both pass; returns the seconds waited."""
+    """Wait until every control-plane replica answers /health and GraphQL healthCheck passes.
+
+    Each probe is a new connection, so the load balancer (SO_REUSEPORT, a Service) picks a replica;
+    replicas that name themselves are counted one by one, others by consecutive successes.
+    Returns the seconds waited.
+    """
+    target = target_from(configuration)
     started = time.monotonic()
     deadline = started + timeout_seconds
+    seen: set[str] = set()
+    streak = 0
     while time.monotonic() < deadline:
-        if health_ok(1.0, configuration) and graphql_health_check(1.0, configuration):
-            return round(time.monotonic() - started, 3)
+        replica = healthy_replica(1.0, configuration)
+        if replica is None or not graphql_health_check(1.0, configuration):
+            seen.clear()
+            streak = 0
+        else:
+            seen.add(replica)
+            streak += 1
+            wanted = max(1, target.replicas(Component.CONTROL_PLANE))
+            named = replica != ""
+            if (named and len(seen - {""}) >= wanted) or (not named and streak > 2 * wanted):
+                return round(time.monotonic() - started, 3)
+            continue  # ask again at once: another connection may reach another replica
         time.sleep(interval_seconds)
-    raise ActivityFailed(f"service not healthy after {timeout_seconds:.0f} s")
+    raise ActivityFailed(f"service not healthy on every replica after {timeout_seconds:.0f} s")
 
 
 def ensure_running(

@@ -14,6 +14,7 @@ __all__ = [
     "databases",
     "graphql_health_check",
     "health_ok",
+    "healthy_replica",
     "resilience_metrics",
 ]
 
@@ -48,6 +49,20 @@ def health_ok(
         return _http().get(_url(configuration, "/health"), timeout=timeout).is_success
     except httpx.HTTPError:
         return False
+
+
+def healthy_replica(
+    timeout: float = 2.0, configuration: Configuration | None = None, secrets: Secrets | None = None
+) -> str | None:
+    """Which replica answered a healthy `GET /health` ('' when it does not say); None if unhealthy."""
+    try:
+        response = _http().get(_url(configuration, "/health"), timeout=timeout)
+        if not response.is_success:
+            return None
+        replica = response.json().get("replica")
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return None
+    return "" if replica is None else str(replica)
 
 
 def graphql_health_check(
