@@ -16,9 +16,11 @@ from typing import Any
 
 from drills import measure
 from drills.errors import DrillError
+from drills.expectations import judge_without_outage, outage_expected
 from drills.history import History
 from drills.models import DrillRef, DrillResult, RunStatus, Stage, TargetRef
 from drills.objectives import ObjectiveTargets, evaluate
+from drills.reported import with_reported
 from drills.session import SessionData
 from drills.verdict import decide
 
@@ -37,6 +39,16 @@ def run_status(journal: dict[str, Any], aborted: bool = False) -> RunStatus:
     if any(run.get("status") == "failed" for run in journal.get("run") or []):
         return RunStatus.FAILED
     return RunStatus.COMPLETED
+
+
+def failed_steps(data: SessionData) -> list[str]:
+    """The runbook steps and checks of the method that failed.
+
+    A steady state that deviates after the method is not among them: some drills end their
+    method in a degraded but served state on purpose (after a failover the standby region is
+    rebuilt by the rollbacks), and whether the service came back is what RTO measures.
+    """
+    return [a.name for a in data.activities if a.stage is Stage.METHOD and a.status == "failed"]
 
 
 def steady_state_failed_before(journal: dict[str, Any]) -> bool:
@@ -71,6 +83,7 @@ def conclude(
         started_at=data.started_at,
         ended_at=data.ended_at,
     )
+    measured = with_reported(measured, journal)  # measurements activities took themselves
     history_rtos: list[float] = []
     if history_path is not None:
         try:
@@ -79,10 +92,17 @@ def conclude(
         except DrillError as exc:
             logger.warning("history not read: %s", exc)
     results = evaluate(measured, objectives, history_rto_seconds=history_rtos)
-    verdict, reason = decide(status, measured, results)
+    verdict, reason = decide(status, measured, results, failed_steps(data))
+    judged = None
+    if not outage_expected(journal.get("experiment") or {}):  # e.g. a restore test
+        judged = judge_without_outage(status, measured, results)
+    if judged is not None:
+        results, verdict, reason = judged
     all_notes = list(notes)
     if aborted_reason:
         all_notes.insert(0, aborted_reason)
+    if journal.get("deviated"):
+        all_notes.append("the steady state did not hold right after the method (see the journal)")
     if steady_state_failed_before(journal):
         all_notes.insert(0, "steady state did not hold before the fault: no fault was injected")
     result = DrillResult(

@@ -168,3 +168,30 @@ class Target(Protocol):
     def close(self) -> None:
         """Release client resources (not the target itself)."""
         ...
+
+
+class LockMode(StrEnum):
+    """PostgreSQL table lock modes a drill can hold, by what they block."""
+
+    SHARE = "SHARE"  # blocks writes (INSERT/UPDATE/DELETE), lets reads through
+    ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"  # blocks reads and writes
+
+
+@runtime_checkable
+class TableLockFaults(Protocol):
+    """Optional capability: hold PostgreSQL table locks from a session outside the service.
+
+    The database-connection-failure drill's pool-exhaustion and long-running-query faults: the
+    service's queries queue behind the locks until its pool is exhausted. `busy` makes the holder
+    an active long-running query (`pg_sleep`), otherwise it sits idle in its transaction.
+    """
+
+    def hold_table_locks(
+        self, tables: Sequence[str], mode: LockMode, hold_seconds: float, busy: bool = True
+    ) -> int:
+        """Take the locks (returns once they are held) and keep them; returns the backend pid."""
+        ...
+
+    def release_table_locks(self) -> int:
+        """End every lock-holding session this driver started; returns how many were open."""
+        ...

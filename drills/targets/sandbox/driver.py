@@ -13,7 +13,15 @@ from typing import Any
 import psycopg
 
 from drills.errors import SandboxError, TargetBusyError, TargetError
-from drills.targets.base import Backup, Component, NetworkFault, SignalKind, SignalSpec
+from drills.targets.base import (
+    Backup,
+    Component,
+    LockMode,
+    NetworkFault,
+    SignalKind,
+    SignalSpec,
+)
+from drills.targets.sandbox.locks import TableLockHolder
 from drills.targets.sandbox.processes import Supervisor
 from drills.targets.sandbox.redis import redis_url
 from drills.targets.sandbox.stack import Sandbox
@@ -30,6 +38,7 @@ class SandboxTarget:
         self._rate_limit: str | None = None
         self._deny: list[str] = []
         self._maintenance = False
+        self._lock_holders: list[TableLockHolder] = []
 
     @property
     def control_plane_url(self) -> str:
@@ -135,6 +144,70 @@ class SandboxTarget:
             raise TargetError(f"cannot reach PostgreSQL to end long queries: {exc}") from exc
         return [int(row[0]) for row in rows]
 
+    # -- recovery: failover and fail-back (failover.py), restores and backup tests (recovery.py)
+
+    def promote_standby(self) -> None:
+        from drills.targets.sandbox import failover
+
+        failover.promote_standby(self.sandbox)
+
+    def rebuild_standby(self) -> None:
+        from drills.targets.sandbox import failover
+
+        failover.fail_back(self.sandbox)
+
+    def restore_point_in_time(self, target_time: datetime) -> Backup:
+        from drills.targets.sandbox import recovery
+
+        done = recovery.restore_point_in_time(self.sandbox, target_time)
+        return self._restored_from(Component.POSTGRES, done)
+
+    def restore_snapshot(self, component: Component, backup_id: str | None = None) -> Backup:
+        from drills.targets.sandbox import recovery
+
+        if component is not Component.REDIS:
+            raise TargetError(f"{component.value} has no snapshots to restore (only redis)")
+        done = recovery.restore_redis_snapshot(self.sandbox, backup_id)
+        return self._restored_from(Component.REDIS, done)
+
+    def verify_backup(self, backup_id: str) -> dict[str, Any]:
+        from drills.targets.sandbox import pitr
+        from drills.targets.sandbox.processes import postgres_identity
+
+        return pitr.verify_backup(self.sandbox.layout, backup_id, postgres_identity())
+
+    def test_restore(self) -> dict[str, Any]:
+        """Restore the newest base backup + WAL into a scratch instance and compare (not in the
+        Target protocol yet)."""
+        from drills.targets.sandbox import recovery
+
+        return recovery.test_restore(self.sandbox)
+
+    def backup_freshness(self) -> dict[str, Any]:
+        """Ages of the newest base backup and of the newest restorable point (archived WAL)."""
+        from drills.targets.sandbox import recovery
+
+        return recovery.archive_status(self.sandbox)
+
+    def cleanup_scratch(self) -> list[str]:
+        """Stop and delete scratch restores left behind; returns their names."""
+        from drills.targets.sandbox import pitr, recovery
+
+        return pitr.stop_scratch_instances(recovery.scratch_root(self.sandbox))
+
+    def _restored_from(self, component: Component, details: dict[str, Any]) -> Backup:
+        for backup in self.list_backups(component):
+            if backup.backup_id == details["backup_id"]:
+                return Backup(
+                    backup.backup_id,
+                    component,
+                    backup.taken_at,
+                    backup.path,
+                    backup.size_bytes,
+                    details,
+                )
+        raise TargetError(f"restored from {details['backup_id']}, which is no longer listed")
+
     def set_network_fault(
         self, component: Component, fault: NetworkFault, latency_ms: int = 0
     ) -> None:
@@ -166,8 +239,21 @@ class SandboxTarget:
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
+    def hold_table_locks(
+        self, tables: Sequence[str], mode: LockMode, hold_seconds: float, busy: bool = True
+    ) -> int:
+        """A session on the primary holding table locks (a fault; see `locks.py`)."""
+        holder = TableLockHolder(self.sandbox.postgres_conninfo(), tables, mode, hold_seconds, busy)
+        pid = holder.start()
+        self._lock_holders.append(holder)
+        return pid
+
+    def release_table_locks(self) -> int:
+        holders, self._lock_holders = self._lock_holders, []
+        return sum(1 for holder in holders if holder.release())
+
     def close(self) -> None:
-        return None
+        self.release_table_locks()
 
 
 def _size(path: Path) -> int:

@@ -191,8 +191,10 @@ class PostgresServer:
                 conn.execute("SELECT pg_create_physical_replication_slot(%s)", (STANDBY_SLOT,))
 
     def configure_standby(self) -> None:
-        """A fresh base backup becomes a standby: its own port, no archiving of its own."""
-        self._append_conf({"port": str(self.port), "archive_mode": "off"})
+        """A fresh base backup becomes a standby on its own port. Archiving stays on: a standby
+        does not archive while it replays, and archives into the bucket once promoted, so
+        point-in-time recovery keeps working after a failover."""
+        self._append_conf({"port": str(self.port), "archive_mode": "on"})
 
 
 def primary_settings(port: int, archive_dir: Path) -> dict[str, str]:
@@ -205,7 +207,12 @@ def primary_settings(port: int, archive_dir: Path) -> dict[str, str]:
         "shared_buffers": "32MB",
         "wal_level": "replica",
         "archive_mode": "on",
-        "archive_command": f'\'test ! -f "{archive}/%f" && cp %p "{archive}/%f"\'',
+        # Never overwrite an archived file, but accept one with identical content (a promoted
+        # standby may offer a segment again); copy then rename, so a restore never reads half.
+        "archive_command": (
+            f'\'test ! -f "{archive}/%f" && cp %p "{archive}/%f.tmp"'
+            f' && mv "{archive}/%f.tmp" "{archive}/%f" || cmp -s %p "{archive}/%f"\''
+        ),
         "archive_timeout": "5s",
         "max_wal_senders": "5",
         "max_replication_slots": "5",

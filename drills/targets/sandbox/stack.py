@@ -16,24 +16,28 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
 import psutil
 
 from drills.errors import ComponentError, SandboxError
 from drills.targets.base import Component
 from drills.targets.sandbox import postgres as pg
+from drills.targets.sandbox.pgcluster import Role, role_of
 from drills.targets.sandbox.processes import ProcessRef, Supervisor, postgres_identity, tail
+from drills.targets.sandbox.proxyctl import FaultProxy, proxied_conninfo
 from drills.targets.sandbox.redis import RedisServer, redis_url
 from drills.targets.sandbox.state import (
     Layout,
     SandboxState,
+    allocate_ports,
     check_is_sandbox_dir,
     load_state,
     operation_lock,
     port_in_use,
     save_state,
 )
+from drills.wire import WireClient, WireError
 
 DEFAULT_REPLICAS = 2
 START_ORDER = (
@@ -122,8 +126,6 @@ class Sandbox:
         with operation_lock(self.layout):
             state = load_state(self.layout)
             if state is None:
-                from drills.targets.sandbox.state import allocate_ports
-
                 state = SandboxState.new(allocate_ports())
                 state.components[Component.CONTROL_PLANE].replicas = self.default_replicas
                 self._save(state)
@@ -180,6 +182,11 @@ class Sandbox:
         if fresh:
             self.progress("postgres: initdb")
             server.initdb(self.layout.wal_archive)
+        elif role_of(state.ports[Component.POSTGRES_STANDBY]) is Role.PRIMARY:
+            raise ComponentError(
+                "postgres-standby has been promoted (a failover): starting postgres as well would "
+                "make a second primary; fail back instead (actions.database.fail_back)"
+            )
         self._check_port(state, Component.POSTGRES)
         ref = server.start(self.supervisor)
         self._record(state, Component.POSTGRES, [ref])
@@ -213,12 +220,24 @@ class Sandbox:
 
     # ------------------------------------------------------------------ control plane
 
+    # The service reaches its databases through the fault proxy (drills can cut or slow that
+    # path); the harness's own checks (signals, queries) still go to the databases directly.
+    def fault_proxy(self) -> FaultProxy:
+        return FaultProxy(self.layout.root, self.supervisor)
+
+    def _fault_proxy_ports(self, state: SandboxState) -> dict[int, int]:
+        """Start or update the proxy in front of the databases; upstream port -> proxy port."""
+        fronted = (Component.POSTGRES, Component.POSTGRES_STANDBY, Component.REDIS)
+        listen = self.fault_proxy().ensure({c.value: state.ports[c] for c in fronted})
+        return {state.ports[c]: listen[c.value] for c in fronted}
+
     def _write_service_config(self, state: SandboxState) -> None:
+        proxy = self._fault_proxy_ports(state)
         config = {
             "host": "127.0.0.1",
             "port": state.ports[Component.CONTROL_PLANE],
-            "postgres_conninfo": self.postgres_conninfo(),
-            "redis_url": redis_url(state.ports[Component.REDIS]),
+            "postgres_conninfo": proxied_conninfo(self.postgres_conninfo(), proxy),
+            "redis_url": redis_url(proxy[state.ports[Component.REDIS]]),
             "runtime_path": str(self.layout.runtime_config),
             "pool_min": 1,
             "pool_max": 8,
@@ -292,11 +311,8 @@ class Sandbox:
             return
         url = f"http://127.0.0.1:{port}/health"
         while time.monotonic() < deadline:
-            try:
-                if httpx.get(url, timeout=1.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
+            if _serving(url):
+                return
             time.sleep(0.05)
         raise ComponentError(f"control-plane /health not 200 after {timeout_seconds:.0f} s")
 
@@ -347,6 +363,7 @@ class Sandbox:
                     self.supervisor.terminate(refs, sig=sig)
                     state.components[component].processes = []
                     self._save(state)
+            self.fault_proxy().stop()
         if purge:
             shutil.rmtree(self.layout.root, ignore_errors=True)
 
@@ -359,11 +376,7 @@ class Sandbox:
                 component is Component.CONTROL_PLANE and state.components[component].replicas == 0
             )
         if component is Component.CONTROL_PLANE:
-            try:
-                url = f"http://127.0.0.1:{state.ports[component]}/health"
-                return httpx.get(url, timeout=1.0).status_code == 200
-            except httpx.HTTPError:
-                return False
+            return _serving(f"http://127.0.0.1:{state.ports[component]}/health")
         return True
 
     def status(self) -> dict[str, Any]:
@@ -404,6 +417,37 @@ class Sandbox:
 
 
 _POSTGRES = (Component.POSTGRES, Component.POSTGRES_STANDBY)
+
+
+def _http_status(url: str) -> int:
+    """GET status over a throwaway connection (httpx would load a TLS trust store per call)."""
+    parts = urlsplit(url)
+    client = WireClient(f"{parts.scheme}://{parts.netloc}", 1.0, "drills-sandbox")
+    try:
+        return client.request("GET", parts.path)[0]
+    except WireError:
+        return 0
+    finally:
+        client.close()
+
+
+def _serving(url: str) -> bool:
+    """/health is 200, or 503 only because maintenance mode is on (the runbook's data-corruption
+    recovery scales replicas up while writes are still refused)."""
+    parts = urlsplit(url)
+    client = WireClient(f"{parts.scheme}://{parts.netloc}", 1.0, "drills-sandbox")
+    try:
+        status, body = client.request("GET", parts.path)
+    except WireError:
+        return False
+    finally:
+        client.close()
+    if status == 200:
+        return True
+    try:
+        return status == 503 and json.loads(body).get("status") == "maintenance"
+    except (ValueError, AttributeError):
+        return False
 
 
 def _listens_on(ref: ProcessRef, port: int) -> bool:
