@@ -24,7 +24,8 @@ from tests.conftest import private_dir
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def write_record(url: str, stream: str, seq: int) -> None:
+def write_record(url: str, stream: str, seq: int, timeout_seconds: float = 15.0) -> None:
+    """Write like a client that retries a 503 (a breaker still open after a restart)."""
     body = {
         "stream": stream,
         "seq": seq,
@@ -32,16 +33,27 @@ def write_record(url: str, stream: str, seq: int) -> None:
         "payload": f"p{seq}",
         "checksum": "x",
     }
-    response = httpx.post(f"{url}/api/records", json=body, timeout=5.0)
-    assert response.status_code == 201, response.text
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        response = httpx.post(f"{url}/api/records", json=body, timeout=5.0)
+        if response.status_code != 503 or time.monotonic() > deadline:
+            assert response.status_code == 201, response.text
+            return
+        time.sleep(0.2)
 
 
-def read_seqs(url: str, stream: str) -> list[int]:
-    response = httpx.get(
-        f"{url}/api/records", params={"stream": stream, "after": -1, "limit": 5000}, timeout=5.0
-    )
-    response.raise_for_status()
-    return [int(r["seq"]) for r in response.json()["records"]]
+def read_seqs(url: str, stream: str, timeout_seconds: float = 15.0) -> list[int]:
+    """Read a stream back; a replica whose breaker is still open after a restart answers 503
+    until its reset timeout passes, so retry like a client would."""
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        response = httpx.get(
+            f"{url}/api/records", params={"stream": stream, "after": -1, "limit": 5000}, timeout=5.0
+        )
+        if response.status_code != 503 or time.monotonic() > deadline:
+            response.raise_for_status()
+            return [int(r["seq"]) for r in response.json()["records"]]
+        time.sleep(0.2)
 
 
 def healthy(url: str) -> bool:

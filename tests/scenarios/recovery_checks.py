@@ -1,0 +1,58 @@
+"""Checks the recovery scenario tests share: a sandbox that outlives its drill, so what the drill
+reported can be held against the database itself afterwards."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from drills.integrity import table_facts
+from drills.targets.base import Component
+from drills.targets.sandbox.pgcluster import Role, role_of, streams_from
+from drills.targets.sandbox.postgres import conninfo
+from drills.targets.sandbox.stack import Sandbox
+from tests.conftest import private_dir
+
+
+@contextmanager
+def lasting_sandbox() -> Iterator[Sandbox]:
+    """A sandbox started here (so `sandbox:DIR` drills leave it running), removed at the end."""
+    box = Sandbox(private_dir("drills-test-scenario-"))
+    try:
+        box.up()
+        yield box
+    finally:
+        box.down(purge=True)
+
+
+def acknowledged(run_dir: Path) -> set[int]:
+    """Every canary seq the service acknowledged, from the run's fsync'd journal."""
+    lines = (run_dir / "canary.jsonl").read_text().splitlines()
+    return {int(json.loads(line)["seq"]) for line in lines if line.strip()}
+
+
+def stored(box: Sandbox, report: dict[str, Any]) -> set[int]:
+    """The drill's canary seqs present in the primary now."""
+    stream = f"drill-{report['run_id']}"
+    with psycopg.connect(conninfo(box.port(Component.POSTGRES))) as conn:
+        rows = conn.execute("SELECT seq FROM canary_records WHERE stream = %s", (stream,))
+        return {int(row[0]) for row in rows.fetchall()}
+
+
+def corrupt_rows(box: Sandbox) -> int:
+    with psycopg.connect(conninfo(box.port(Component.POSTGRES))) as conn:
+        return sum(f.corrupt for f in table_facts(conn).values())
+
+
+def assert_as_it_began(box: Sandbox) -> None:
+    """`postgres` the writable primary on its port, `postgres-standby` streaming from it, all up."""
+    primary, standby = box.port(Component.POSTGRES), box.port(Component.POSTGRES_STANDBY)
+    assert role_of(primary) is Role.PRIMARY
+    assert streams_from(standby, primary)
+    status = box.status()
+    assert status["running"], status
