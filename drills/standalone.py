@@ -8,6 +8,7 @@ folder to DRILLS_OUT (default: a new folder under DRILLS_HOME/runs).
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from drills.models import DrillRef, TargetRef
@@ -42,6 +43,7 @@ def start_standalone_session(
     )
     session.start()
     logger.info("drills: measuring into %s", run_dir)
+    time.sleep(settings.baseline_seconds)  # a steady-state baseline, as `drills run` measures
     return session
 
 
@@ -52,6 +54,7 @@ def finish_standalone_session(
     scenario: str | None = None,
 ) -> None:
     settings = Settings.from_environ()
+    time.sleep(settings.observe_after_seconds)  # enough samples to see the recovery hold
     data = session.stop()
     title = str(experiment.get("title", "experiment"))
     target = session.target

@@ -34,9 +34,17 @@ def describe(result: ObjectiveResult) -> str:
 
 
 def decide(
-    status: RunStatus, m: Measurements, objectives: Sequence[ObjectiveResult]
+    status: RunStatus,
+    m: Measurements,
+    objectives: Sequence[ObjectiveResult],
+    failed_steps: Sequence[str] = (),
 ) -> tuple[Verdict, str]:
-    """The verdict and a one-line reason for it."""
+    """The verdict and a one-line reason for it.
+
+    `failed_steps` names the experiment's own checks and recovery steps that failed (a breaker
+    that did not open, a restore that did not validate, a steady state that deviated after the
+    drill): a drill whose runbook step failed missed, whatever the numbers say.
+    """
     if status is RunStatus.ABORTED:
         return Verdict.ABORTED, "the drill was aborted before it finished"
     if m.fault_at is None:
@@ -44,12 +52,10 @@ def decide(
     if m.detected_at is None:
         return Verdict.INVALID, f"{NO_DETECTABLE_FAILURE}: the drill proves nothing"
     missed = [o for o in objectives if o.met is False]
-    if missed:
-        return Verdict.MISSED, "missed: " + "; ".join(describe(o) for o in missed)
+    if missed or failed_steps:
+        parts = [f"{step} failed" for step in failed_steps] + [describe(o) for o in missed]
+        return Verdict.MISSED, "missed: " + "; ".join(parts)
     met = [o for o in objectives if o.met is True]
     if not met:
         return Verdict.MET, "no objective could be evaluated"
-    reason = "met: " + "; ".join(describe(o) for o in met)
-    if status is RunStatus.FAILED:
-        reason += " (an activity of the experiment failed)"
-    return Verdict.MET, reason
+    return Verdict.MET, "met: " + "; ".join(describe(o) for o in met)

@@ -32,15 +32,18 @@ def cli() -> None:
 
 
 @cli.command("list")
-def list_scenarios() -> None:
-    """List the scenarios `drills run` knows."""
+@click.option("--long", "long_", is_flag=True, help="Also say what each drill does.")
+def list_scenarios(long_: bool) -> None:
+    """List the scenarios `drills run` knows, with their cadence."""
     table = Table(box=None, pad_edge=False)
-    table.add_column("scenario", style="bold")
-    table.add_column("cadence")
-    table.add_column("what it does")
+    table.add_column("scenario", style="bold", no_wrap=True)
+    table.add_column("cadence", no_wrap=True)
+    table.add_column("drill")
     for scenario in scenarios():
-        summary = scenario.description.split(". ")[0].rstrip(".")
-        table.add_row(scenario.name, ", ".join(scenario.cadence) or "-", summary)
+        text = f"{scenario.title}\n[dim]{scenario.description}[/]" if long_ else scenario.title
+        table.add_row(scenario.name, ", ".join(scenario.cadence) or "-", text)
+        if long_:
+            table.add_row("", "", "")
     Console().print(table)
 
 

@@ -71,10 +71,18 @@ def test_all_met() -> None:
     assert reason == "met: rto 30 s (objective <= 900 s)"
 
 
-def test_met_despite_a_failed_activity_says_so() -> None:
-    verdict, reason = decide(RunStatus.FAILED, measurements(), [MET_RTO])
-    assert verdict is Verdict.MET
-    assert "an activity of the experiment failed" in reason
+def test_a_failed_runbook_step_misses_whatever_the_numbers() -> None:
+    verdict, reason = decide(
+        RunStatus.FAILED, measurements(), [MET_RTO], ["assert-postgres-breaker-opens"]
+    )
+    assert verdict is Verdict.MISSED
+    assert reason == "missed: assert-postgres-breaker-opens failed"
+
+
+def test_a_failed_step_never_makes_an_invalid_drill_count() -> None:
+    no_fault = measurements(fault_at=None, detected_at=None)
+    verdict, _ = decide(RunStatus.FAILED, no_fault, [MET_RTO], ["restart-postgresql"])
+    assert verdict is Verdict.INVALID
 
 
 def test_describe_counts() -> None:

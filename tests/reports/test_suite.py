@@ -28,7 +28,10 @@ def test_worst_verdict_wins() -> None:
 
 
 def test_files_hold_every_drill(tmp_path: Path) -> None:
-    entries = [entry("complete-outage", Verdict.MET), SuiteEntry("traffic-flood", None, None, "boom")]
+    entries = [
+        entry("complete-outage", Verdict.MET),
+        SuiteEntry("traffic-flood", None, None, "boom"),
+    ]
     write_suite("quarterly", entries, 42.0, tmp_path)
     summary = json.loads((tmp_path / "suite.json").read_text())
     assert summary == build_suite("quarterly", entries, 42.0)
