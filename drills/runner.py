@@ -250,7 +250,14 @@ class Runner:
         journal: dict[str, Any] = {}
         aborted_reason: str | None = None
         watchdog = _Watchdog(session, 2 * objectives.rto_seconds)
+        cluster = None
+        if target.kind == "kubernetes":
+            from drills.clusterwatch import ClusterWatch
+
+            cluster = ClusterWatch(target, session.clock, session.record_sample)  # type: ignore[arg-type]
         session.start()
+        if cluster is not None:
+            cluster.start()
         control.attach(session)
         progress.start()
         watchdog.start()
@@ -284,6 +291,12 @@ class Runner:
             aborted_reason = "interrupted (Ctrl-C or SIGTERM); rollbacks ran"
         self.say("Reading the canary back ...")
         data = session.stop()
+        notes: list[str] = []
+        if cluster is not None:
+            if cluster.stop(run_dir, data.started_at, data.ended_at) is None:
+                notes.append("the cluster's events and logs of the drill window could not be read")
+            if cluster.error:
+                notes.append(cluster.error)
         conclusion = conclude(
             data,
             journal,
@@ -294,6 +307,7 @@ class Runner:
             history_path=self.settings.history,
             objectives=objectives,
             aborted_reason=aborted_reason,
+            notes=notes,
         )
         result = conclusion.result
         code = exit_code_for(result.verdict)

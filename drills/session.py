@@ -105,6 +105,10 @@ class MeasurementSession:
         if self.canary is not None:
             self.canary.start()
 
+    def record_sample(self, sample: Sample) -> None:
+        """Add a sample taken elsewhere (the cluster's pod readiness) to the timeline."""
+        self._record_sample(sample)
+
     def _record_sample(self, sample: Sample) -> None:
         self._timeline.append(sample.to_json())
         with self._lock:
