@@ -16,8 +16,10 @@ ends, so a plain `chaos run` measures too. Run it with `--rollback-strategy alwa
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from drills.models import Stage
@@ -45,6 +47,18 @@ _session: MeasurementSession | None = None
 _owned = False
 _method_started = False
 _keys: dict[int, str] = {}
+_suspended = False
+
+
+@contextlib.contextmanager
+def suspended() -> Iterator[None]:
+    """No measurement at all (a dry run: nothing is injected, nothing may be written)."""
+    global _suspended
+    _suspended = True
+    try:
+        yield
+    finally:
+        _suspended = False
 
 
 def attach(session: MeasurementSession) -> None:
@@ -71,7 +85,7 @@ def before_experiment_control(
     global _session, _owned, _method_started
     with _lock:
         _method_started = False
-        if _session is not None:
+        if _session is not None or _suspended:
             return
     from drills.standalone import start_standalone_session
 

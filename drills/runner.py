@@ -134,13 +134,54 @@ class Runner:
             lines.append(f"    - {activity.get('type')}: {activity.get('name')}")
         return "\n".join(lines)
 
+    def planned_calls(
+        self, spec: TargetSpec, experiment: dict[str, Any], allow_production: bool
+    ) -> str:
+        """Run the experiment against the profile's target in dry-run mode: reads are sent,
+        every mutating call is only recorded. Refused like a real run for production."""
+        from chaoslib.experiment import run_experiment
+
+        from drills.safety import Plan, RunMode
+        from drills.targets.profiles import read_profile
+
+        assert spec.path is not None
+        if read_profile(spec.path).get("kind") != "kubernetes":
+            return "  (calls are planned for Kubernetes profiles only)"
+        from drills.targets.kubernetes import open_kubernetes_profile
+
+        recorded = Plan()
+        target = open_kubernetes_profile(
+            spec.path, allow_production=allow_production, mode=RunMode.DRY_RUN, plan=recorded
+        )
+        registry.register(spec.text, target)
+        try:
+            with (
+                control.suspended(),
+                chaostoolkit_log(Path(tempfile.mkdtemp(prefix="drills-plan-"))),
+            ):
+                run_experiment(
+                    experiment,
+                    settings={"runtime": {"rollbacks": {"strategy": "always"}}},
+                    experiment_vars=({registry.CONFIG_KEY: spec.text}, {}),
+                )
+        finally:
+            registry.unregister(spec.text)
+            target.close()
+        calls = [call.render() for call in recorded.calls()]
+        lines = ["  calls the drill would make (mutating; not sent):"]
+        lines += [f"    {call}" for call in calls] or ["    none"]
+        return "\n".join(lines)
+
     def run(self, request: RunRequest) -> RunOutcome:
         scenario = resolve(request.scenario)
         spec = parse_spec(request.target)
         objectives = objectives_for(spec)
         experiment = load_for_run(scenario.path)
         if request.dry_run:
-            return RunOutcome(ExitCode.MET, None, None, self.plan(scenario, spec, experiment))
+            plan = self.plan(scenario, spec, experiment)
+            if spec.kind is SpecKind.PROFILE:
+                plan += "\n" + self.planned_calls(spec, experiment, request.allow_production)
+            return RunOutcome(ExitCode.MET, None, None, plan)
         run_id = new_run_id(scenario.name)
         run_dir = (request.out or self.settings.home / "runs" / run_id).resolve()
         run_dir.mkdir(parents=True, exist_ok=True)

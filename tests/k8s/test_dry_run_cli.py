@@ -1,0 +1,94 @@
+"""`drills run SCENARIO --target PROFILE --dry-run` on a cluster: the calls, none of them sent."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from drills.errors import ExitCode, UnsafeTargetError
+from drills.runner import Runner, RunRequest
+from drills.settings import Settings
+from tests.k8s.conftest import PROFILE, write_profile
+from tests.k8s.kube_server import KubeServer
+from tests.k8s.test_safety import kubeconfig, profile_with_kubeconfig
+
+pytestmark = pytest.mark.k8s
+
+MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class HealthyControlPlane(BaseHTTPRequestHandler):
+    """The staging service's runbook endpoints, all healthy (reads only reach it in a dry run).
+
+    /health names the answering replica, in turn, like the two pods behind a Service."""
+
+    answered = 0
+
+    def _json(self, body: object) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/api/resilience/circuit-breakers"):
+            self._json({"postgres": {"state": "closed"}, "redis": {"state": "closed"}})
+        else:
+            HealthyControlPlane.answered += 1
+            self._json({"status": "ok", "replica": HealthyControlPlane.answered % 2})
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("content-length", 0))
+        self.rfile.read(length)
+        self._json({"data": {"healthCheck": True}})
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+
+@pytest.fixture
+def control_plane() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), HealthyControlPlane)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def profile_for(tmp_path: Path, kube: KubeServer, url: str, context: str = "staging") -> Path:
+    config = kubeconfig(tmp_path / "kubeconfig", kube.url, context)
+    text = profile_with_kubeconfig(tmp_path, config).replace("http://127.0.0.1:9/", url)
+    assert text != PROFILE
+    return write_profile(tmp_path, text)
+
+
+def test_dry_run_lists_the_calls_and_sends_none(
+    cluster: KubeServer, control_plane: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DRILLS_HOME", str(tmp_path / "home"))
+    profile = profile_for(tmp_path, cluster, control_plane)
+    outcome = Runner(Settings.from_environ()).run(
+        RunRequest("complete-outage", str(profile), dry_run=True)
+    )
+    assert outcome.exit_code == ExitCode.MET
+    assert "calls the drill would make" in outcome.message
+    assert "DELETE /api/v1/namespaces/maestro-staging/pods" in outcome.message
+    assert not [r for r in cluster.driver_requests() if r.method in MUTATING]
+    assert not (tmp_path / "home" / "runs").exists()
+
+
+def test_dry_run_of_production_is_refused_before_any_request(
+    cluster: KubeServer, control_plane: str, tmp_path: Path
+) -> None:
+    profile = profile_for(tmp_path, cluster, control_plane, context="intelgraph-prod")
+    with pytest.raises(UnsafeTargetError, match="prod"):
+        Runner(Settings.from_environ()).run(
+            RunRequest("complete-outage", str(profile), dry_run=True)
+        )
+    assert cluster.driver_requests() == []
