@@ -188,7 +188,7 @@ def streams_from(standby_port: int, primary_port: int) -> bool:
     )
 
 
-def flush_archive(port: int, timeout_seconds: float = 30.0) -> str:
+def flush_archive(port: int, timeout_seconds: float = 60.0) -> str:
     """Close the current WAL segment and wait until the archiver has stored it; returns its name.
 
     Everything committed before this call is then restorable from the bucket."""
@@ -202,12 +202,14 @@ def flush_archive(port: int, timeout_seconds: float = 30.0) -> str:
                 "SELECT last_archived_wal, last_failed_wal FROM pg_stat_archiver"
             ).fetchone()
             archived = str(stats[0]) if stats and stats[0] else ""
-            if len(archived) == 24 and archived >= segment:
+            # a segment name, or a .partial/.backup file named after one (a .history file is not)
+            if len(archived) >= 24 and archived[:24] >= segment:
                 return segment
             if time.monotonic() > deadline:
                 failed = stats[1] if stats else None
                 raise ComponentError(
-                    f"WAL segment {segment} not archived after {timeout_seconds:.0f} s"
+                    f"WAL segment {segment} not archived after {timeout_seconds:.0f} s "
+                    f"(last archived: {archived or 'none'})"
                     + (f" (archiving {failed} keeps failing)" if failed else "")
                 )
             time.sleep(0.02)
