@@ -80,11 +80,15 @@ class Recovery:
 
 
 def recovery(samples: Sequence[Sample], fault_at: float | None, sustain: int = 3) -> Recovery:
-    """The first critical sample after the last failure, if it was sustained.
+    """Start of the window, after the last failure, in which every critical signal is healthy,
+    if it was sustained.
 
-    L is the last failed critical sample at or after `fault_at`; the target recovered at the first
-    critical sample after L provided every critical signal seen in the drill then has at least
-    `sustain` samples after L (all healthy, since L was the last failure).
+    L is the last failed critical sample at or after `fault_at`. A signal is known healthy again
+    only from its first sample after its own last failure (between the two its state is unseen: a
+    check that hung until its timeout says nothing about that time), so the window in which every
+    signal is healthy starts at the latest of those first healthy samples. It counts provided
+    every critical signal seen in the drill then has at least `sustain` samples after L (all
+    healthy, since L was the last failure).
     """
     if sustain < 1:
         raise MeasurementError(f"sustain must be at least 1 sample, got {sustain}")
@@ -109,7 +113,13 @@ def recovery(samples: Sequence[Sample], fault_at: float | None, sustain: int = 3
             f"{NEVER_RECOVERED}: not sustained ({detail} healthy samples after the last failure,"
             f" {sustain} needed)",
         )
-    return Recovery(after[0].t, None)
+    back_at = []
+    for signal in counts:
+        own = [s for s in critical if s.signal == signal and s.t >= fault_at]
+        last_own = max((s.t for s in own if not s.ok), default=None)
+        if last_own is not None:
+            back_at.append(min(s.t for s in own if s.t > last_own))
+    return Recovery(max(back_at), None)
 
 
 def recovered_at(
@@ -167,8 +177,14 @@ def measure_canary(canary: CanaryLog | None, fault_at: float | None) -> CanaryLo
         unmeasured = {"writes_lost_after_fault": reason, "rpo_seconds": reason}
         return CanaryLoss(acknowledged, failed, len(lost), None, corrupted, None, unmeasured)
     lost_before = [w.sent_t for w in lost if w.sent_t < fault_at]
-    rpo = fault_at - min(lost_before) if lost_before else 0.0
     after_fault = len(lost) - len(lost_before)
+    if not any(w.sent_t < fault_at for w in canary.acked):
+        # nothing acknowledged before the fault: "nothing lost" would be a claim without evidence
+        reason = "no canary write was acknowledged before the fault to measure loss against"
+        return CanaryLoss(
+            acknowledged, failed, len(lost), after_fault, corrupted, None, {"rpo_seconds": reason}
+        )
+    rpo = fault_at - min(lost_before) if lost_before else 0.0
     return CanaryLoss(acknowledged, failed, len(lost), after_fault, corrupted, rpo, {})
 
 

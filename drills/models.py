@@ -152,7 +152,8 @@ class CanaryLog:
     """What the canary wrote and what the verifier read back after recovery.
 
     `readback` maps seq -> checksum recomputed from the record as read back; None when the
-    read-back could not be done (then `readback_error` says why).
+    read-back could not be done (then `readback_error` says why). `skipped` counts the ticks at
+    which every sender was still busy (an overloaded target): writes never attempted.
     """
 
     acked: tuple[AckedWrite, ...]
@@ -160,6 +161,7 @@ class CanaryLog:
     readback: dict[int, str] | None
     readback_error: str | None = None
     interval_seconds: float | None = None
+    skipped: int = 0
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,12 @@ def conclude(
         ended_at=data.ended_at,
     )
     measured = with_reported(measured, journal)  # measurements activities took themselves
+    if data.canary is not None:
+        # ticks at which every canary sender was still busy: writes an overloaded target
+        # never even received (neither acknowledged nor failed)
+        measured = replace(
+            measured, extra={**measured.extra, "canary_writes_skipped": data.canary.skipped}
+        )
     history_rtos: list[float] = []
     if history_path is not None:
         try:

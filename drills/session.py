@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from drills.canary import CanaryWriter, verify
@@ -161,6 +161,7 @@ class MeasurementSession:
                     self.canary.counters.failed,
                     self.canary.interval_seconds,
                 )
+                canary_log = replace(canary_log, skipped=self.canary.counters.skipped)
             else:
                 canary_log = CanaryLog(
                     self.canary.acked(),
@@ -168,6 +169,7 @@ class MeasurementSession:
                     None,
                     "the drill was aborted before the canary could be read back",
                     self.canary.interval_seconds,
+                    self.canary.counters.skipped,
                 )
         self._timeline.close()
         with self._lock:

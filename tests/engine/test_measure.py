@@ -135,6 +135,10 @@ def test_canary_counts_and_rpo(data: st.DataObject) -> None:
     assert loss.writes_lost + len(log.readback or {}) == n
     lost_before = [i * interval for i in missing if i * interval < fault]
     assert loss.writes_lost_after_fault == len(missing) - len(lost_before)
+    if not any(i * interval < fault for i in range(n)):
+        # nothing acknowledged before the fault: no evidence either way
+        assert loss.rpo_seconds is None and "rpo_seconds" in loss.unmeasured
+        return
     assert loss.rpo_seconds is not None and loss.rpo_seconds >= 0
     expected = fault - min(lost_before) if lost_before else 0.0
     assert loss.rpo_seconds == expected
@@ -223,7 +227,15 @@ def test_every_critical_signal_must_be_sustained() -> None:
     found = measure.recovery(api + db, 10.0, sustain=3)
     assert found.at is None and found.reason is not None and "db had 1" in found.reason
     db += series("db", [(12.5, True), (13.5, True)])
-    assert measure.recovered_at(api + db, 10.0, sustain=3) == 11.0
+    # db is known healthy only from 11.5: the window in which every signal is healthy starts there
+    assert measure.recovered_at(api + db, 10.0, sustain=3) == 11.5
+
+
+def test_a_signal_unseen_after_its_failure_is_not_assumed_healthy() -> None:
+    # b's check hung from 9.0 until 10.5; a failed last at 10.0 and is healthy from 10.1
+    a = series("a", [(9.0, True), (10.0, False), (10.1, True), (10.2, True), (10.3, True)])
+    b = series("b", [(9.0, False), (10.5, True), (10.6, True), (10.7, True)])
+    assert measure.recovered_at(a + b, 8.0, sustain=3) == 10.5
 
 
 def test_flapping_recovers_only_after_the_last_failure() -> None:

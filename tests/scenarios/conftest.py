@@ -7,10 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from drills.runner import Runner, RunOutcome, RunRequest
 from drills.settings import Settings
+from reports import load_schema
 
 DrillFn = Callable[..., tuple[RunOutcome, dict[str, Any]]]
 
@@ -24,6 +26,7 @@ def run_drill(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DrillFn:
         out = tmp_path / scenario
         outcome = Runner(Settings.from_environ()).run(RunRequest(scenario, out=out, **request))
         report = json.loads((out / "report.json").read_text())
+        jsonschema.validate(report, load_schema())  # every scenario's report is drills.report/v1
         return outcome, report
 
     return run
