@@ -34,7 +34,7 @@ from drills.errors import (
     UnsafeTargetError,
 )
 from drills.experiment import load_for_run
-from drills.models import DrillRef, RunStatus, TargetRef, Verdict
+from drills.models import DrillRef, RunStatus, Stage, TargetRef, Verdict
 from drills.objectives import ObjectiveTargets
 from drills.outcome import Conclusion, conclude
 from drills.progress import DrillProgress
@@ -63,6 +63,7 @@ class RunOutcome:
     run_dir: Path | None
     conclusion: Conclusion | None
     message: str
+    interrupted: bool = False  # Ctrl-C or SIGTERM: a suite stops here
 
 
 def exit_code_for(verdict: Verdict) -> ExitCode:
@@ -243,8 +244,11 @@ class Runner:
     def _stop_fresh_sandbox(self, state_dir: Path) -> None:
         from drills.targets.sandbox.stack import Sandbox
 
-        with contextlib.suppress(Exception):
+        self.say("Stopping the sandbox ...")
+        try:
             Sandbox(state_dir).down(purge=True)
+        except Exception as exc:  # report it: leftover servers must not go unnoticed
+            self.say(f"[red]could not stop the sandbox in {state_dir}: {exc}[/]")
 
     def _preflight(self, target: Target) -> None:
         """The target must answer and be healthy before any fault (else: refused, exit 3)."""
@@ -302,6 +306,7 @@ class Runner:
         control.attach(session)
         progress.start()
         watchdog.start()
+        interrupted = False
         try:
             session.view.note = "measuring the steady-state baseline"
             time.sleep(self.settings.baseline_seconds)
@@ -312,49 +317,82 @@ class Runner:
                     settings={"runtime": {"rollbacks": {"strategy": "always"}}},
                     experiment_vars=({registry.CONFIG_KEY: key}, {}),
                 )
-            session.view.note = "observing after the experiment"
-            time.sleep(self.settings.observe_after_seconds)
-        except KeyboardInterrupt:
-            aborted_reason = "interrupted (Ctrl-C or SIGTERM)"
+        except KeyboardInterrupt:  # outside Chaos Toolkit's own handling: before the experiment
+            interrupted = True
+            aborted_reason = "interrupted (Ctrl-C or SIGTERM) before the experiment ran"
         except BaseException:
-            session.stop(verify_canary=False)
-            raise
-        finally:
             watchdog.stop()
             progress.stop()
             control.detach()
+            session.stop(verify_canary=False)
+            raise
+        watchdog.stop()  # it signals only while the experiment runs
+        control.detach()
+        if not interrupted:
+            try:
+                session.view.note = "observing after the experiment"
+                time.sleep(self.settings.observe_after_seconds)
+            except KeyboardInterrupt:
+                interrupted = True
+                aborted_reason = "interrupted (Ctrl-C or SIGTERM) while observing the aftermath"
+        progress.stop()
         if watchdog.fired:
             aborted_reason = (
                 f"aborted: not recovered within twice the RTO objective "
                 f"({2 * objectives.rto_seconds:.0f} s); rollbacks ran"
             )
         if aborted_reason is None and journal.get("status") == "interrupted":
+            interrupted = True
             aborted_reason = "interrupted (Ctrl-C or SIGTERM); rollbacks ran"
-        self.say("Reading the canary back ...")
-        data = session.stop()
-        notes: list[str] = []
-        if cluster is not None:
-            if cluster.stop(run_dir, data.started_at, data.ended_at) is None:
-                notes.append("the cluster's events and logs of the drill window could not be read")
-            if cluster.error:
-                notes.append(cluster.error)
-        conclusion = conclude(
-            data,
-            journal,
-            run_id=run_id,
-            drill=DrillRef(scenario.name, scenario.title, str(scenario.path)),
-            target=TargetRef(target_name, target.kind, target.control_plane_url),
-            run_dir=run_dir,
-            history_path=self.settings.history,
-            objectives=objectives,
-            aborted_reason=aborted_reason,
-            notes=notes,
-        )
+        with deferred_interrupts() as received:  # finish the run folder whatever comes now
+            self.say("Reading the canary back ...")
+            data = session.stop()
+            notes: list[str] = []
+            if cluster is not None:
+                if cluster.stop(run_dir, data.started_at, data.ended_at) is None:
+                    notes.append(
+                        "the cluster's events and logs of the drill window could not be read"
+                    )
+                if cluster.error:
+                    notes.append(cluster.error)
+            conclusion = conclude(
+                data,
+                journal,
+                run_id=run_id,
+                drill=DrillRef(scenario.name, scenario.title, str(scenario.path)),
+                target=TargetRef(target_name, target.kind, target.control_plane_url),
+                run_dir=run_dir,
+                history_path=self.settings.history,
+                objectives=objectives,
+                aborted_reason=aborted_reason,
+                notes=notes,
+            )
+        interrupted = interrupted or bool(received)
         result = conclusion.result
         code = exit_code_for(result.verdict)
         if result.status is RunStatus.FAILED and result.verdict is Verdict.INVALID:
             code = ExitCode.ABORTED
-        return RunOutcome(code, run_dir, conclusion, result.verdict_reason)
+        return RunOutcome(code, run_dir, conclusion, result.verdict_reason, interrupted)
+
+
+@contextlib.contextmanager
+def deferred_interrupts() -> Iterator[list[int]]:
+    """Ctrl-C and SIGTERM are noted, not raised, while the block finishes (the run folder, the
+    teardown of a fresh sandbox); the caller sees which arrived."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+
+    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @contextlib.contextmanager
@@ -411,9 +449,9 @@ class _Watchdog:
     def _loop(self) -> None:
         while not self._stop.wait(0.5):
             fault_at = self._session.view.fault_at
-            if fault_at is None:
-                continue
-            healthy = all(self._session.view.health.values())
+            if fault_at is None or self._session.view.stage is not Stage.METHOD:
+                continue  # chaoslib handles the signal only in the method; never in rollbacks
+            healthy = all(self._session.view.health.copy().values())
             if not healthy and self._session.clock.now() - fault_at > self._limit:
                 self.fired = True
                 os.kill(os.getpid(), signal.SIGUSR1)  # chaoslib: stop now, keep rollbacks

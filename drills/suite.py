@@ -57,10 +57,17 @@ def run_suite(
             entries.append(SuiteEntry(scenario.name, None, None, str(exc)))
             runner.say(f"  refused: {exc}")
             continue
+        except Exception as exc:  # one broken drill must not hide the others' numbers
+            entries.append(SuiteEntry(scenario.name, None, None, f"crashed: {exc!r}"))
+            runner.say(f"  crashed: {exc!r}")
+            continue
         result = outcome.conclusion.result if outcome.conclusion else None
         entries.append(SuiteEntry(scenario.name, outcome.run_dir, result, outcome.message))
         if result is not None:
             runner.say(f"  {result.verdict.value}: {result.verdict_reason}")
+        if outcome.interrupted:
+            runner.say("  interrupted: the suite stops here")
+            break
     wall = time.monotonic() - started
     write_suite(name, entries, wall, out_dir)
     return SuiteOutcome(name, out_dir, tuple(entries), wall)
