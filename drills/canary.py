@@ -23,7 +23,7 @@ import httpx
 from drills.clock import RunClock, iso
 from drills.models import AckedWrite, CanaryLog
 from drills.timeline import JsonlAppender, read_jsonl
-from drills.wire import WireClient, WireError
+from drills.wire import WireClient
 
 WRITE_PATH = "/api/records"
 READ_PAGE = 5000
@@ -97,7 +97,10 @@ class CanaryWriter:
             if delay > 0:
                 self._stop.wait(delay)
         for _ in range(self._workers):
-            self._queue.put(None)
+            try:
+                self._queue.put(None, timeout=self._timeout + 1.0)
+            except queue.Full:  # a sender is stuck past its timeout; stop() will not wait long
+                break
 
     def _send_loop(self) -> None:
         client = WireClient(self._base_url, self._timeout, "drills-canary")
@@ -106,7 +109,11 @@ class CanaryWriter:
                 seq = self._queue.get()
                 if seq is None:
                     return
-                self._send(client, seq)
+                try:
+                    self._send(client, seq)
+                except OSError:  # the local journal failed: the write cannot count as proven
+                    with self._lock:
+                        self.counters.failed += 1
         finally:
             client.close()
 
@@ -125,7 +132,7 @@ class CanaryWriter:
         try:
             status, _ = client.request("POST", WRITE_PATH, body)
             ok = status in (200, 201)
-        except WireError:
+        except Exception:  # any failure is a failed write, never a dead sender
             ok = False
         with self._lock:
             self.counters.sent += 1

@@ -82,7 +82,15 @@ class PostgresCheck:
         try:
             if self._conn is None or self._conn.closed:
                 self._conn = psycopg.connect(
-                    self._conninfo, autocommit=True, connect_timeout=self._timeout
+                    self._conninfo,
+                    autocommit=True,
+                    connect_timeout=self._timeout,
+                    # a silently dropped path (a blackhole) must fail the check, not hang it
+                    tcp_user_timeout=self._timeout * 1000,
+                    keepalives=1,
+                    keepalives_idle=1,
+                    keepalives_interval=1,
+                    keepalives_count=1,
                 )
             self._conn.execute("SELECT 1")
             return True, None, None
@@ -150,16 +158,25 @@ class Sampler:
             self._threads.append(thread)
 
     def _loop(self, spec: SignalSpec) -> None:
-        check = make_check(spec, self._clock, self._timeout)
+        check: Check | None = None
+        broken = ""
+        try:
+            check = make_check(spec, self._clock, self._timeout)
+        except Exception as exc:  # e.g. an address it cannot use: every sample says so
+            broken = f"cannot check: {exc}"
         start = self._clock.now()
         tick = 0
         try:
             while not self._stop.is_set():
                 sent = self._clock.now()
-                try:
-                    ok, latency, detail = check()
-                except Exception as exc:  # a broken check is a failed sample, never a dead thread
-                    ok, latency, detail = False, None, f"check error: {type(exc).__name__}"
+                detail: str | None
+                if check is None:
+                    ok, latency, detail = False, None, broken
+                else:
+                    try:
+                        ok, latency, detail = check()
+                    except Exception as exc:  # a broken check is a failed sample, not a dead thread
+                        ok, latency, detail = False, None, f"check error: {type(exc).__name__}"
                 self._sink(Sample(sent, spec.name, ok, latency, spec.critical, detail))
                 tick += 1
                 now = self._clock.now()
@@ -167,7 +184,8 @@ class Sampler:
                 tick = max(tick, behind)
                 self._stop.wait(max(0.0, start + tick * self.interval_seconds - now))
         finally:
-            check.close()
+            if check is not None:
+                check.close()
 
     def stop(self) -> None:
         self._stop.set()

@@ -23,10 +23,11 @@ class WireClient:
 
     def __init__(self, base_url: str, timeout_seconds: float, user_agent: str) -> None:
         parts = urlsplit(base_url)
-        if parts.scheme != "http" or parts.hostname is None:
-            raise ValueError(f"only http:// URLs are supported here, not {base_url!r}")
+        if parts.scheme not in ("http", "https") or parts.hostname is None:
+            raise ValueError(f"only http:// and https:// URLs are supported, not {base_url!r}")
+        self._tls = parts.scheme == "https"
         self._host = parts.hostname
-        self._port = parts.port or 80
+        self._port = parts.port or (443 if self._tls else 80)
         self._prefix = parts.path.rstrip("/")
         self._timeout = timeout_seconds
         self._headers = {"user-agent": user_agent, "accept": "application/json"}
