@@ -33,6 +33,7 @@ OBJECTIVE_NAMES = (
     "error_rate_steady",
     "db_pool",
     "breakers_closed",
+    "writes_corrupted",
 )
 
 _UNIT_SECONDS = {
@@ -258,6 +259,17 @@ def evaluate(
     if targets.breakers_closed_after_recovery:
         open_present, open_count, open_why = _extra(m, "breakers_open_after_recovery")
         add("breakers_closed", 0.0, open_present, open_count, Comparison.EQUALS, "count", open_why)
+    # Integrity has no tolerance: an acknowledged record that comes back altered is a defect.
+    corrupted = None if m.writes_corrupted is None else float(m.writes_corrupted)
+    add(
+        "writes_corrupted",
+        0.0,
+        m.writes_corrupted is not None,
+        corrupted,
+        Comparison.EQUALS,
+        "count",
+        why("writes_corrupted"),
+    )
     return tuple(results)
 
 

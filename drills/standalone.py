@@ -66,7 +66,7 @@ def finish_standalone_session(
         target=TargetRef(target.name, target.kind, target.control_plane_url),
         run_dir=session.run_dir,
         history_path=settings.history,
-        objectives=ObjectiveTargets(),
+        objectives=_objectives(settings),
     )
     result = conclusion.result
     logger.info(
@@ -75,6 +75,14 @@ def finish_standalone_session(
         result.verdict_reason,
         session.run_dir,
     )
+
+
+def _objectives(settings: Settings) -> ObjectiveTargets:
+    """The target profile's objectives, as `drills run` would hold the drill to them."""
+    from drills.runner import objectives_for
+    from drills.targets.registry import parse_spec
+
+    return objectives_for(parse_spec(settings.target)) if settings.target else ObjectiveTargets()
 
 
 def _slug(text: str) -> str:

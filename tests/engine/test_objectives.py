@@ -119,7 +119,15 @@ def test_bad_overrides_name_the_key(data: dict[str, object], named: str) -> None
 
 def test_measured_run_within_objectives() -> None:
     results = by_name(evaluate(steady(0.2, 0.0), ObjectiveTargets()))
-    assert list(results) == ["rto", "rpo", "mttr", "p95_steady", "error_rate_steady"]
+    assert list(results) == [
+        "rto",
+        "rpo",
+        "mttr",
+        "p95_steady",
+        "error_rate_steady",
+        "writes_corrupted",
+    ]
+    assert results["writes_corrupted"].met is True
     rto = results["rto"]
     assert (rto.threshold, rto.measured, rto.margin, rto.met) == (900.0, 30.0, 870.0, True)
     assert rto.comparison is Comparison.AT_MOST and rto.unit == "s"
@@ -134,6 +142,11 @@ def test_names_and_order_are_fixed() -> None:
     m.extra.update({"db_pool_peak_utilisation": 0.5, "breakers_open_after_recovery": 0})
     results = evaluate(m, ObjectiveTargets(), history_rto_seconds=[10.0])
     assert tuple(r.name for r in results) == OBJECTIVE_NAMES
+
+
+def test_one_corrupted_record_misses_whatever_else_held() -> None:
+    r = by_name(evaluate(measurements(writes_corrupted=1), ObjectiveTargets()))["writes_corrupted"]
+    assert (r.met, r.measured, r.threshold, r.comparison) == (False, 1.0, 0.0, Comparison.EQUALS)
 
 
 def test_rto_over_threshold_is_missed_with_negative_margin() -> None:

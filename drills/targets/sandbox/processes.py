@@ -50,7 +50,9 @@ class ProcessRef:
         """The live process, or None when it is gone (or only a zombie)."""
         try:
             proc = psutil.Process(self.pid)
-            if abs(proc.create_time() - self.create_time) > 0.01:
+            # psutil derives start times from the boot time, which moves when the wall clock is
+            # stepped (NTP); a second of slack still rules out a recycled pid
+            if abs(proc.create_time() - self.create_time) > 1.0:
                 return None
             if proc.status() == psutil.STATUS_ZOMBIE:
                 return None

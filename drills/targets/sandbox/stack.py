@@ -276,6 +276,7 @@ class Sandbox:
             log = self.layout.log(Component.CONTROL_PLANE, index)
             new.append(self.supervisor.spawn(argv, log_path=log))
             used.add(index)
+            self._record(state, Component.CONTROL_PLANE, live + new)  # findable by `down` at once
         self._record(state, Component.CONTROL_PLANE, live + new)
         self._wait_control_plane(state, new)
 
@@ -364,6 +365,11 @@ class Sandbox:
                     state.components[component].processes = []
                     self._save(state)
             self.fault_proxy().stop()
+            # scratch restores (backup-restore-test) a killed harness may have left running
+            from drills.targets.sandbox.pitr import stop_scratch_instances
+            from drills.targets.sandbox.recovery import scratch_root
+
+            stop_scratch_instances(scratch_root(self))
         if purge:
             shutil.rmtree(self.layout.root, ignore_errors=True)
 
