@@ -38,6 +38,8 @@ def _objective_value(value: float | None, unit: str) -> str:
         return f"{100 * value:.2f} %"
     if unit == "s":
         return f"{value:.3f} s"
+    if unit == "count":
+        return f"{value:g}"
     return f"{value:g} {unit}".strip()
 
 
