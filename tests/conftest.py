@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -20,10 +21,10 @@ def private_dir(prefix: str) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def sandbox_target() -> Iterator[SandboxTarget]:
-    """One running sandbox for the whole session; tests that break it must repair it."""
-    state_dir = private_dir("drills-test-sandbox-")
+@contextlib.contextmanager
+def running_sandbox(prefix: str) -> Iterator[SandboxTarget]:
+    """A sandbox up for the duration of the block, stopped and deleted after it."""
+    state_dir = private_dir(prefix)
     target = SandboxTarget(state_dir, supervisor=Supervisor())
     try:
         target.sandbox.up()
@@ -31,3 +32,10 @@ def sandbox_target() -> Iterator[SandboxTarget]:
     finally:
         target.sandbox.down(purge=True)
         shutil.rmtree(state_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def sandbox_target() -> Iterator[SandboxTarget]:
+    """One running sandbox for the whole session; tests that break it must repair it."""
+    with running_sandbox("drills-test-sandbox-") as target:
+        yield target

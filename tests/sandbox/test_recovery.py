@@ -27,22 +27,16 @@ from drills.targets.sandbox import failover
 from drills.targets.sandbox.driver import SandboxTarget
 from drills.targets.sandbox.pgcluster import Role, role_of, streams_from
 from drills.targets.sandbox.postgres import DATABASE, conninfo
-from drills.targets.sandbox.processes import Supervisor
-from tests.conftest import private_dir
+from tests.conftest import running_sandbox
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def target() -> Iterator[SandboxTarget]:
-    state_dir = private_dir("drills-test-recovery-")
-    sandbox_target = SandboxTarget(state_dir, supervisor=Supervisor())
-    try:
-        sandbox_target.sandbox.up()
+    """A sandbox of its own: these tests fail over, restore and rebuild it."""
+    with running_sandbox("drills-test-recovery-") as sandbox_target:
         yield sandbox_target
-    finally:
-        sandbox_target.sandbox.down(purge=True)
-        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 def ports(target: SandboxTarget) -> tuple[int, int]:
