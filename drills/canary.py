@@ -22,7 +22,7 @@ import httpx
 
 from drills.clock import RunClock, iso
 from drills.models import AckedWrite, CanaryLog
-from drills.timeline import JsonlAppender, read_jsonl
+from drills.timeline import JsonlAppender
 from drills.wire import WireClient
 
 WRITE_PATH = "/api/records"
@@ -157,14 +157,6 @@ class CanaryWriter:
     def acked(self) -> tuple[AckedWrite, ...]:
         with self._lock:
             return tuple(sorted(self._acked, key=lambda w: w.seq))
-
-
-def load_journal(path: Path) -> tuple[AckedWrite, ...]:
-    """The acknowledged writes of a journal file (for a run that crashed mid-way)."""
-    return tuple(
-        AckedWrite(int(r["seq"]), float(r["sent_t"]), float(r["ack_t"]), str(r["checksum"]))
-        for r in read_jsonl(path)
-    )
 
 
 def read_back(base_url: str, stream: str, timeout_seconds: float = 10.0) -> dict[int, str]:

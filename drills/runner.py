@@ -27,10 +27,7 @@ from rich.console import Console
 from drills import control
 from drills.catalog import Scenario, resolve
 from drills.errors import (
-    DrillAborted,
     ExitCode,
-    InputError,
-    TargetError,
     UnsafeTargetError,
 )
 from drills.experiment import load_for_run
@@ -460,9 +457,3 @@ class _Watchdog:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=1.0)
-
-
-def describe_refusal(exc: Exception) -> str:
-    if isinstance(exc, (InputError, UnsafeTargetError, TargetError, DrillAborted)):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
