@@ -20,6 +20,7 @@ from drills.expectations import judge_without_outage, outage_expected
 from drills.history import History
 from drills.models import DrillRef, DrillResult, RunStatus, Stage, TargetRef
 from drills.objectives import ObjectiveTargets, evaluate
+from drills.poolwatch import peak_before
 from drills.reported import with_reported
 from drills.session import SessionData
 from drills.verdict import decide
@@ -84,6 +85,10 @@ def conclude(
         ended_at=data.ended_at,
     )
     measured = with_reported(measured, journal)  # measurements activities took themselves
+    peak = peak_before(data.pool_readings, measured.fault_at)
+    if peak is not None and "db_pool_peak_utilisation" not in measured.extra:
+        # the runbook's "DB connections < 80 % of pool", judged in steady state
+        measured = replace(measured, extra={**measured.extra, "db_pool_peak_utilisation": peak})
     if data.canary is not None:
         # ticks at which every canary sender was still busy: writes an overloaded target
         # never even received (neither acknowledged nor failed)

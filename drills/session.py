@@ -16,6 +16,7 @@ from pathlib import Path
 from drills.canary import CanaryWriter, verify
 from drills.clock import RunClock
 from drills.models import ActivityMark, CanaryLog, Sample, Stage
+from drills.poolwatch import PoolWatch
 from drills.sampler import Sampler
 from drills.targets.base import Target
 from drills.timeline import JsonlAppender
@@ -46,6 +47,7 @@ class SessionData:
     activities: tuple[ActivityMark, ...]
     canary: CanaryLog | None
     resolution_seconds: float
+    pool_readings: tuple[tuple[float, float], ...] = ()  # (t, in_use / capacity)
 
 
 class MeasurementSession:
@@ -89,6 +91,7 @@ class MeasurementSession:
                 run_dir / CANARY_FILE,
                 rate=canary_rate,
             )
+        self._pool = PoolWatch(target.control_plane_url, self.clock)
         self.started_at: float | None = None
 
     def start(self) -> None:
@@ -102,6 +105,7 @@ class MeasurementSession:
             }
         )
         self._sampler.start()
+        self._pool.start()
         if self.canary is not None:
             self.canary.start()
 
@@ -152,6 +156,7 @@ class MeasurementSession:
             self.canary.stop()
         ended = self.clock.now()
         self._sampler.stop()
+        pool_readings = self._pool.stop()
         if self.canary is not None:
             if verify_canary:
                 canary_log = verify(
@@ -183,4 +188,5 @@ class MeasurementSession:
             activities=marks,
             canary=canary_log,
             resolution_seconds=self._sampler.interval_seconds,
+            pool_readings=pool_readings,
         )

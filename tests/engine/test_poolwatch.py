@@ -1,0 +1,66 @@
+"""Pool use read from the metrics endpoint: the steady-state peak is what the objective judges."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from drills.clock import RunClock
+from drills.poolwatch import PoolWatch, peak_before, utilisation
+
+
+def metrics(in_use: int, capacity: int) -> bytes:
+    return json.dumps({"resilience": {"pool": {"in_use": in_use, "capacity": capacity}}}).encode()
+
+
+def test_utilisation_reads_the_runbook_endpoint_shape() -> None:
+    assert utilisation(metrics(6, 8)) == 0.75
+    assert utilisation(metrics(1, 0)) is None
+    assert utilisation(b"{}") is None
+    assert utilisation(b"not json") is None
+
+
+def test_peak_counts_only_the_steady_phase() -> None:
+    readings = [(0.5, 0.25), (1.5, 0.5), (3.0, 1.0)]  # the fault at 2.0 exhausts the pool
+    assert peak_before(readings, 2.0) == 0.5
+    assert peak_before(readings, None) == 1.0
+    assert peak_before([], 2.0) is None
+
+
+@pytest.fixture
+def service() -> Iterator[tuple[str, list[int]]]:
+    in_use = [2]
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = metrics(in_use[0], 8)
+            self.send_response(200)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", in_use
+    server.shutdown()
+
+
+def test_the_watch_polls_a_real_endpoint(service: tuple[str, list[int]]) -> None:
+    url, in_use = service
+    watch = PoolWatch(url, RunClock(), interval_seconds=0.02)
+    watch.start()
+    time.sleep(0.2)
+    in_use[0] = 7
+    time.sleep(0.2)
+    readings = watch.stop()
+    values = {u for _, u in readings}
+    assert {0.25, 0.875} <= values
+    assert all(a[0] < b[0] for a, b in zip(readings, readings[1:], strict=False))
