@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -63,4 +64,4 @@ def test_the_watch_polls_a_real_endpoint(service: tuple[str, list[int]]) -> None
     readings = watch.stop()
     values = {u for _, u in readings}
     assert {0.25, 0.875} <= values
-    assert all(a[0] < b[0] for a, b in zip(readings, readings[1:], strict=False))
+    assert all(a[0] < b[0] for a, b in itertools.pairwise(readings))
