@@ -181,8 +181,11 @@ def recover(
             )
         try:
             with connect(server.port, timeout_seconds=1) as conn:
+                # the pause state is an error once recovery has ended (no target: replayed to the
+                # end and promoted by itself), so ask for it only while in recovery
                 row = conn.execute(
-                    "SELECT pg_is_in_recovery(), pg_get_wal_replay_pause_state()"
+                    "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery()"
+                    " THEN pg_get_wal_replay_pause_state() END"
                 ).fetchone()
         except psycopg.Error:
             row = None
