@@ -195,6 +195,20 @@ class SandboxTarget:
 
         return pitr.stop_scratch_instances(recovery.scratch_root(self.sandbox))
 
+    # -- the annual infrastructure-rebuild drill (rebuild.py; not in the Target protocol yet)
+
+    def destroy_infrastructure(self) -> dict[str, Any]:
+        """kill -9 every server and delete their data; only the backup bucket survives."""
+        from drills.targets.sandbox import rebuild
+
+        return rebuild.destroy(self.sandbox)
+
+    def rebuild_infrastructure(self) -> dict[str, Any]:
+        """Rebuild the destroyed databases from the bucket (a no-op on a healthy sandbox)."""
+        from drills.targets.sandbox import rebuild
+
+        return rebuild.rebuild(self.sandbox)
+
     def _restored_from(self, component: Component, details: dict[str, Any]) -> Backup:
         for backup in self.list_backups(component):
             if backup.backup_id == details["backup_id"]:
