@@ -143,3 +143,14 @@ def test_history_on_a_fresh_home_says_so(tmp_path: Path) -> None:
     done = drills("history", env_home=tmp_path)
     assert done.returncode == 0
     assert "no history yet" in done.stderr
+
+
+def test_due_on_a_fresh_home_lists_every_cadence_drill_overdue(tmp_path: Path) -> None:
+    import json
+
+    done = drills("due", "--json", env_home=tmp_path)
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert {r["cadence"] for r in rows} == {"monthly", "quarterly", "semi-annual", "annual"}
+    assert {r["state"] for r in rows} == {"overdue"}
+    assert drills("due", "--fail-if-overdue", env_home=tmp_path).returncode == 1
