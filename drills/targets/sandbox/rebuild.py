@@ -20,13 +20,11 @@ from typing import Any
 
 import psycopg
 
-from drills.errors import ComponentError, DrillError, TargetError
+from drills.errors import DrillError, TargetError
 from drills.targets.base import Component
 from drills.targets.sandbox.failover import clone_standby
-from drills.targets.sandbox.pgcluster import Role, current_timeline, role_of, write_role_settings
-from drills.targets.sandbox.pitr import base_backups, recovery_settings, restore_copy
-from drills.targets.sandbox.postgres import PostgresServer
-from drills.targets.sandbox.processes import ProcessRef, Supervisor, tail
+from drills.targets.sandbox.pgcluster import current_timeline, write_role_settings
+from drills.targets.sandbox.pitr import base_backups, recover, recovery_settings, restore_copy
 from drills.targets.sandbox.recovery import restore_redis_snapshot
 from drills.targets.sandbox.stack import Sandbox
 from drills.targets.sandbox.state import SandboxState, operation_lock
@@ -96,25 +94,6 @@ def rebuild(box: Sandbox) -> dict[str, Any]:
     return out
 
 
-def _wait_promoted(
-    server: PostgresServer, supervisor: Supervisor, ref: ProcessRef, timeout_seconds: float = 120.0
-) -> None:
-    """Until recovery has replayed the archive to its end and promoted by itself (with no recovery
-    target it never pauses, so `pitr.recover`'s pause-and-promote does not apply)."""
-    deadline = time.monotonic() + timeout_seconds
-    while role_of(server.port) is not Role.PRIMARY:
-        if supervisor.exited(ref) is not None or not ref.alive():
-            raise ComponentError(
-                f"recovery on port {server.port} stopped:\n{tail(server.log_path, 12)}"
-            )
-        if time.monotonic() > deadline:
-            raise ComponentError(
-                f"recovery on port {server.port} not finished after {timeout_seconds:.0f} s:\n"
-                f"{tail(server.log_path, 12)}"
-            )
-        time.sleep(0.01)
-
-
 def _restore_primary(box: Sandbox, state: SandboxState) -> dict[str, Any]:
     """The primary from the newest base backup and the WAL archive replayed to its end (no
     recovery target), promoted. The caller holds the operation lock."""
@@ -136,7 +115,7 @@ def _restore_primary(box: Sandbox, state: SandboxState) -> dict[str, Any]:
         copied = time.monotonic()
         ref = primary.start(box.supervisor)
         box._record(state, Component.POSTGRES, [ref])
-        _wait_promoted(primary, box.supervisor, ref)
+        recover(primary, box.supervisor, ref)  # no target: replays to the end, promotes itself
     except (DrillError, psycopg.Error, OSError) as exc:
         raise TargetError(f"rebuilding postgres from {backup.backup_id} failed: {exc}") from exc
     done = time.monotonic()
