@@ -34,8 +34,7 @@ def run_status(journal: dict[str, Any], aborted: bool = False) -> RunStatus:
     """How the run went, judged from the activities themselves, not chaoslib's exit status."""
     if aborted or journal.get("status") in ("interrupted", "aborted"):
         return RunStatus.ABORTED
-    before = (journal.get("steady_states") or {}).get("before")
-    if before is not None and not before.get("steady_state_met", True):
+    if steady_state_failed_before(journal):
         return RunStatus.FAILED
     if any(run.get("status") == "failed" for run in journal.get("run") or []):
         return RunStatus.FAILED
@@ -128,7 +127,7 @@ def conclude(
         verdict_reason=reason,
         measurements=measured,
         objectives=results,
-        activities=tuple(a for a in data.activities if a.stage in tuple(Stage)),
+        activities=data.activities,
         notes=tuple(all_notes),
     )
     files = write_run_folder(result, data, journal, run_dir)
@@ -140,7 +139,7 @@ def conclude(
                 history.record(result, report)
         except DrillError as exc:
             logger.warning("run not recorded in history: %s", exc)
-    return Conclusion(replace(result), files)
+    return Conclusion(result, files)
 
 
 def write_run_folder(

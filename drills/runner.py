@@ -31,7 +31,7 @@ from drills.errors import (
     UnsafeTargetError,
 )
 from drills.experiment import load_for_run
-from drills.models import DrillRef, RunStatus, Stage, TargetRef, Verdict
+from drills.models import DrillRef, Stage, TargetRef, Verdict
 from drills.objectives import ObjectiveTargets
 from drills.outcome import Conclusion, conclude
 from drills.progress import DrillProgress
@@ -366,10 +366,9 @@ class Runner:
             )
         interrupted = interrupted or bool(received)
         result = conclusion.result
-        code = exit_code_for(result.verdict)
-        if result.status is RunStatus.FAILED and result.verdict is Verdict.INVALID:
-            code = ExitCode.ABORTED
-        return RunOutcome(code, run_dir, conclusion, result.verdict_reason, interrupted)
+        return RunOutcome(
+            exit_code_for(result.verdict), run_dir, conclusion, result.verdict_reason, interrupted
+        )
 
 
 @contextlib.contextmanager

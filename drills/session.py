@@ -46,7 +46,6 @@ class SessionData:
     samples: tuple[Sample, ...]
     activities: tuple[ActivityMark, ...]
     canary: CanaryLog | None
-    resolution_seconds: float
     pool_readings: tuple[tuple[float, float], ...] = ()  # (t, in_use / capacity)
 
 
@@ -187,6 +186,5 @@ class MeasurementSession:
             samples=samples,
             activities=marks,
             canary=canary_log,
-            resolution_seconds=self._sampler.interval_seconds,
             pool_readings=pool_readings,
         )
