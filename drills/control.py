@@ -20,6 +20,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from drills.models import Stage
@@ -133,8 +134,25 @@ def after_activity_control(
     with _lock:
         key = _keys.pop(id(context), None)
     if key is not None:
-        status = (state or {}).get("status")
-        session.activity_ended(key, None if status is None else str(status))
+        run = state or {}
+        status = run.get("status")
+        session.activity_ended(
+            key,
+            None if status is None else str(status),
+            ran_from=_journal_instant(run.get("start")),
+            ran_until=_journal_instant(run.get("end")),
+        )
+
+
+def _journal_instant(value: object) -> datetime | None:
+    """An activity's own start or end as Chaos Toolkit recorded it (ISO-8601), if readable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
 
 
 def after_experiment_control(
