@@ -17,6 +17,13 @@ class ExitCode(IntEnum):
     MISSED = 1
     USAGE = 2
     ABORTED = 3
+    INTERNAL = 4  # an unexpected exception: a bug in drills or a library, never a verdict
+
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 met, 1 missed, 2 usage/input error, 3 aborted, unsafe or invalid, "
+    "4 internal error (a traceback in a log file)."
+)
 
 
 class DrillError(Exception):

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from drills.catalog import suite as suite_scenarios
+from drills.errors import EXIT_CODES_HELP
 from drills.models import Verdict
 from drills.runner import Runner, RunOutcome, RunRequest
 from drills.settings import Settings
@@ -102,7 +103,7 @@ def print_suite(done: SuiteOutcome, console: Console) -> None:
     console.print(f"\nSummary in {done.out_dir / 'suite.md'}", highlight=False)
 
 
-@click.command()
+@click.command(epilog=EXIT_CODES_HELP)
 @click.argument("scenario", required=False)
 @click.option(
     "--suite",
