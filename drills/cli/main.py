@@ -15,12 +15,12 @@ from rich.table import Table
 
 from drills import __version__
 from drills.catalog import scenarios
+from drills.cli.crash import install_thread_hook, report_crash
 from drills.cli.due import due_command
 from drills.cli.history import history
 from drills.cli.run import run
 from drills.cli.sandbox import sandbox
 from drills.cli.schedule import schedule
-from drills.cli.crash import install_thread_hook, report_crash
 from drills.errors import EXIT_CODES_HELP, DrillError, ExitCode
 
 
