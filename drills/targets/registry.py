@@ -45,7 +45,7 @@ def parse_spec(text: str) -> TargetSpec:
             raise InputError(
                 "target 'sandbox:' needs a state directory, e.g. sandbox:/var/lib/drills/sandbox"
             )
-        return TargetSpec(SpecKind.SANDBOX_DIR, text, _sandbox_dir(Path(raw).expanduser()))
+        return TargetSpec(SpecKind.SANDBOX_DIR, text, existing_sandbox_dir(Path(raw).expanduser()))
     path = Path(text).expanduser()
     if path.suffix in (".yaml", ".yml", ".json") or path.exists():
         if not path.is_file():
@@ -56,12 +56,12 @@ def parse_spec(text: str) -> TargetSpec:
     )
 
 
-def _sandbox_dir(path: Path) -> Path:
+def existing_sandbox_dir(path: Path) -> Path:
     """`path` if it holds a sandbox (a state file); a wrong path is bad input, not a failure."""
     from drills.targets.sandbox.state import STATE_FILE
 
     if path.exists() and not path.is_dir():
-        raise InputError(f"target sandbox:{path}: {path} is not a directory")
+        raise InputError(f"sandbox state directory {path} is not a directory")
     if not (path / STATE_FILE).is_file():
         raise InputError(
             f"no sandbox in {path}; start one with `drills sandbox up --state-dir {path}`"
