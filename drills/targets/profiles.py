@@ -32,9 +32,8 @@ def open_profile(path: Path, *, allow_production: bool = False) -> Target:
     data = read_profile(path)
     kind = data.get("kind")
     if kind == "sandbox":
-        from drills.targets.sandbox.driver import SandboxTarget
-
         from drills.targets.registry import existing_sandbox_dir
+        from drills.targets.sandbox.driver import SandboxTarget
 
         return SandboxTarget(existing_sandbox_dir(Path(data["state_dir"]).expanduser()))
     if kind == "kubernetes":

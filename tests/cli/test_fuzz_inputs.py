@@ -9,6 +9,7 @@ that through the path `drills run FILE --dry-run` takes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import tempfile
@@ -76,10 +77,8 @@ def _dump(document: object) -> bytes:
 
 
 def load_experiment_or_input_error(path: Path) -> None:
-    try:
+    with contextlib.suppress(InputError):
         load_for_run(path)
-    except InputError:
-        pass
 
 
 def load_profile_or_input_error(path: Path) -> None:
