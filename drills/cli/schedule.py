@@ -33,7 +33,6 @@ def schedule(
     """Print ServiceAccount, least-privilege RBAC and one CronJob per runbook cadence."""
     from drills.schedule import emit_kubernetes
     from drills.targets.kubernetes import load_profile
-
     from drills.targets.kubernetes.names import (
         check_dns_label,
         check_dns_subdomain,
