@@ -1,10 +1,13 @@
 """The Kubernetes target profile: one YAML file that says which cluster, which objects, which URLs.
 
 Example (every key but `kind`, `name`, `kubernetes.namespace`, `components.control-plane` and
-`services.control_plane` is optional)::
+`services.control_plane` is optional; without `environment:` - or with one that is not a
+non-production value such as staging, test, dev, qa - the production guard refuses the profile
+unless `--allow-production`)::
 
     kind: kubernetes
     name: maestro-staging
+    environment: staging                 # anything but a non-production value needs the override
     kubernetes: {kubeconfig: ~/.kube/staging.yaml, context: staging, namespace: maestro-staging}
     components:
       control-plane: deployment/maestro-control-plane
@@ -67,8 +70,8 @@ __all__ = [
 
 KIND = "kubernetes"
 _TOP_KEYS = frozenset(
-    {"kind", "name", "kubernetes", "components", "services", "database", "maintenance",
-     "network", "jobs", "objectives"}
+    {"kind", "name", "environment", "kubernetes", "components", "services", "database",
+     "maintenance", "network", "jobs", "objectives"}
 )  # fmt: skip
 
 
@@ -204,6 +207,7 @@ class KubernetesProfile:
     objectives: ObjectiveTargets = field(default_factory=ObjectiveTargets)
     source: Path | None = None
     kind: str = KIND
+    environment: str | None = None  # the production guard wants a non-production value here
 
     def secret_refs(self) -> tuple[SecretRef, ...]:
         db = self.database
@@ -218,6 +222,7 @@ class KubernetesProfile:
         return {
             "kind": self.kind,
             "name": self.name,
+            "environment": self.environment,
             "kubernetes": {
                 "kubeconfig": None
                 if self.cluster.kubeconfig is None
@@ -316,6 +321,7 @@ def parse_profile(data: object, *, source: Path | None = None) -> KubernetesProf
         jobs=_jobs(r, top.get("jobs"), cluster.namespace),
         objectives=objectives,
         source=source,
+        environment=r.string(top, "environment"),
     )
 
 
