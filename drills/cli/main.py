@@ -7,6 +7,7 @@ line on stderr.
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import click
@@ -57,6 +58,7 @@ cli.add_command(due_command)
 
 def main(argv: list[str] | None = None) -> None:
     install_thread_hook()
+    logging.raiseExceptions = False  # a log file on a full disk must not print tracebacks
     try:
         cli.main(args=argv, prog_name="drills", standalone_mode=False)
     except click.exceptions.Abort:

@@ -87,6 +87,14 @@ def print_summary(outcome: RunOutcome, console: Console) -> None:
             mark,
         )
     console.print(objectives)
+    if conclusion.unwritten:
+        # stdout may be the same full disk or a pipe nobody reads: the verdict goes to stderr too
+        click.echo(
+            f"drills: {label} {result.drill.scenario}: {result.verdict_reason}; but "
+            f"{conclusion.unwritten}",
+            err=True,
+        )
+        return
     console.print(f"Reports in {outcome.run_dir}", highlight=False)
 
 
