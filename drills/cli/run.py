@@ -12,6 +12,7 @@ from rich.table import Table
 from drills.catalog import suite as suite_scenarios
 from drills.errors import EXIT_CODES_HELP
 from drills.models import Verdict
+from drills.runfolder import prepare_run_folder
 from drills.runner import Runner, RunOutcome, RunRequest
 from drills.settings import Settings
 from drills.suite import SuiteOutcome, run_suite
@@ -148,7 +149,14 @@ def run(
                 plan = runner.run(RunRequest(item.name, target, None, True, allow_production))
                 click.echo(plan.message)
             return
-        done = run_suite(runner, suite, target=target, out=out, allow_production=allow_production)
+        folder = prepare_run_folder(out) if out is not None else None  # before anything starts
+        try:
+            done = run_suite(
+                runner, suite, target=target, out=out, allow_production=allow_production
+            )
+        finally:
+            if folder is not None:
+                folder.remove_if_unused()
         print_suite(done, Console())
         sys.exit(int(done.exit_code))
     assert scenario is not None

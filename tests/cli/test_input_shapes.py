@@ -190,3 +190,14 @@ def test_sandbox_target_that_does_not_exist(
     assert done.code == ExitCode.USAGE, done.stderr
     assert f"no sandbox in {missing}" in done.line()
     assert not (tmp_path / "runs").exists()
+
+
+def test_binary_profile_for_schedule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "b.yaml"
+    path.write_bytes(BINARY)
+    args = ("schedule", "--emit", "kubernetes", "--namespace", "ns", "--image", "drills:1")
+    done = invoke(capsys, monkeypatch, tmp_path, *args, "--profile", str(path))
+    assert done.code == ExitCode.USAGE
+    assert "not UTF-8 text" in done.line()

@@ -134,3 +134,13 @@ def test_a_refusal_leaves_no_empty_run_folder(
     done = invoke(capsys, monkeypatch, tmp_path, *args[:4])
     assert done.code == ExitCode.ABORTED
     assert not any((tmp_path / "runs").glob("*"))  # neither the run's folder nor `runs/` left
+
+
+def test_suite_out_that_is_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "a-file"
+    out.write_text("mine")
+    done = invoke(capsys, monkeypatch, tmp_path, "run", "--suite", "quarterly", "--out", str(out))
+    assert done.code == ExitCode.USAGE, done.stderr
+    assert done.line() == f"drills: error: --out {out} is a file"
