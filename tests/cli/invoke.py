@@ -7,6 +7,8 @@ of inputs without paying an interpreter start each time.
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +34,9 @@ def invoke(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, home: Path, *args: str
 ) -> Done:
     monkeypatch.setenv("DRILLS_HOME", str(home))
+    # main() installs process-wide hooks (threads, logging) as a real process would: undo them
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
+    monkeypatch.setattr(logging, "raiseExceptions", logging.raiseExceptions)
     capsys.readouterr()
     try:
         main(list(args))
