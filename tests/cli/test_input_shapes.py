@@ -107,6 +107,15 @@ def test_yaml_that_is_not_plain_data(
     assert done.line().startswith("drills: error: experiment"), done.stderr
 
 
+def test_aliases_that_fan_out_are_refused_quickly(tmp_path: Path) -> None:
+    lines = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, 9)]
+    path = tmp_path / "laughs.yaml"
+    path.write_text("title: t\ndescription: d\nmethod: []\n" + "\n".join(lines) + "\n")
+    with pytest.raises(InputError, match="more than 200000 values"):
+        load_for_run(path)  # 10**9 values if walked: refused after 200 000
+
+
 @pytest.mark.parametrize("name", sorted(p.name for p in EXPERIMENTS_DIR.glob("*.yaml")))
 def test_every_shipped_experiment_has_the_shape(name: str) -> None:
     assert load_for_run(EXPERIMENTS_DIR / name)["method"]
