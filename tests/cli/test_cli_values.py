@@ -7,10 +7,13 @@ running, and `drills schedule --namespace 'Bad_NS!' --image 'x y'` printed inval
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from drills.errors import ExitCode, InputError
 from drills.settings import Settings
@@ -57,6 +60,30 @@ def test_settings_out_of_range_refuse_the_run_before_it_starts(
     )
     assert "sandbox" not in done.stdout + done.stderr  # nothing was started
     assert not (tmp_path / "runs").exists()
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "DRILLS_SAMPLE_INTERVAL",
+                "DRILLS_CANARY_RATE",
+                "DRILLS_BASELINE",
+                "DRILLS_OBSERVE_AFTER",
+            ]
+        ),
+        st.text(max_size=12) | st.floats().map(str) | st.integers().map(str),
+    )
+)
+def test_any_setting_is_a_valid_number_or_one_input_error(env: dict[str, str]) -> None:
+    try:
+        loaded = Settings.from_environ({"DRILLS_HOME": "/x", **env})
+    except InputError as exc:
+        assert "\n" not in str(exc)
+        return
+    for value in (loaded.sample_interval_seconds, loaded.canary_rate, loaded.baseline_seconds):
+        assert math.isfinite(value) and value > 0
 
 
 def test_settings_in_range_are_kept() -> None:
@@ -146,6 +173,21 @@ def test_schedule_with_bad_namespace_and_image_as_reported(
 )
 def test_real_image_references_are_accepted(image: str) -> None:
     assert check_image_reference(image) == image
+
+
+def test_a_profile_namespace_must_be_a_label(tmp_path: Path) -> None:
+    from drills.errors import ProfileError
+    from drills.targets.kubernetes.profile import parse_profile
+
+    profile = {
+        "kind": "kubernetes",
+        "name": "x",
+        "kubernetes": {"namespace": "drills.staging"},
+        "components": {"control-plane": "deployment/api"},
+        "services": {"control_plane": "http://127.0.0.1:1"},
+    }
+    with pytest.raises(ProfileError, match=r"kubernetes\.namespace: namespace 'drills.staging'"):
+        parse_profile(profile)
 
 
 def test_names() -> None:

@@ -51,6 +51,7 @@ from drills.errors import InputError, ProfileError
 from drills.objectives import ObjectiveTargets
 from drills.targets.base import Component
 from drills.targets.kubernetes.fields import FieldReader, yaml_problem
+from drills.targets.kubernetes.names import check_dns_label
 from drills.targets.kubernetes.resources import MANIFEST_KINDS
 
 __all__ = [
@@ -288,8 +289,13 @@ def parse_profile(data: object, *, source: Path | None = None) -> KubernetesProf
     assert cluster_map is not None
     r.only(cluster_map, {"kubeconfig", "context", "namespace"}, "kubernetes")
     kubeconfig = r.string(cluster_map, "kubeconfig", where="kubernetes")
+    namespace = r.string(cluster_map, "namespace", where="kubernetes", required=True) or ""
+    try:
+        check_dns_label(namespace, "namespace")  # a label: no dots, at most 63 characters
+    except InputError as exc:
+        raise r.error("kubernetes.namespace", str(exc)) from None
     cluster = ClusterSettings(
-        namespace=r.dns_name(cluster_map, "namespace", where="kubernetes", required=True) or "",
+        namespace=namespace,
         kubeconfig=None if kubeconfig is None else r.path(kubeconfig),
         context=r.string(cluster_map, "context", where="kubernetes"),
     )
