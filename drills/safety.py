@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 PRODUCTION_TOKENS = frozenset({"prod", "prd", "production"})
-NOT_PRODUCTION_PREFIXES = ("pre", "non")  # preprod, nonprod, preproduction: not production
+_NOT_PRODUCTION_PREFIXES = ("pre", "non")  # preprod, nonprod, preproduction: not production
 NON_PRODUCTION_ENVIRONMENTS = frozenset(
     {"staging", "stage", "test", "testing", "qa", "dev", "development", "sandbox", "training",
      "lab", "demo", "ci", "preprod", "pre-production", "nonprod", "non-production"}
@@ -121,7 +121,7 @@ class ProductionGuard:
 
     def _production_word(self, token: str) -> str | None:
         """The production word `token` is or ends in (None when it is neither)."""
-        if token.startswith(NOT_PRODUCTION_PREFIXES):
+        if token.startswith(_NOT_PRODUCTION_PREFIXES):
             return None
         ending = [word for word in self.tokens if token.endswith(word)]
         return max(ending, key=len) if ending else None
