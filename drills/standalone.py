@@ -14,6 +14,7 @@ from typing import Any
 from drills.models import DrillRef, TargetRef
 from drills.objectives import ObjectiveTargets
 from drills.outcome import conclude
+from drills.runfolder import prepare_run_folder
 from drills.session import MeasurementSession
 from drills.settings import Settings
 from drills.targets.registry import target_from
@@ -33,7 +34,12 @@ def start_standalone_session(
     settings = Settings.from_environ()
     target = target_from(configuration)
     run_id = new_run_id(_scenario(experiment, scenario))
-    run_dir = (settings.out or settings.home / "runs" / run_id).resolve()
+    folder = (  # a file, an unwritable or an earlier run's folder is refused (InputError)
+        prepare_run_folder(settings.out, "DRILLS_OUT")
+        if settings.out is not None
+        else prepare_run_folder(settings.home / "runs" / run_id, "run folder")
+    )
+    run_dir = folder.path.resolve()
     session = MeasurementSession(
         target,
         run_dir,
