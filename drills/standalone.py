@@ -19,7 +19,9 @@ from drills.session import MeasurementSession
 from drills.settings import Settings
 from drills.targets.registry import target_from
 
-logger = logging.getLogger("drills")
+# what a person running `chaos run` must see (the verdict, where the reports are) goes where Chaos
+# Toolkit's own lines go: its console and its log file
+console = logging.getLogger("chaostoolkit")
 
 
 def _scenario(experiment: dict[str, Any], scenario: str | None) -> str:
@@ -48,7 +50,7 @@ def start_standalone_session(
         canary_rate=settings.canary_rate,
     )
     session.start()
-    logger.info("drills: measuring into %s", run_dir)
+    console.info("drills: measuring into %s", run_dir)
     time.sleep(settings.baseline_seconds)  # a steady-state baseline, as `drills run` measures
     return session
 
@@ -80,7 +82,7 @@ def finish_standalone_session(
         objectives=_objectives(settings),
     )
     result = conclusion.result
-    logger.info(
+    console.info(
         "drills: verdict %s (%s); reports in %s",
         result.verdict.value,
         result.verdict_reason,

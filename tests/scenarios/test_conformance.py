@@ -228,3 +228,48 @@ def test_shapes_from_chaos_toolkit_run_the_same_under_both_routes(
         assert ours_log.read_text() == theirs_log.read_text() != ""
     for path in out.iterdir():  # secrets never reach the run folder
         assert TOKEN not in path.read_text(errors="replace"), path.name
+
+
+def test_plain_chaos_run_exits_non_zero_when_an_objective_is_missed(
+    sandbox_target: SandboxTarget, quick: Path, tmp_path: Path
+) -> None:
+    """An RTO objective no recovery can meet: the drill is missed, so `chaos run` fails too."""
+    profile = tmp_path / "strict.yaml"
+    profile.write_text(
+        f"kind: sandbox\nname: strict\nstate_dir: {sandbox_target.sandbox.layout.root}\n"
+        "objectives: {rto_seconds: 0.001}\n"
+    )
+    measured = tmp_path / "kill-redis-measured.yaml"
+    measured.write_text(
+        (HERE / "kill-redis.yaml").read_text()
+        + "controls:\n  - name: drills-measurement\n"
+        + "    provider: {type: python, module: drills.control}\n"
+    )
+    out = tmp_path / "run"
+    env = {**os.environ, "DRILLS_TARGET": str(profile), "DRILLS_OUT": str(out)}
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("chaos")),
+            "--no-version-check",
+            "--log-file",
+            str(tmp_path / "chaos.log"),
+            "run",
+            "--journal-path",
+            str(tmp_path / "journal.json"),
+            "--rollback-strategy",
+            "always",
+            str(measured),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    report = json.loads((out / "report.json").read_text())
+    assert report["verdict"] == "missed", report["verdict_reason"]
+    assert "rto" in report["verdict_reason"]
+    assert done.returncode == 1
+    log = (tmp_path / "chaos.log").read_text()
+    assert "drills: verdict missed" in log and str(out) in log
