@@ -150,4 +150,4 @@ def write_run_folder(
     run_dir.mkdir(parents=True, exist_ok=True)
     journal_path = run_dir / JOURNAL_FILE
     journal_path.write_text(json.dumps(journal, indent=2, default=str))
-    return [journal_path, *write_all(result, data.samples, run_dir)]
+    return [journal_path, *write_all(result, data.samples, run_dir, canary=data.canary)]
