@@ -19,6 +19,12 @@ class ExitCode(IntEnum):
     ABORTED = 3
 
 
+EXIT_CODES_HELP = (
+    "Exit codes: 0 met, 1 missed (an objective was missed), 2 usage or input error,"
+    " 3 aborted, refused as unsafe, or invalid (the fault never caused a detectable failure)."
+)
+
+
 class DrillError(Exception):
     """Root of every error drills raises on purpose."""
 

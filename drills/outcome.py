@@ -136,7 +136,7 @@ def conclude(
         report = json.loads(report_path.read_text()) if report_path.exists() else None
         try:
             with History(history_path) as history:
-                history.record(result, report)
+                history.record(result, report, run_dir=run_dir)
         except DrillError as exc:
             logger.warning("run not recorded in history: %s", exc)
     return Conclusion(result, files)

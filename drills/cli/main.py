@@ -14,14 +14,13 @@ from rich.table import Table
 
 from drills import __version__
 from drills.catalog import scenarios
+from drills.cli.dashboard import dashboard_command
 from drills.cli.due import due_command
 from drills.cli.history import history
 from drills.cli.run import run
 from drills.cli.sandbox import sandbox
 from drills.cli.schedule import schedule
-from drills.errors import DrillError, ExitCode
-
-EXIT_CODES_HELP = "Exit codes: 0 met, 1 missed, 2 usage/input error, 3 aborted, unsafe or invalid."
+from drills.errors import EXIT_CODES_HELP, DrillError, ExitCode
 
 
 @click.group(
@@ -53,6 +52,7 @@ cli.add_command(sandbox)
 cli.add_command(schedule)
 cli.add_command(history)
 cli.add_command(due_command)
+cli.add_command(dashboard_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from drills.catalog import suite as suite_scenarios
+from drills.cli.exports import export_metrics, gateway_option, run_summary, suite_summary
+from drills.errors import EXIT_CODES_HELP
 from drills.models import Verdict
 from drills.runner import Runner, RunOutcome, RunRequest
 from drills.settings import Settings
@@ -102,7 +105,7 @@ def print_suite(done: SuiteOutcome, console: Console) -> None:
     console.print(f"\nSummary in {done.out_dir / 'suite.md'}", highlight=False)
 
 
-@click.command()
+@click.command(epilog=EXIT_CODES_HELP)
 @click.argument("scenario", required=False)
 @click.option(
     "--suite",
@@ -120,6 +123,20 @@ def print_suite(done: SuiteOutcome, console: Console) -> None:
 @click.option(
     "--allow-production", is_flag=True, help="Drill a production-looking target anyway (dangerous)."
 )
+@click.option(
+    "--json", "as_json", is_flag=True, help="One JSON summary on stdout (progress on stderr)."
+)
+@click.option(
+    "--metrics-textfile",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the results as Prometheus series to this node-exporter textfile (atomically).",
+)
+@click.option(
+    "--pushgateway",
+    metavar="URL",
+    callback=gateway_option,
+    help="Push the results to this Prometheus Pushgateway (job `drills`).",
+)
 def run(
     scenario: str | None,
     suite: str | None,
@@ -127,6 +144,9 @@ def run(
     out: Path | None,
     dry_run: bool,
     allow_production: bool,
+    as_json: bool,
+    metrics_textfile: Path | None,
+    pushgateway: str | None,
 ) -> None:
     """Run SCENARIO (a name from `drills list` or an experiment file) and measure it."""
     if (scenario is None) == (suite is None):
@@ -135,16 +155,30 @@ def run(
     runner = Runner(Settings.from_environ(), console)
     if suite is not None:
         if dry_run:
+            plans = []
             for item in suite_scenarios(suite):
                 plan = runner.run(RunRequest(item.name, target, None, True, allow_production))
-                click.echo(plan.message)
+                plans.append(run_summary(plan))
+                if not as_json:
+                    click.echo(plan.message)
+            if as_json:
+                click.echo(json.dumps({"suite": suite, "dry_run": True, "plans": plans}))
             return
         done = run_suite(runner, suite, target=target, out=out, allow_production=allow_production)
-        print_suite(done, Console())
+        finished = [e.result for e in done.entries if e.result is not None]
+        export_metrics(finished, metrics_textfile, pushgateway)
+        if as_json:
+            click.echo(json.dumps(suite_summary(done)))
+        else:
+            print_suite(done, Console())
         sys.exit(int(done.exit_code))
     assert scenario is not None
     outcome = runner.run(RunRequest(scenario, target, out, dry_run, allow_production))
-    if dry_run:
+    if outcome.conclusion is not None:
+        export_metrics([outcome.conclusion.result], metrics_textfile, pushgateway)
+    if as_json:
+        click.echo(json.dumps(run_summary(outcome)))
+    elif dry_run:
         click.echo(outcome.message)
     else:
         print_summary(outcome, Console())

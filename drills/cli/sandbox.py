@@ -16,6 +16,7 @@ from drills.targets.base import Component
 from drills.targets.sandbox.stack import Sandbox
 
 COMPONENTS = [c.value for c in Component]
+COMPONENTS_HELP = f"COMPONENT is one of: {', '.join(COMPONENTS)}."
 
 state_dir_option = click.option(
     "--state-dir",
@@ -80,7 +81,7 @@ def status(state_dir: Path | None, as_json: bool) -> None:
         _print_status(info)
 
 
-@sandbox.command()
+@sandbox.command(epilog=COMPONENTS_HELP)
 @click.argument("component")
 @state_dir_option
 def restart(component: str, state_dir: Path | None) -> None:
@@ -88,7 +89,7 @@ def restart(component: str, state_dir: Path | None) -> None:
     _sandbox(state_dir, progress=True).restart(_component(component))
 
 
-@sandbox.command()
+@sandbox.command(epilog=COMPONENTS_HELP)
 @click.argument("component")
 @state_dir_option
 @click.option("--lines", "-n", default=100, show_default=True)
