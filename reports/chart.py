@@ -24,8 +24,8 @@ from itertools import pairwise
 from statistics import median
 
 from drills.models import ActivityMark, CanaryLog, DrillResult, Sample, Stage
+from drills.numbers import fmt_count, fmt_offset
 from reports.canary_lane import CanaryRow, WriteFate, canary_rows
-from reports.numbers import fmt_count, fmt_offset
 
 MAX_SEGMENTS = 200
 WIDTH = 1000

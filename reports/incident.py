@@ -22,7 +22,7 @@ from enum import StrEnum
 
 from drills.clock import iso
 from drills.models import ActivityMark, DrillResult, Phase, Sample, Stage, Verdict
-from reports.numbers import fmt_offset, fmt_rate, fmt_seconds, fmt_value
+from drills.numbers import fmt_offset, fmt_rate, fmt_seconds, fmt_value
 from reports.timebase import Timebase
 
 DRILL_BANNER = "[DRILL — NOT A REAL INCIDENT]"

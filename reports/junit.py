@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from drills.models import CanaryLog, DrillResult, ObjectiveResult, Sample, Verdict
-from reports.numbers import fmt_value
+from drills.numbers import fmt_value
 from reports.timebase import Timebase
 
 VERDICT_CASE = "verdict"

@@ -2,7 +2,7 @@
 
 Markdown and HTML show the same tables. Building their rows here, as formatted strings in order,
 keeps both renderers to layout only and keeps every number formatted the same way in both
-(through `reports.numbers`) and every measurement named the same way (through `reports.labels`).
+(through `drills.numbers`) and every measurement named the same way (through `reports.labels`).
 States (met, missed, ...) are words here; each format draws them its own way (HTML as inline SVG
 icons, Markdown as words), never as emoji, which many machines cannot draw.
 """
@@ -20,8 +20,7 @@ from drills.models import (
     Phase,
     Verdict,
 )
-from reports.labels import FIELD_LABELS, field_label, measurement_label, objective_label
-from reports.numbers import (
+from drills.numbers import (
     fmt_count,
     fmt_margin,
     fmt_offset,
@@ -29,6 +28,7 @@ from reports.numbers import (
     fmt_seconds,
     fmt_value,
 )
+from reports.labels import FIELD_LABELS, field_label, measurement_label, objective_label
 from reports.timebase import Timebase
 
 __all__ = [

@@ -174,7 +174,10 @@ def met_run() -> Run:
         ended_at=60.0,
         status=RunStatus.COMPLETED,
         verdict=Verdict.MET,
-        verdict_reason="every objective met",
+        verdict_reason=(
+            "met: rto 5 s (objective <= 15 min 00 s); rpo 0 s (objective <= 5 min 00 s);"
+            " 4 other objectives met"
+        ),
         measurements=measurements,
         objectives=objectives,
         activities=activities,
@@ -246,7 +249,7 @@ def missed_run() -> Run:
         ended_at=1000.0,
         status=RunStatus.COMPLETED,
         verdict=Verdict.MISSED,
-        verdict_reason="rto missed: 950.0 s > 900 s",
+        verdict_reason="missed: rto 15 min 50 s (objective <= 15 min 00 s)",
         measurements=measurements,
         objectives=objectives,
         activities=activities,

@@ -173,7 +173,12 @@ def test_headline_tiles_show_figures_beside_their_objectives() -> None:
         html,
     )
     assert tiles == [
-        ("missed", "Verdict", "MISSED", "rto missed: 950.0 s &gt; 900 s"),
+        (
+            "missed",
+            "Verdict",
+            "MISSED",
+            "missed: rto 15 min 50 s (objective &lt;= 15 min 00 s)",
+        ),
         ("missed", "Recovery time (RTO)", "15 min 50 s", "objective ≤ 15 min 00 s"),
         ("met", "Data loss window (RPO)", "4.2 s", "objective ≤ 5 min 00 s"),
         ("loss", "Writes lost", "42", "of 500 acknowledged"),

@@ -60,7 +60,7 @@ def test_at_a_glance_puts_objectives_beside_the_headline_figures() -> None:
     start = text.index("## At a glance")
     glance = text[start : text.index("| Run | |")].strip().splitlines()
     assert glance[4:] == [
-        "| **Verdict** | **MISSED** | rto missed: 950.0 s > 900 s | run completed |",
+        "| **Verdict** | **MISSED** | missed: rto 15 min 50 s (objective <= 15 min 00 s) | run completed |",
         "| **Recovery time (RTO)** | **15 min 50 s** | objective ≤ 15 min 00 s | 50 s over |",
         "| **Data loss window (RPO)** | **4.2 s** | objective ≤ 5 min 00 s | 4 min 56 s to spare |",
         "| **Writes lost** | **42** | of 500 acknowledged | 0 after the fault, 1 corrupted |",

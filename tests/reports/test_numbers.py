@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from drills.numbers import fmt_bytes, fmt_count, fmt_rate, fmt_seconds, fmt_value, significant
 from reports.labels import field_label, measurement_label, objective_label
-from reports.numbers import fmt_bytes, fmt_count, fmt_rate, fmt_seconds, fmt_value, significant
 
 
 @pytest.mark.parametrize(

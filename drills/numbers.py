@@ -1,8 +1,8 @@
 """Numbers as a person reads them: rounded, in the unit that suits their size.
 
-Every human-facing format (Markdown, HTML, JUnit messages, incident texts, the chart's tooltips)
-formats through these functions, so "0.0129383 s" never reaches a reader and the same value reads
-the same everywhere. Durations keep three significant digits below a minute (`36 ms`, `4.2 s`,
+Every human-facing text (the verdict's reason, the CLI's summary, Markdown, HTML, JUnit messages,
+incident texts, the chart's tooltips) formats through these functions, so "0.0129383 s" never
+reaches a reader and the same value reads the same everywhere. Durations keep three significant digits below a minute (`36 ms`, `4.2 s`,
 `12.3 s`) and whole seconds above (`15 min 50 s`); fractions read as percentages; counts get
 thousands separators. report.json keeps the exact values.
 """
