@@ -14,6 +14,7 @@ from drills.catalog import suite as suite_scenarios
 from drills.cli.exports import export_metrics, gateway_option, run_summary, suite_summary
 from drills.errors import EXIT_CODES_HELP
 from drills.models import Verdict
+from drills.numbers import fmt_count, fmt_value
 from drills.runner import Runner, RunOutcome, RunRequest
 from drills.settings import Settings
 from drills.suite import SuiteOutcome, run_suite
@@ -30,20 +31,12 @@ def _fmt(value: float | int | None, unit: str = "s") -> str:
     if value is None:
         return "n/a"
     if isinstance(value, int) or unit == "":
-        return str(value)
-    return f"{value:.3f} {unit}"
+        return fmt_count(value)
+    return fmt_value(value, unit)
 
 
 def _objective_value(value: float | None, unit: str) -> str:
-    if value is None:
-        return "n/a"
-    if unit == "ratio":
-        return f"{100 * value:.2f} %"
-    if unit == "s":
-        return f"{value:.3f} s"
-    if unit == "count":
-        return f"{value:g}"
-    return f"{value:g} {unit}".strip()
+    return "n/a" if value is None else fmt_value(value, unit)
 
 
 def print_summary(outcome: RunOutcome, console: Console) -> None:
