@@ -238,7 +238,7 @@ def _objective_tile(
         state = State.UNMEASURED if value is None else State.INFO
         return Tile(label, shown, "no objective set", why or "", state, value is not None)
     objective = f"objective {_COMPARISON_SIGNS[o.comparison]} {fmt_value(o.threshold, o.unit)}"
-    state = State.MISSED if o.met is False else _state(o)
+    state = _state(o)
     if o.measured is None or o.margin is None:
         note = o.reason or why or ""
     elif o.margin >= 0:
