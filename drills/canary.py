@@ -71,6 +71,7 @@ class CanaryWriter:
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._acked: list[AckedWrite] = []
+        self._failed_sent: list[float] = []
 
     def start(self) -> None:
         self._threads = [
@@ -114,6 +115,7 @@ class CanaryWriter:
                 except OSError:  # the local journal failed: the write cannot count as proven
                     with self._lock:
                         self.counters.failed += 1
+                        self._failed_sent.append(self._clock.now())
         finally:
             client.close()
 
@@ -138,6 +140,7 @@ class CanaryWriter:
             self.counters.sent += 1
             if not ok:
                 self.counters.failed += 1
+                self._failed_sent.append(sent_t)
                 return
         ack_t = self._clock.now()
         self._journal.append(
@@ -161,6 +164,11 @@ class CanaryWriter:
     def acked(self) -> tuple[AckedWrite, ...]:
         with self._lock:
             return tuple(sorted(self._acked, key=lambda w: w.seq))
+
+    def failed_sent(self) -> tuple[float, ...]:
+        """Send times of the writes that failed, in order."""
+        with self._lock:
+            return tuple(sorted(self._failed_sent))
 
 
 def read_back(base_url: str, stream: str, timeout_seconds: float = 10.0) -> dict[int, str]:

@@ -38,14 +38,15 @@ CREATE TABLE IF NOT EXISTS runs (
     rto_seconds REAL,
     rpo_seconds REAL,
     writes_lost INTEGER,
-    report_json TEXT
+    report_json TEXT,
+    run_dir TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_scenario ON runs (scenario, target_name, started_at);
 """
 
 _COLUMNS = (
     "run_id, scenario, target_name, target_kind, started_at, ended_at, status, verdict,"
-    " rto_seconds, rpo_seconds, writes_lost, report_json"
+    " rto_seconds, rpo_seconds, writes_lost, report_json, run_dir"
 )
 
 
@@ -65,6 +66,7 @@ class HistoryRun:
     rpo_seconds: float | None
     writes_lost: int | None
     report_json: str | None
+    run_dir: str | None = None  # the run's folder (reports, journal, timeline), where recorded
 
     def report(self) -> dict[str, Any] | None:
         """The stored report, parsed, or None when none was stored."""
@@ -114,6 +116,9 @@ class History:
             raise InputError(f"history {self.path}: a SQLite file, but not a drills history")
         with db:
             db.executescript(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+            if "run_dir" not in columns:  # a history written before runs kept their folder
+                db.execute("ALTER TABLE runs ADD COLUMN run_dir TEXT")
             row = db.execute("SELECT MAX(version) FROM schema_version").fetchone()
             if row[0] is None:
                 db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
@@ -137,22 +142,28 @@ class History:
     ) -> None:
         self.close()
 
-    def record(self, result: DrillResult, report_json: Mapping[str, Any] | None = None) -> None:
-        """Store `result` (again: replaces the row with the same run_id; a report stored
-        earlier is kept when none is given now)."""
+    def record(
+        self,
+        result: DrillResult,
+        report_json: Mapping[str, Any] | None = None,
+        run_dir: Path | None = None,
+    ) -> None:
+        """Store `result` (again: replaces the row with the same run_id; a report or run folder
+        stored earlier is kept when none is given now)."""
         started, ended = _run_times(result)
         m = result.measurements
         report = None if report_json is None else json.dumps(report_json, ensure_ascii=False)
         with self._db:
             self._db.execute(
-                f"INSERT INTO runs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                f"INSERT INTO runs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (run_id) DO UPDATE SET scenario=excluded.scenario,"
                 " target_name=excluded.target_name, target_kind=excluded.target_kind,"
                 " started_at=excluded.started_at, ended_at=excluded.ended_at,"
                 " status=excluded.status, verdict=excluded.verdict,"
                 " rto_seconds=excluded.rto_seconds, rpo_seconds=excluded.rpo_seconds,"
                 " writes_lost=excluded.writes_lost,"
-                " report_json=COALESCE(excluded.report_json, runs.report_json)",
+                " report_json=COALESCE(excluded.report_json, runs.report_json),"
+                " run_dir=COALESCE(excluded.run_dir, runs.run_dir)",
                 (
                     result.run_id,
                     result.drill.scenario,
@@ -166,6 +177,7 @@ class History:
                     m.rpo_seconds,
                     m.writes_lost,
                     report,
+                    None if run_dir is None else str(run_dir),
                 ),
             )
 
@@ -214,6 +226,7 @@ class History:
                 rpo_seconds=row[9],
                 writes_lost=row[10],
                 report_json=row[11],
+                run_dir=row[12],
             )
         except ValueError as exc:
             raise InputError(f"history {self.path}: run {row[0]} is unreadable ({exc})") from exc

@@ -168,6 +168,8 @@ class CanaryLog:
     `readback` maps seq -> checksum recomputed from the record as read back; None when the
     read-back could not be done (then `readback_error` says why). `skipped` counts the ticks at
     which every sender was still busy (an overloaded target): writes never attempted.
+    `failed_sent` holds the send times of the failed writes (refused, timed out, unanswered),
+    for the report's canary lane; empty when they were not recorded.
     """
 
     acked: tuple[AckedWrite, ...]
@@ -176,6 +178,7 @@ class CanaryLog:
     readback_error: str | None = None
     interval_seconds: float | None = None
     skipped: int = 0
+    failed_sent: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)

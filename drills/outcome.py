@@ -154,7 +154,7 @@ def conclude(
             report = json.loads((run_dir / "report.json").read_text()) if not unwritten else None
         try:
             with History(history_path) as history:
-                history.record(result, report)
+                history.record(result, report, run_dir=run_dir)
         except (DrillError, OSError, sqlite3.Error) as exc:  # a full disk too
             logger.warning("run not recorded in history: %s", exc)
     return Conclusion(result, files, unwritten)
@@ -197,4 +197,4 @@ def write_run_folder(
     run_dir.mkdir(parents=True, exist_ok=True)
     journal_path = run_dir / JOURNAL_FILE
     journal_path.write_text(json.dumps(journal, indent=2, default=str))
-    return [journal_path, *write_all(result, data.samples, run_dir)]
+    return [journal_path, *write_all(result, data.samples, run_dir, canary=data.canary)]

@@ -193,7 +193,11 @@ class MeasurementSession:
                     self.canary.counters.failed,
                     self.canary.interval_seconds,
                 )
-                canary_log = replace(canary_log, skipped=self.canary.counters.skipped)
+                canary_log = replace(
+                    canary_log,
+                    skipped=self.canary.counters.skipped,
+                    failed_sent=self.canary.failed_sent(),
+                )
             else:
                 canary_log = CanaryLog(
                     self.canary.acked(),
@@ -202,6 +206,7 @@ class MeasurementSession:
                     "the drill was aborted before the canary could be read back",
                     self.canary.interval_seconds,
                     self.canary.counters.skipped,
+                    self.canary.failed_sent(),
                 )
         self._timeline.close()
         with self._lock:

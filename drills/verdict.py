@@ -12,25 +12,21 @@ from collections.abc import Sequence
 
 from drills.measure import NO_DETECTABLE_FAILURE, NO_FAULT
 from drills.models import Measurements, ObjectiveResult, RunStatus, Verdict
+from drills.numbers import fmt_value
 
 __all__ = ["decide", "describe"]
 
 
-def _number(value: float, unit: str) -> str:
-    if unit == "ratio":
-        return f"{value * 100:.4g}%"
-    if unit == "count":
-        return f"{value:g}"
-    return f"{value:.6g} {unit}".rstrip()
+HEADLINE_OBJECTIVES = ("rto", "rpo")  # named in a "met" reason; the others are counted
 
 
 def describe(result: ObjectiveResult) -> str:
-    """One objective as text, e.g. "rto 1012.5 s (objective <= 900 s)"."""
-    objective = f"objective {result.comparison.value} {_number(result.threshold, result.unit)}"
+    """One objective as text, rounded: "rto 16 min 53 s (objective <= 15 min 00 s)"."""
+    objective = f"objective {result.comparison.value} {fmt_value(result.threshold, result.unit)}"
     if result.measured is None:
         why = f": {result.reason}" if result.reason else ""
         return f"{result.name} not measured{why} ({objective})"
-    return f"{result.name} {_number(result.measured, result.unit)} ({objective})"
+    return f"{result.name} {fmt_value(result.measured, result.unit)} ({objective})"
 
 
 def decide(
@@ -61,4 +57,9 @@ def decide(
     met = [o for o in objectives if o.met is True]
     if not met:
         return Verdict.MET, "no objective could be evaluated"
-    return Verdict.MET, "met: " + "; ".join(describe(o) for o in met)
+    named = [o for o in met if o.name in HEADLINE_OBJECTIVES] or met
+    others = len(met) - len(named)
+    parts = [describe(o) for o in named]
+    if others:
+        parts.append(f"{others} other objective{'s' if others > 1 else ''} met")
+    return Verdict.MET, "met: " + "; ".join(parts)

@@ -1,7 +1,7 @@
 """The one renderer interface, and `write_all`, the only place that writes report files.
 
-A renderer turns a finished `DrillResult` plus its timeline samples into the text of one file; it
-runs nothing and touches no file. `write_all` renders every format first and only then writes
+A renderer turns a finished `DrillResult` plus its evidence (the timeline samples and, when a
+canary ran, its `CanaryLog`) into the text of one file; it runs nothing and touches no file. `write_all` renders every format first and only then writes
 each file atomically (temporary file in the same folder, fsync, `os.replace`), so a reader never
 sees a half-written report and a rendering bug leaves the previous reports untouched.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from drills.errors import DrillError, ExitCode
-from drills.models import DrillResult, Sample
+from drills.models import CanaryLog, DrillResult, Sample
 from reports.html import HtmlRenderer
 from reports.json_report import JsonRenderer
 from reports.junit import JUnitRenderer
@@ -33,7 +33,9 @@ class Renderer(Protocol):
 
     filename: str
 
-    def render(self, result: DrillResult, samples: Sequence[Sample]) -> str: ...
+    def render(
+        self, result: DrillResult, samples: Sequence[Sample], canary: CanaryLog | None = None
+    ) -> str: ...
 
 
 def default_renderers() -> tuple[Renderer, ...]:
@@ -63,13 +65,14 @@ def write_all(
     out_dir: Path,
     *,
     renderers: Sequence[Renderer] | None = None,
+    canary: CanaryLog | None = None,
 ) -> list[Path]:
     """Render every report of a finished run into `out_dir`; returns the paths written, in order.
 
     Raises `ReportError` when the folder or a file cannot be written.
     """
     chosen = default_renderers() if renderers is None else tuple(renderers)
-    texts = [(r.filename, r.render(result, samples)) for r in chosen]
+    texts = [(r.filename, r.render(result, samples, canary)) for r in chosen]
     written: list[Path] = []
     try:
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,8 @@ A report must open offline and print, so the chart is plain SVG markup: no scrip
 no external reference. One lane per signal shows ok/failed segments built from the samples, one
 row per activity shows when each ran, a shaded band spans the fault to the recovery, and vertical
 marks label fault / detected / recovered over a time axis in seconds from the start of the run.
+Below the signals, a canary lane shows the canary's writes by send time: acknowledged, not
+acknowledged (refused or failed), and acknowledged but lost (or corrupted) after recovery.
 
 Lanes stay small: consecutive equal states merge into one segment, a pause in sampling longer than
 three typical intervals shows as "no data", and a lane that still has more than `MAX_SEGMENTS`
@@ -21,7 +23,9 @@ from html import escape
 from itertools import pairwise
 from statistics import median
 
-from drills.models import ActivityMark, DrillResult, Sample, Stage
+from drills.models import ActivityMark, CanaryLog, DrillResult, Sample, Stage
+from drills.numbers import fmt_count, fmt_offset
+from reports.canary_lane import CanaryRow, WriteFate, canary_rows
 
 MAX_SEGMENTS = 200
 WIDTH = 1000
@@ -50,6 +54,12 @@ STAGE_FILLS = {
     Stage.ROLLBACK: "#7950f2",
 }
 FAULT_FILL = "#f76707"
+WRITE_FILLS = {
+    WriteFate.ACKNOWLEDGED: "#69db7c",
+    WriteFate.FAILED: "#ffa8a8",
+    WriteFate.LOST: "#c2255c",
+    WriteFate.CORRUPTED: "#5f3dc4",
+}
 FAULT_TEXT = "#d9480f"
 MARKS = (
     ("fault", "fault", "#f76707"),
@@ -212,7 +222,7 @@ def _signals(samples: Sequence[Sample]) -> list[tuple[str, bool, list[Sample]]]:
 
 def _segment_title(name: str, seg: Segment, t0: float) -> str:
     state = "ok and failed (flapping)" if seg.state is LaneState.MIXED else seg.state.value
-    text = f"{name}: {state} {seg.start - t0:+.3f} s → {seg.end - t0:+.3f} s"
+    text = f"{name}: {state} {fmt_offset(seg.start - t0)} → {fmt_offset(seg.end - t0)}"
     if seg.samples:
         text += f" ({seg.samples} samples)"
     if seg.detail:
@@ -254,10 +264,49 @@ def _draw_lanes(c: _Canvas, result: DrillResult, samples: Sequence[Sample], y: f
 
 
 def _activity_title(a: ActivityMark, t0: float) -> str:
-    end = "still running" if a.end is None else f"{a.end - t0:+.3f} s"
+    end = "still running" if a.end is None else fmt_offset(a.end - t0)
     tags = f", tags: {', '.join(a.tags)}" if a.tags else ""
     status = a.status or "no status"
-    return f"{a.name} ({a.stage.value}, {a.kind}{tags}): {a.start - t0:+.3f} s → {end}, {status}"
+    return (
+        f"{a.name} ({a.stage.value}, {a.kind}{tags}): {fmt_offset(a.start - t0)} → {end}, {status}"
+    )
+
+
+def _row_label(row: CanaryRow) -> str:
+    if row.total is None:
+        return f"{row.fate.value} (unknown)"
+    return f"{row.fate.value} ({fmt_count(row.total)})"
+
+
+def _draw_canary(c: _Canvas, canary: CanaryLog | None, y: float) -> float:
+    c.text(LABEL_X, y + 12, "Canary writes", ' font-weight="600"')
+    y += CAPTION_H
+    if canary is None:
+        c.text(PLOT_X0, y + 11, "no canary ran in this drill", f' fill="{MUTED_FILL}"')
+        return y + ROW_H
+    for row in canary_rows(canary, c.span / (PLOT_X1 - PLOT_X0)):
+        fill = WRITE_FILLS[row.fate]
+        c.text(LABEL_X, y + 11, _row_label(row), f' data-canary="{row.fate.name.lower()}"')
+        c.rect(PLOT_X0, y + 1, PLOT_X1 - PLOT_X0, BAR_H, NO_DATA_FILL)
+        for span in row.spans:
+            x0, x1 = c.x(span.start), c.x(span.end)
+            title = (
+                f"{fmt_count(span.writes)} {row.fate.value} write(s) sent"
+                f" {fmt_offset(span.start - c.t0)} → {fmt_offset(span.end - c.t0)}"
+            )
+            c.open_group(title)
+            c.rect(
+                x0, y + 1, max(x1 - x0, 2.0), BAR_H, fill, f' data-fate="{row.fate.name.lower()}"'
+            )
+            c.close_group()
+        if row.note:
+            text_x = PLOT_X0 + 4 if not row.spans else PLOT_X1 - 4
+            anchor = "" if not row.spans else ' text-anchor="end"'
+            c.text(text_x, y + 11, row.note, f' fill="{MUTED_FILL}"{anchor}')
+        elif not row.spans and row.total == 0:
+            c.text(PLOT_X0 + 4, y + 11, "none", f' fill="{MUTED_FILL}"')
+        y += ROW_H
+    return y
 
 
 def _draw_activities(c: _Canvas, activities: Sequence[ActivityMark], y: float) -> float:
@@ -322,7 +371,7 @@ def _draw_marks(c: _Canvas, result: DrillResult, top: float, bottom: float) -> N
             continue
         x = c.x(t)
         c.line(x, top - 2, x, bottom, colour, ' stroke-width="1.5" stroke-dasharray="4 3"')
-        text = f"{label} {t - c.t0:+.3f} s"
+        text = f"{label} {fmt_offset(t - c.t0)}"
         near_end = x > PLOT_X1 - 130
         anchor = ' text-anchor="end"' if near_end else ""
         tx = x - 4 if near_end else x + 4
@@ -330,9 +379,13 @@ def _draw_marks(c: _Canvas, result: DrillResult, top: float, bottom: float) -> N
         c.text(tx, ty, text, f' fill="{colour}" font-weight="600" data-mark="{key}"{anchor}')
 
 
-def timeline_svg(result: DrillResult, samples: Sequence[Sample]) -> str:
+def timeline_svg(
+    result: DrillResult, samples: Sequence[Sample], canary: CanaryLog | None = None
+) -> str:
     """The chart as one `<svg>` element (no XML namespace needed inside HTML)."""
     ends = [result.ended_at, *(s.t for s in samples)]
+    if canary is not None:
+        ends += [w.sent_t for w in canary.acked[-1:]] + list(canary.failed_sent[-1:])
     ends += [a.end if a.end is not None else a.start for a in result.activities]
     t0 = result.started_at
     t1 = max(max(ends), t0 + 1.0)
@@ -340,6 +393,7 @@ def timeline_svg(result: DrillResult, samples: Sequence[Sample]) -> str:
     back = _Canvas(t0, t1)  # drawn first: the shaded window and the grid sit under the lanes
     top = 8 + len(MARKS) * MARK_ROW_H + 4
     y = _draw_lanes(c, result, samples, top)
+    y = _draw_canary(c, canary, y + SECTION_GAP)
     y = _draw_activities(c, result.activities, y + SECTION_GAP)
     bottom = y + 2
     _draw_axis(back, top, bottom)
@@ -366,4 +420,8 @@ LEGEND: tuple[tuple[str, str], ...] = (
     ("steady-state probe", STAGE_FILLS[Stage.HYPOTHESIS_BEFORE]),
     ("rollback", STAGE_FILLS[Stage.ROLLBACK]),
     ("fault → recovery", "#fbe3e3"),
+    ("write acknowledged", WRITE_FILLS[WriteFate.ACKNOWLEDGED]),
+    ("write not acknowledged", WRITE_FILLS[WriteFate.FAILED]),
+    ("acknowledged write lost", WRITE_FILLS[WriteFate.LOST]),
+    ("acknowledged write corrupted", WRITE_FILLS[WriteFate.CORRUPTED]),
 )

@@ -22,8 +22,8 @@ from enum import StrEnum
 
 from drills.clock import iso
 from drills.models import ActivityMark, DrillResult, Phase, Sample, Stage, Verdict
+from drills.numbers import fmt_offset, fmt_rate, fmt_seconds, fmt_value
 from reports.timebase import Timebase
-from reports.view import fmt_offset, fmt_rate, fmt_seconds, fmt_value
 
 DRILL_BANNER = "[DRILL — NOT A REAL INCIDENT]"
 

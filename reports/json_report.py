@@ -19,6 +19,7 @@ from typing import Any
 from drills.models import (
     SCHEMA,
     ActivityMark,
+    CanaryLog,
     DrillResult,
     Measurements,
     ObjectiveResult,
@@ -160,6 +161,8 @@ class JsonRenderer:
 
     filename: str = "report.json"
 
-    def render(self, result: DrillResult, samples: Sequence[Sample]) -> str:
+    def render(
+        self, result: DrillResult, samples: Sequence[Sample], canary: CanaryLog | None = None
+    ) -> str:
         document = build_report(result, samples)
         return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"

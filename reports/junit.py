@@ -11,9 +11,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-from drills.models import DrillResult, ObjectiveResult, Sample, Verdict
+from drills.models import CanaryLog, DrillResult, ObjectiveResult, Sample, Verdict
+from drills.numbers import fmt_value
 from reports.timebase import Timebase
-from reports.view import fmt_value
 
 VERDICT_CASE = "verdict"
 
@@ -92,7 +92,9 @@ class JUnitRenderer:
 
     filename: str = "junit.xml"
 
-    def render(self, result: DrillResult, samples: Sequence[Sample]) -> str:
+    def render(
+        self, result: DrillResult, samples: Sequence[Sample], canary: CanaryLog | None = None
+    ) -> str:
         del samples
         root = build_junit(result)
         ET.indent(root)

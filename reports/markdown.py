@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jinja2
 
-from drills.models import DrillResult, Sample
+from drills.models import CanaryLog, DrillResult, Sample
 from reports.incident import build_incident_texts
 from reports.view import build_view
 
@@ -44,7 +44,9 @@ class MarkdownRenderer:
 
     filename: str = "report.md"
 
-    def render(self, result: DrillResult, samples: Sequence[Sample]) -> str:
+    def render(
+        self, result: DrillResult, samples: Sequence[Sample], canary: CanaryLog | None = None
+    ) -> str:
         template = _environment().get_template("report.md.j2")
         return template.render(
             view=build_view(result), incident=build_incident_texts(result, samples)

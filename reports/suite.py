@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from drills.models import DrillResult, Verdict
+from drills.numbers import fmt_count, fmt_seconds
 from reports.base import write_atomic
 
 SUITE_SCHEMA = "drills.suite/v1"
 _RANK = {Verdict.MET: 0, Verdict.MISSED: 1, Verdict.INVALID: 2, Verdict.ABORTED: 2}
-_MARK = {Verdict.MET: "✅", Verdict.MISSED: "❌", Verdict.INVALID: "⚠️", Verdict.ABORTED: "⛔"}
 
 
 @dataclass(frozen=True)
@@ -75,17 +75,20 @@ def build_suite(name: str, entries: Sequence[SuiteEntry], wall_seconds: float) -
 
 
 def _fmt(value: object, unit: str = "") -> str:
+    """Rounded and in its unit (durations through `drills.numbers`), "n/a" when unknown."""
     if value is None:
         return "n/a"
-    if isinstance(value, float):
-        return f"{value:.3f}{unit}"
+    if isinstance(value, int | float) and unit.strip() == "s":
+        return fmt_seconds(float(value))
+    if isinstance(value, int | float):
+        return fmt_count(value)
     return f"{value}{unit}"
 
 
 def render_markdown(summary: dict[str, Any]) -> str:
     verdict = Verdict(summary["verdict"])
     lines = [
-        f"# Drill suite: {summary['suite']} {_MARK[verdict]} {verdict.value}",
+        f"# Drill suite: {summary['suite']} — {verdict.value.upper()}",
         "",
         f"{len(summary['drills'])} drills in {summary['wall_seconds']:.1f} s; "
         f"mean RTO {_fmt(summary['mean_rto_seconds'], ' s')}.",
@@ -96,7 +99,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
     for row in summary["drills"]:
         v = Verdict(row["verdict"])
         lines.append(
-            f"| {row['scenario']} | {_MARK[v]} {v.value} | {_fmt(row.get('rto_seconds'), ' s')} "
+            f"| {row['scenario']} | {v.value.upper()} | {_fmt(row.get('rto_seconds'), ' s')} "
             f"| {_fmt(row.get('rpo_seconds'), ' s')} | {_fmt(row.get('writes_lost'))} "
             f"| {_fmt(row.get('writes_corrupted'))} | {row.get('reason') or ''} |"
         )

@@ -1,12 +1,16 @@
 """What a person reads in a report, computed once for every human-facing format.
 
 Markdown and HTML show the same tables. Building their rows here, as formatted strings in order,
-keeps both renderers to layout only and keeps every number formatted the same way in both.
+keeps both renderers to layout only and keeps every number formatted the same way in both
+(through `drills.numbers`) and every measurement named the same way (through `reports.labels`).
+States (met, missed, ...) are words here; each format draws them its own way (HTML as inline SVG
+icons, Markdown as words), never as emoji, which many machines cannot draw.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from enum import StrEnum
 
 from drills.models import (
     Comparison,
@@ -16,13 +20,54 @@ from drills.models import (
     Phase,
     Verdict,
 )
+from drills.numbers import (
+    fmt_count,
+    fmt_margin,
+    fmt_offset,
+    fmt_rate,
+    fmt_seconds,
+    fmt_value,
+)
+from reports.labels import FIELD_LABELS, field_label, measurement_label, objective_label
 from reports.timebase import Timebase
 
-VERDICT_BADGES: dict[Verdict, str] = {
-    Verdict.MET: "✅ met",
-    Verdict.MISSED: "❌ missed",
-    Verdict.INVALID: "⚠️ invalid",
-    Verdict.ABORTED: "⛔ aborted",
+__all__ = [
+    "NOT_MEASURED",
+    "ObjectiveRow",
+    "PhaseRow",
+    "ReportView",
+    "Row",
+    "State",
+    "Tile",
+    "TimelineRow",
+    "build_view",
+    "fmt_count",
+    "fmt_margin",
+    "fmt_offset",
+    "fmt_rate",
+    "fmt_seconds",
+    "fmt_value",
+]
+
+
+class State(StrEnum):
+    """How a figure stands, for the reader's eye: a CSS class and an icon in HTML, a word in
+    Markdown."""
+
+    MET = "met"
+    MISSED = "missed"
+    UNMEASURED = "unmeasured"
+    INVALID = "invalid"
+    ABORTED = "aborted"
+    LOSS = "loss"  # data lost, though no objective of its own was missed
+    INFO = "info"  # a figure with no objective
+
+
+VERDICT_STATES: dict[Verdict, State] = {
+    Verdict.MET: State.MET,
+    Verdict.MISSED: State.MISSED,
+    Verdict.INVALID: State.INVALID,
+    Verdict.ABORTED: State.ABORTED,
 }
 
 _COMPARISON_SIGNS: dict[Comparison, str] = {
@@ -32,55 +77,6 @@ _COMPARISON_SIGNS: dict[Comparison, str] = {
 }
 
 NOT_MEASURED = "not measured"
-
-
-def fmt_seconds(value: float | None) -> str:
-    """`12.345 s`, or `905.2 s (15 min 05.2 s)` past a minute; `—` for None."""
-    if value is None:
-        return "—"
-    if abs(value) < 60:
-        return f"{value:.3f} s"
-    minutes, seconds = divmod(abs(value), 60)
-    sign = "-" if value < 0 else ""
-    return f"{value:.1f} s ({sign}{int(minutes)} min {seconds:04.1f} s)"
-
-
-def fmt_offset(value: float) -> str:
-    """An offset from the start of the run: `+12.345 s`."""
-    return f"{value:+.3f} s"
-
-
-def fmt_count(value: int | None) -> str:
-    return "—" if value is None else f"{value:,}"
-
-
-def fmt_rate(value: float | None) -> str:
-    """A fraction as a percentage: 0.0123 -> `1.23 %`."""
-    return "—" if value is None else f"{value * 100:.2f} %"
-
-
-def fmt_latency(value: float | None) -> str:
-    """Seconds as milliseconds: 0.0421 -> `42.1 ms`."""
-    return "—" if value is None else f"{value * 1000:.1f} ms"
-
-
-def fmt_value(value: float | None, unit: str) -> str:
-    """A measured or threshold value in its unit (`s`, `ms`, `ratio`, `%`, a count, ...)."""
-    if value is None:
-        return "—"
-    if unit == "s":
-        return fmt_seconds(value)
-    if unit == "ratio":
-        return fmt_rate(value)
-    return f"{value:.6g} {unit}".rstrip()
-
-
-def fmt_margin(value: float | None, unit: str) -> str:
-    """A margin with its sign: positive means room to spare."""
-    if value is None:
-        return "—"
-    text = fmt_value(value, unit)
-    return text if value < 0 else f"+{text}"
 
 
 @dataclass(frozen=True)
@@ -94,13 +90,25 @@ class Row:
 
 
 @dataclass(frozen=True)
+class Tile:
+    """A headline figure: its value, the objective beside it, a short note, and how it stands."""
+
+    label: str
+    value: str
+    objective: str
+    note: str
+    state: State
+    measured: bool = True
+
+
+@dataclass(frozen=True)
 class ObjectiveRow:
     name: str
     threshold: str
     measured: str
     margin: str
-    met: str
-    state: str  # "met" | "missed" | "unmeasured": a CSS class in HTML
+    met: str  # "met" | "missed" | "not measured"
+    state: State
     reason: str
 
 
@@ -135,7 +143,7 @@ class ReportView:
     title: str
     scenario: str
     verdict: str
-    verdict_badge: str
+    verdict_state: State
     verdict_reason: str
     status: str
     run_id: str
@@ -144,6 +152,7 @@ class ReportView:
     started: str
     ended: str
     duration: str
+    tiles: tuple[Tile, ...]
     summary: tuple[Row, ...]
     objectives: tuple[ObjectiveRow, ...]
     phases: tuple[PhaseRow, ...]
@@ -158,76 +167,132 @@ def _moment(tb: Timebase, t: float | None) -> str:
     return f"{fmt_offset(tb.offset(t))} ({tb.iso(t)})"
 
 
+def _extra_value(key: str, value: float | int | str | None) -> str:
+    if value is None or isinstance(value, str):
+        return NOT_MEASURED if value is None else value
+    return fmt_value(value, measurement_label(key).unit)
+
+
 def _summary(m: Measurements, tb: Timebase) -> tuple[Row, ...]:
-    def row(label: str, field: str, value: str, raw: object) -> Row:
+    def row(field: str, value: str, raw: object) -> Row:
         measured = raw is not None
-        return Row(label, value if measured else NOT_MEASURED, field, measured)
+        return Row(FIELD_LABELS[field], value if measured else NOT_MEASURED, field, measured)
 
     rows = [
-        row("Fault injected", "fault_at", _moment(tb, m.fault_at), m.fault_at),
-        row("Failure detected", "detected_at", _moment(tb, m.detected_at), m.detected_at),
-        row("Recovered", "recovered_at", _moment(tb, m.recovered_at), m.recovered_at),
-        row("Recovery time (RTO)", "rto_seconds", fmt_seconds(m.rto_seconds), m.rto_seconds),
+        row("fault_at", _moment(tb, m.fault_at), m.fault_at),
+        row("detected_at", _moment(tb, m.detected_at), m.detected_at),
+        row("recovered_at", _moment(tb, m.recovered_at), m.recovered_at),
+        row("rto_seconds", fmt_seconds(m.rto_seconds), m.rto_seconds),
         row(
-            "Time to detect (TTD)",
             "time_to_detect_seconds",
             fmt_seconds(m.time_to_detect_seconds),
             m.time_to_detect_seconds,
         ),
-        row("Downtime", "downtime_seconds", fmt_seconds(m.downtime_seconds), m.downtime_seconds),
-        row("Data loss window (RPO)", "rpo_seconds", fmt_seconds(m.rpo_seconds), m.rpo_seconds),
+        row("downtime_seconds", fmt_seconds(m.downtime_seconds), m.downtime_seconds),
+        row("rpo_seconds", fmt_seconds(m.rpo_seconds), m.rpo_seconds),
+        row("writes_acknowledged", fmt_count(m.writes_acknowledged), m.writes_acknowledged),
+        row("writes_failed", fmt_count(m.writes_failed), m.writes_failed),
+        row("writes_lost", fmt_count(m.writes_lost), m.writes_lost),
         row(
-            "Writes acknowledged",
-            "writes_acknowledged",
-            fmt_count(m.writes_acknowledged),
-            m.writes_acknowledged,
-        ),
-        row(
-            "Writes not acknowledged", "writes_failed", fmt_count(m.writes_failed), m.writes_failed
-        ),
-        row("Writes lost", "writes_lost", fmt_count(m.writes_lost), m.writes_lost),
-        row(
-            "… of which acknowledged after the fault",
             "writes_lost_after_fault",
             fmt_count(m.writes_lost_after_fault),
             m.writes_lost_after_fault,
         ),
-        row(
-            "Writes corrupted",
-            "writes_corrupted",
-            fmt_count(m.writes_corrupted),
-            m.writes_corrupted,
-        ),
-        row(
-            "Sampling resolution",
-            "resolution_seconds",
-            fmt_seconds(m.resolution_seconds),
-            m.resolution_seconds,
-        ),
+        row("writes_corrupted", fmt_count(m.writes_corrupted), m.writes_corrupted),
+        row("resolution_seconds", fmt_seconds(m.resolution_seconds), m.resolution_seconds),
     ]
-    for key in sorted(m.extra):
+    extras = sorted(m.extra, key=lambda key: (measurement_label(key).text.lower(), key))
+    for key in extras:
         value = m.extra[key]
-        text = f"{value:.6g}" if isinstance(value, float) else str(value)
-        rows.append(row(key, key, text, value))
+        rows.append(
+            Row(measurement_label(key).text, _extra_value(key, value), key, value is not None)
+        )
     return tuple(rows)
 
 
-def _objective_row(o: ObjectiveResult) -> ObjectiveRow:
+def _state(o: ObjectiveResult) -> State:
     if o.met is None:
-        met, state = "⚠️ not measured", "unmeasured"
-    elif o.met:
-        met, state = "✅ met", "met"
-    else:
-        met, state = "❌ missed", "missed"
+        return State.UNMEASURED
+    return State.MET if o.met else State.MISSED
+
+
+def _objective_row(o: ObjectiveResult) -> ObjectiveRow:
+    state = _state(o)
     return ObjectiveRow(
-        name=o.name,
+        name=objective_label(o.name),
         threshold=f"{_COMPARISON_SIGNS[o.comparison]} {fmt_value(o.threshold, o.unit)}",
         measured=fmt_value(o.measured, o.unit),
         margin=fmt_margin(o.margin, o.unit),
-        met=met,
+        met=NOT_MEASURED if state is State.UNMEASURED else state.value,
         state=state,
         reason=o.reason or "",
     )
+
+
+def _objective_tile(
+    label: str, value: float | None, o: ObjectiveResult | None, why: str | None
+) -> Tile:
+    """A duration tile held against its objective: "5 s" beside "objective ≤ 15 min 00 s"."""
+    shown = NOT_MEASURED if value is None else fmt_seconds(value)
+    if o is None:
+        state = State.UNMEASURED if value is None else State.INFO
+        return Tile(label, shown, "no objective set", why or "", state, value is not None)
+    objective = f"objective {_COMPARISON_SIGNS[o.comparison]} {fmt_value(o.threshold, o.unit)}"
+    state = _state(o)
+    if o.measured is None or o.margin is None:
+        note = o.reason or why or ""
+    elif o.margin >= 0:
+        note = f"{fmt_value(o.margin, o.unit)} to spare"
+    else:
+        note = f"{fmt_value(-o.margin, o.unit)} over"
+    return Tile(label, shown, objective, note, state, value is not None)
+
+
+def _loss_tile(m: Measurements) -> Tile:
+    acked = (
+        ""
+        if m.writes_acknowledged is None
+        else f"of {fmt_count(m.writes_acknowledged)} acknowledged"
+    )
+    if m.writes_lost is None:
+        why = m.unmeasured.get("writes_lost", "")
+        return Tile("Writes lost", NOT_MEASURED, acked or "no canary", why, State.UNMEASURED, False)
+    parts = []
+    if m.writes_lost_after_fault is not None:
+        parts.append(f"{fmt_count(m.writes_lost_after_fault)} after the fault")
+    if m.writes_corrupted:
+        parts.append(f"{fmt_count(m.writes_corrupted)} corrupted")
+    state = State.LOSS if m.writes_lost or m.writes_corrupted else State.MET
+    return Tile("Writes lost", fmt_count(m.writes_lost), acked, ", ".join(parts), state)
+
+
+def _tiles(result: DrillResult) -> tuple[Tile, ...]:
+    m = result.measurements
+    by_name = {o.name: o for o in result.objectives}
+    verdict = Tile(
+        "Verdict",
+        result.verdict.value.upper(),
+        result.verdict_reason,
+        f"run {result.status.value}",
+        VERDICT_STATES[result.verdict],
+    )
+    rto = _objective_tile(
+        FIELD_LABELS["rto_seconds"],
+        m.rto_seconds,
+        by_name.get("rto"),
+        m.unmeasured.get("rto_seconds"),
+    )
+    rpo = _objective_tile(
+        FIELD_LABELS["rpo_seconds"],
+        m.rpo_seconds,
+        by_name.get("rpo"),
+        m.unmeasured.get("rpo_seconds"),
+    )
+    ttd_why = m.unmeasured.get("time_to_detect_seconds") or "fault to the first failure known"
+    ttd = _objective_tile(
+        FIELD_LABELS["time_to_detect_seconds"], m.time_to_detect_seconds, None, ttd_why
+    )
+    return (verdict, rto, rpo, _loss_tile(m), ttd)
 
 
 def _phases(m: Measurements) -> tuple[PhaseRow, ...]:
@@ -242,16 +307,16 @@ def _phases(m: Measurements) -> tuple[PhaseRow, ...]:
                 requests=fmt_count(stats.requests),
                 errors=fmt_count(stats.errors),
                 error_rate=fmt_rate(stats.error_rate),
-                p95_latency=fmt_latency(stats.p95_latency_seconds),
+                p95_latency=fmt_seconds(stats.p95_latency_seconds),
             )
         )
     return tuple(rows)
 
 
-_MARK_LABELS = {
-    "fault": "⚡ fault injected",
-    "detected": "🔎 failure detected",
-    "recovered": "✔️ recovered",
+MARK_LABELS = {
+    "fault": "fault injected",
+    "detected": "failure detected",
+    "recovered": "recovered",
 }
 
 
@@ -281,7 +346,7 @@ def _timeline(result: DrillResult, tb: Timebase) -> tuple[TimelineRow, ...]:
             duration="",
             stage="",
             kind="mark",
-            name=_MARK_LABELS[mark],
+            name=MARK_LABELS[mark],
             tags="",
             status="",
             mark=mark,
@@ -293,10 +358,10 @@ def _timeline(result: DrillResult, tb: Timebase) -> tuple[TimelineRow, ...]:
 
 
 def _unmeasured(m: Measurements) -> tuple[tuple[str, str], ...]:
-    """Reasons for unmeasured values, in the order of the summary (unknown names last)."""
+    """(label, reason) for unmeasured values, in the order of the summary (unknown names last)."""
     order = {f.name: i for i, f in enumerate(fields(Measurements))}
     keys = sorted(m.unmeasured, key=lambda key: (order.get(key, len(order)), key))
-    return tuple((key, m.unmeasured[key]) for key in keys)
+    return tuple((field_label(key), m.unmeasured[key]) for key in keys)
 
 
 def _target(result: DrillResult) -> str:
@@ -313,7 +378,7 @@ def build_view(result: DrillResult) -> ReportView:
         title=result.drill.title or result.drill.scenario,
         scenario=result.drill.scenario,
         verdict=result.verdict.value,
-        verdict_badge=VERDICT_BADGES[result.verdict],
+        verdict_state=VERDICT_STATES[result.verdict],
         verdict_reason=result.verdict_reason,
         status=result.status.value,
         run_id=result.run_id,
@@ -322,6 +387,7 @@ def build_view(result: DrillResult) -> ReportView:
         started=tb.iso(result.started_at) or "",
         ended=tb.iso(result.ended_at) or "",
         duration=fmt_seconds(result.ended_at - result.started_at),
+        tiles=_tiles(result),
         summary=_summary(m, tb),
         objectives=tuple(_objective_row(o) for o in result.objectives),
         phases=_phases(m),

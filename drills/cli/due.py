@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -13,6 +14,7 @@ from rich.table import Table
 from drills.cadence import DueState, due
 from drills.catalog import scenarios
 from drills.history import History
+from drills.metrics import due_points, write_textfile
 from drills.settings import Settings
 
 STYLE = {DueState.OK: "green", DueState.DUE: "yellow", DueState.OVERDUE: "bold red"}
@@ -22,7 +24,14 @@ STYLE = {DueState.OK: "green", DueState.DUE: "yellow", DueState.OVERDUE: "bold r
 @click.option("--target", "target", help="Count only runs against this target name.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per drill.")
 @click.option("--fail-if-overdue", is_flag=True, help="Exit 1 when any drill is overdue.")
-def due_command(target: str | None, as_json: bool, fail_if_overdue: bool) -> None:
+@click.option(
+    "--metrics-textfile",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write drills_overdue and due times to this node-exporter textfile (atomically).",
+)
+def due_command(
+    target: str | None, as_json: bool, fail_if_overdue: bool, metrics_textfile: Path | None
+) -> None:
     """List the cadence's drills: last run that proved something, next due date, state."""
     path = Settings.from_environ().history
     now = datetime.now(UTC)
@@ -31,6 +40,8 @@ def due_command(target: str | None, as_json: bool, fail_if_overdue: bool) -> Non
             rows = due(scenarios(), history, now, target)
     else:
         rows = due(scenarios(), None, now, target)
+    if metrics_textfile is not None:
+        write_textfile(metrics_textfile, due_points(rows))
     if as_json:
         for row in rows:
             click.echo(json.dumps(row.to_json()))

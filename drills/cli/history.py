@@ -38,6 +38,7 @@ def history(scenario: str | None, target: str | None, limit: int, as_json: bool)
                 "rto_seconds": run.rto_seconds,
                 "rpo_seconds": run.rpo_seconds,
                 "writes_lost": run.writes_lost,
+                "run_dir": run.run_dir,
             }
             click.echo(json.dumps(row))
         return

@@ -17,6 +17,7 @@ from rich.table import Table
 from drills import __version__
 from drills.catalog import scenarios
 from drills.cli.crash import install_thread_hook, report_crash
+from drills.cli.dashboard import dashboard_command
 from drills.cli.due import due_command
 from drills.cli.history import history
 from drills.cli.run import run
@@ -54,6 +55,7 @@ cli.add_command(sandbox)
 cli.add_command(schedule)
 cli.add_command(history)
 cli.add_command(due_command)
+cli.add_command(dashboard_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -11,8 +12,10 @@ from rich.table import Table
 
 from drills.catalog import suite as suite_scenarios
 from drills.chaosrun import HYPOTHESIS_STRATEGIES, ROLLBACK_STRATEGIES, ChaosOptions
+from drills.cli.exports import export_metrics, gateway_option, run_summary, suite_summary
 from drills.errors import EXIT_CODES_HELP
 from drills.models import Verdict
+from drills.numbers import fmt_count, fmt_value
 from drills.runfolder import prepare_run_folder
 from drills.runner import Runner, RunOutcome, RunRequest
 from drills.settings import Settings
@@ -30,20 +33,12 @@ def _fmt(value: float | int | None, unit: str = "s") -> str:
     if value is None:
         return "n/a"
     if isinstance(value, int) or unit == "":
-        return str(value)
-    return f"{value:.3f} {unit}"
+        return fmt_count(value)
+    return fmt_value(value, unit)
 
 
 def _objective_value(value: float | None, unit: str) -> str:
-    if value is None:
-        return "n/a"
-    if unit == "ratio":
-        return f"{100 * value:.2f} %"
-    if unit == "s":
-        return f"{value:.3f} s"
-    if unit == "count":
-        return f"{value:g}"
-    return f"{value:g} {unit}".strip()
+    return "n/a" if value is None else fmt_value(value, unit)
 
 
 def print_summary(outcome: RunOutcome, console: Console) -> None:
@@ -169,6 +164,20 @@ def print_suite(done: SuiteOutcome, console: Console) -> None:
     type=click.Path(path_type=Path),
     help="Chaos Toolkit settings file (default: ~/.chaostoolkit/settings.yaml, as `chaos run`).",
 )
+@click.option(
+    "--json", "as_json", is_flag=True, help="One JSON summary on stdout (progress on stderr)."
+)
+@click.option(
+    "--metrics-textfile",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the results as Prometheus series to this node-exporter textfile (atomically).",
+)
+@click.option(
+    "--pushgateway",
+    metavar="URL",
+    callback=gateway_option,
+    help="Push the results to this Prometheus Pushgateway (job `drills`).",
+)
 def run(
     scenario: str | None,
     suite: str | None,
@@ -184,6 +193,9 @@ def run(
     variables: tuple[str, ...],
     var_files: tuple[Path, ...],
     chaos_settings: Path | None,
+    as_json: bool,
+    metrics_textfile: Path | None,
+    pushgateway: str | None,
 ) -> None:
     """Run SCENARIO (a name from `drills list` or an experiment file) and measure it."""
     if (scenario is None) == (suite is None):
@@ -192,9 +204,14 @@ def run(
     runner = Runner(Settings.from_environ(), console)
     if suite is not None:
         if dry_run:
+            plans = []
             for item in suite_scenarios(suite):
                 plan = runner.run(RunRequest(item.name, target, None, True, allow_production))
-                click.echo(plan.message)
+                plans.append(run_summary(plan))
+                if not as_json:
+                    click.echo(plan.message)
+            if as_json:
+                click.echo(json.dumps({"suite": suite, "dry_run": True, "plans": plans}))
             return
         folder = prepare_run_folder(out) if out is not None else None  # before anything starts
         try:
@@ -204,7 +221,12 @@ def run(
         finally:
             if folder is not None:
                 folder.remove_if_unused()
-        print_suite(done, Console())
+        finished = [e.result for e in done.entries if e.result is not None]
+        export_metrics(finished, metrics_textfile, pushgateway)
+        if as_json:
+            click.echo(json.dumps(suite_summary(done)))
+        else:
+            print_suite(done, Console())
         sys.exit(int(done.exit_code))
     assert scenario is not None
     chaos = ChaosOptions(
@@ -217,7 +239,11 @@ def run(
         chaos_settings,
     )
     outcome = runner.run(RunRequest(scenario, target, out, dry_run, allow_production, fault, chaos))
-    if dry_run:
+    if outcome.conclusion is not None:
+        export_metrics([outcome.conclusion.result], metrics_textfile, pushgateway)
+    if as_json:
+        click.echo(json.dumps(run_summary(outcome)))
+    elif dry_run:
         click.echo(outcome.message)
     else:
         print_summary(outcome, Console())

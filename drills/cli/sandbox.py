@@ -17,6 +17,7 @@ from drills.targets.sandbox.stack import Sandbox
 
 COMPONENTS = [c.value for c in Component]
 MAX_REPLICAS = 16  # each replica is a Python process; more than this only starves the machine
+COMPONENTS_HELP = f"COMPONENT is one of: {', '.join(COMPONENTS)}."
 
 state_dir_option = click.option(
     "--state-dir",
@@ -87,7 +88,7 @@ def status(state_dir: Path | None, as_json: bool) -> None:
         _print_status(info)
 
 
-@sandbox.command()
+@sandbox.command(epilog=COMPONENTS_HELP)
 @click.argument("component")
 @state_dir_option
 def restart(component: str, state_dir: Path | None) -> None:
@@ -95,7 +96,7 @@ def restart(component: str, state_dir: Path | None) -> None:
     _sandbox(state_dir, progress=True).restart(_component(component))
 
 
-@sandbox.command()
+@sandbox.command(epilog=COMPONENTS_HELP)
 @click.argument("component")
 @state_dir_option
 @click.option("--lines", "-n", default=100, show_default=True)

@@ -68,8 +68,10 @@ def test_run_help_lists_the_exit_codes() -> None:
         timeout=60,
     )
     flat = " ".join(done.stdout.split())
-    assert "Exit codes: 0 met, 1 missed, 2 usage/input error" in flat
-    assert "4 internal error" in flat
+    assert "Exit codes: 0 met, 1 missed" in flat
+    assert "2 usage/input error" in flat
+    assert "3 aborted, refused as unsafe, or invalid" in flat
+    assert "4 internal error" in flat and "5 verdict reached" in flat
 
 
 def test_a_thread_that_dies_leaves_a_line_and_a_log(

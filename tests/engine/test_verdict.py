@@ -57,9 +57,9 @@ def test_missed_objectives_are_named_with_measured_and_threshold() -> None:
         [missed_rto, objective("p95", 0.1, 0.5, True), missed_rpo, errors],
     )
     assert verdict is Verdict.MISSED
-    assert "rto 1012.5 s (objective <= 900 s)" in reason
-    assert "rpo not measured: db unreachable (objective <= 300 s)" in reason
-    assert "error_rate_steady 5% (objective < 1%)" in reason
+    assert "rto 16 min 52 s (objective <= 15 min 00 s)" in reason
+    assert "rpo not measured: db unreachable (objective <= 5 min 00 s)" in reason
+    assert "error_rate_steady 5 % (objective < 1 %)" in reason
     assert "p95" not in reason
     assert "\n" not in reason
 
@@ -68,7 +68,7 @@ def test_all_met() -> None:
     unmeasured = objective("p95_steady", None, 0.5, None, comparison=Comparison.BELOW)
     verdict, reason = decide(RunStatus.COMPLETED, measurements(), [MET_RTO, unmeasured])
     assert verdict is Verdict.MET
-    assert reason == "met: rto 30 s (objective <= 900 s)"
+    assert reason == "met: rto 30 s (objective <= 15 min 00 s)"
 
 
 def test_a_failed_runbook_step_misses_whatever_the_numbers() -> None:
@@ -119,3 +119,19 @@ def test_invalid_or_aborted_is_never_met(
         assert verdict is Verdict.MISSED
     else:
         assert verdict is Verdict.MET
+
+
+def test_a_met_reason_names_rto_and_rpo_rounded_and_counts_the_rest() -> None:
+    # the reason used to list every objective with raw floats ("p95_steady 0.0215191 s ...")
+    objectives = [
+        objective("rto", 2.45477, 900.0, True),
+        objective("rpo", 0.0, 300.0, True),
+        objective("p95_steady", 0.0215191, 0.5, True, comparison=Comparison.BELOW),
+        objective("error_rate_steady", 0.0, 0.01, True, comparison=Comparison.BELOW, unit="ratio"),
+    ]
+    verdict, reason = decide(RunStatus.COMPLETED, measurements(), objectives)
+    assert verdict is Verdict.MET
+    assert reason == (
+        "met: rto 2.45 s (objective <= 15 min 00 s); rpo 0 s (objective <= 5 min 00 s);"
+        " 2 other objectives met"
+    )

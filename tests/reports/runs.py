@@ -10,7 +10,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from drills.models import (
+    AckedWrite,
     ActivityMark,
+    CanaryLog,
     Comparison,
     DrillRef,
     DrillResult,
@@ -31,6 +33,7 @@ class Run:
     name: str
     result: DrillResult
     samples: tuple[Sample, ...]
+    canary: CanaryLog | None = None
 
 
 def make_samples(
@@ -56,6 +59,39 @@ def make_samples(
                 )
             )
     return tuple(out)
+
+
+def make_canary(
+    end: float,
+    rate: float,
+    refused: Sequence[tuple[float, float]] = (),
+    lost: Sequence[tuple[float, float]] = (),
+    corrupted: Sequence[float] = (),
+    readback_error: str | None = None,
+) -> CanaryLog:
+    """A canary writing `rate` writes/s over [0, end): refused inside `refused` windows, acked
+    (40 ms later) elsewhere; acked writes sent inside `lost` windows are missing from the
+    read-back, those sent at `corrupted` times come back altered."""
+    acked: list[AckedWrite] = []
+    failed: list[float] = []
+    readback: dict[int, str] = {}
+    for seq in range(round(end * rate)):
+        t = round(seq / rate, 6)
+        if any(a <= t < b for a, b in refused):
+            failed.append(t)
+            continue
+        digest = f"sum-{seq}"
+        acked.append(AckedWrite(seq, t, round(t + 0.04, 6), digest))
+        if not any(a <= t < b for a, b in lost):
+            readback[seq] = "altered" if t in corrupted else digest
+    return CanaryLog(
+        acked=tuple(acked),
+        failed=len(failed),
+        readback=None if readback_error else readback,
+        readback_error=readback_error,
+        interval_seconds=1 / rate,
+        failed_sent=tuple(failed),
+    )
 
 
 def _outside(*windows: tuple[float, float]) -> Callable[[float], bool]:
@@ -99,8 +135,8 @@ def met_run() -> Run:
         time_to_detect_seconds=0.5,
         downtime_seconds=4.5,
         rpo_seconds=0.0,
-        writes_acknowledged=5800,
-        writes_failed=37,
+        writes_acknowledged=1130,
+        writes_failed=70,
         writes_lost=0,
         writes_lost_after_fault=0,
         writes_corrupted=0,
@@ -111,16 +147,21 @@ def met_run() -> Run:
             Phase.RECOVERY: _stats(Phase.RECOVERY, 24, 17, 0.21),
             Phase.AFTER: _stats(Phase.AFTER, 270, 0, 0.036),
         },
-        extra={"canary_rate_per_second": 100.0, "sustain_samples": 3},
+        extra={
+            "canary_rate_per_second": 20.0,
+            "sustain_samples": 3,
+            "db_pool_peak_utilisation": 0.0129383,
+            "promote_seconds": 0.412345,
+            "postgres_breaker_close_seconds": 2.5,
+        },
     )
     objectives = (
         ObjectiveResult("rto", 900.0, 5.0, 895.0, True),
         ObjectiveResult("rpo", 300.0, 0.0, 300.0, True),
-        ObjectiveResult("steady_p95_latency", 0.5, 0.036, 0.464, True, Comparison.BELOW),
-        ObjectiveResult("steady_error_rate", 0.01, 0.0, 0.01, True, Comparison.BELOW, "ratio"),
-        ObjectiveResult(
-            "circuit_breakers_open_after", 0.0, 0.0, 0.0, True, Comparison.EQUALS, "breakers"
-        ),
+        ObjectiveResult("p95_steady", 0.5, 0.036, 0.464, True, Comparison.BELOW),
+        ObjectiveResult("error_rate_steady", 0.01, 0.0, 0.01, True, Comparison.BELOW, "ratio"),
+        ObjectiveResult("db_pool", 0.8, 0.0129383, 0.7870617, True, Comparison.BELOW, "ratio"),
+        ObjectiveResult("breakers_closed", 0.0, 0.0, 0.0, True, Comparison.EQUALS, "count"),
     )
     result = DrillResult(
         run_id="20250314T092653Z-database-failover-3f9a",
@@ -133,12 +174,16 @@ def met_run() -> Run:
         ended_at=60.0,
         status=RunStatus.COMPLETED,
         verdict=Verdict.MET,
-        verdict_reason="every objective met",
+        verdict_reason=(
+            "met: rto 5 s (objective <= 15 min 00 s); rpo 0 s (objective <= 5 min 00 s);"
+            " 4 other objectives met"
+        ),
         measurements=measurements,
         objectives=objectives,
         activities=activities,
     )
-    return Run("met", result, samples)
+    canary = make_canary(60.0, 20.0, refused=[(10.0, 13.5)])
+    return Run("met", result, samples, canary)
 
 
 def missed_run() -> Run:
@@ -173,10 +218,10 @@ def missed_run() -> Run:
         time_to_detect_seconds=1.0,
         downtime_seconds=949.0,
         rpo_seconds=4.2,
-        writes_acknowledged=98210,
-        writes_failed=94711,
-        writes_lost=12,
-        writes_lost_after_fault=2,
+        writes_acknowledged=500,
+        writes_failed=9500,
+        writes_lost=42,
+        writes_lost_after_fault=0,
         writes_corrupted=1,
         resolution_seconds=1.0,
         phases={
@@ -204,13 +249,16 @@ def missed_run() -> Run:
         ended_at=1000.0,
         status=RunStatus.COMPLETED,
         verdict=Verdict.MISSED,
-        verdict_reason="rto missed: 950.0 s > 900 s",
+        verdict_reason="missed: rto 15 min 50 s (objective <= 15 min 00 s)",
         measurements=measurements,
         objectives=objectives,
         activities=activities,
         notes=("the rollout waited for an image pull for 14 minutes",),
     )
-    return Run("missed", result, samples)
+    canary = make_canary(
+        1000.0, 10.0, refused=[(30.0, 980.0)], lost=[(25.8, 30.0)], corrupted=[20.0]
+    )
+    return Run("missed", result, samples, canary)
 
 
 _NO_FAULT = "no activity tagged 'fault' ran: the steady-state hypothesis failed before the method"
@@ -253,7 +301,7 @@ def invalid_run() -> Run:
         time_to_detect_seconds=None,
         downtime_seconds=None,
         rpo_seconds=None,
-        writes_acknowledged=1900,
+        writes_acknowledged=400,
         writes_failed=0,
         writes_lost=None,
         writes_lost_after_fault=None,
@@ -280,7 +328,7 @@ def invalid_run() -> Run:
         objectives=objectives,
         activities=activities,
     )
-    return Run("invalid", result, samples)
+    return Run("invalid", result, samples, make_canary(20.0, 20.0))
 
 
 def aborted_run() -> Run:
@@ -312,9 +360,9 @@ def aborted_run() -> Run:
         time_to_detect_seconds=0.75,
         downtime_seconds=None,
         rpo_seconds=0.8,
-        writes_acknowledged=610,
-        writes_failed=3500,
-        writes_lost=3,
+        writes_acknowledged=100,
+        writes_failed=720,
+        writes_lost=16,
         writes_lost_after_fault=0,
         writes_corrupted=0,
         resolution_seconds=0.25,
@@ -352,7 +400,8 @@ def aborted_run() -> Run:
         activities=activities,
         notes=("operator note: <script>alert('x')</script> & friends",),
     )
-    return Run("aborted", result, samples)
+    canary = make_canary(41.0, 20.0, refused=[(5.0, 41.0)], lost=[(4.2, 5.0)])
+    return Run("aborted", result, samples, canary)
 
 
 ALL_RUNS: tuple[Callable[[], Run], ...] = (met_run, missed_run, invalid_run, aborted_run)

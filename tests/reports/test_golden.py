@@ -36,15 +36,17 @@ def _check(path: Path, actual: str) -> None:
 
 
 def test_markdown_matches_golden(run: Run) -> None:
-    _check(GOLDEN / f"{run.name}.md", MarkdownRenderer().render(run.result, run.samples))
+    _check(
+        GOLDEN / f"{run.name}.md", MarkdownRenderer().render(run.result, run.samples, run.canary)
+    )
 
 
 def test_html_matches_golden(run: Run) -> None:
-    _check(GOLDEN / f"{run.name}.html", HtmlRenderer().render(run.result, run.samples))
+    _check(GOLDEN / f"{run.name}.html", HtmlRenderer().render(run.result, run.samples, run.canary))
 
 
 @pytest.mark.parametrize("renderer", [MarkdownRenderer(), HtmlRenderer()], ids=["md", "html"])
 def test_rendering_is_deterministic(run: Run, renderer: MarkdownRenderer | HtmlRenderer) -> None:
-    first = renderer.render(run.result, run.samples)
-    again = renderer.render(run.result, list(run.samples))
+    first = renderer.render(run.result, run.samples, run.canary)
+    again = renderer.render(run.result, list(run.samples), run.canary)
     assert first == again

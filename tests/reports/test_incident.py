@@ -86,7 +86,7 @@ def test_resolution_lists_recovery_activities_and_duration() -> None:
     ]
     text = build_incident_texts(run.result, run.samples).resolution
     assert "✅ [DRILL] INCIDENT RESOLVED" in text
-    assert "Incident Duration: 5.000 s (RTO, fault to recovery); downtime 4.500 s" in text
+    assert "Incident Duration: 5 s (RTO, fault to recovery); downtime 4.5 s" in text
     assert "Root Cause: fault injected by the drill 'Database failover (monthly)'" in text
 
 
@@ -106,14 +106,14 @@ def test_data_loss_is_critical_and_missed_objectives_are_follow_ups() -> None:
     texts = build_incident_texts(run.result, run.samples)
     assert texts.severity is Severity.CRITICAL
     assert (
-        "12 acknowledged writes lost (data loss window, RPO 4.200 s), 1 corrupted."
+        "42 acknowledged writes lost (data loss window, RPO 4.2 s), 1 corrupted."
         in texts.declaration
     )
     assert (
         "every critical signal failed: api-health, graphql-health."
         " Informational signals failing: latency-probe." in texts.declaration
     )
-    assert "address missed objectives: rto (measured 950.0 s" in texts.resolution
+    assert "address missed objectives: rto (measured 15 min 50 s" in texts.resolution
 
 
 def test_missed_objective_raises_the_scenario_severity() -> None:

@@ -45,7 +45,7 @@ def test_schema_file_is_draft_2020_12() -> None:
 
 
 def test_generated_report_validates(run: Run) -> None:
-    text = JsonRenderer().render(run.result, run.samples)
+    text = JsonRenderer().render(run.result, run.samples, run.canary)
     document = json.loads(text)
     errors = sorted(_validator().iter_errors(document), key=str)
     assert not errors, "\n".join(e.message for e in errors)
@@ -91,14 +91,14 @@ def test_measurements_carry_phases_and_extras() -> None:
     run = met_run()
     m = build_report(run.result, run.samples)["measurements"]
     assert m["rto_seconds"] == 5.0
-    assert m["writes_acknowledged"] == 5800
+    assert m["writes_acknowledged"] == 1130
     assert m["phases"]["recovery"] == {
         "requests": 24,
         "errors": 17,
         "error_rate": round(17 / 24, 6),
         "p95_latency_seconds": 0.21,
     }
-    assert m["canary_rate_per_second"] == 100.0
+    assert m["canary_rate_per_second"] == 20.0
     assert m["sustain_samples"] == 3
 
 
@@ -137,6 +137,6 @@ def test_extras_never_shadow_defined_fields_and_nan_becomes_null() -> None:
 
 def test_rendered_json_is_indented_and_ends_with_newline() -> None:
     run = met_run()
-    text = JsonRenderer().render(run.result, run.samples)
+    text = JsonRenderer().render(run.result, run.samples, run.canary)
     assert text.endswith("}\n")
     assert text.splitlines()[1] == '  "schema": "drills.report/v1",'

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from drills.errors import DrillError
-from drills.models import DrillResult, Sample
+from drills.models import CanaryLog, DrillResult, Sample
 from reports.base import Renderer, ReportError, write_all
 from tests.reports.runs import met_run
 
@@ -38,14 +38,18 @@ def test_rewrite_replaces_whole_files_and_leaves_no_temporaries(tmp_path: Path) 
 class _Broken:
     filename = "broken.txt"
 
-    def render(self, result: DrillResult, samples: Sequence[Sample]) -> str:
+    def render(
+        self, result: DrillResult, samples: Sequence[Sample], canary: CanaryLog | None = None
+    ) -> str:
         raise RuntimeError("renderer bug")
 
 
 class _Plain:
     filename = "plain.txt"
 
-    def render(self, result: DrillResult, samples: Sequence[Sample]) -> str:
+    def render(
+        self, result: DrillResult, samples: Sequence[Sample], canary: CanaryLog | None = None
+    ) -> str:
         return f"{result.run_id} {len(samples)}\n"
 
 
