@@ -39,6 +39,19 @@ def _tokens(text: str) -> list[str]:
     return list(lexer)
 
 
+def _tokens_across_lines(line: str, following: list[tuple[int, str]]) -> tuple[list[str], int]:
+    """Tokens of `line`, joined with as many following lines as a quote left open needs."""
+    text = line
+    for used in range(len(following) + 1):
+        try:
+            return _tokens(text), used
+        except ValueError:
+            if used == len(following):
+                raise
+            text = f"{text}\n{following[used][1]}"
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
 def _heredoc_delimiter(tokens: list[str]) -> tuple[list[str], str | None]:
     """The tokens without the `<< WORD` redirection, and WORD (quotes already removed)."""
     for index, token in enumerate(tokens):
@@ -65,33 +78,37 @@ def _commands(tokens: list[str]) -> list[tuple[tuple[str, ...], tuple[tuple[str,
 
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:
-    """(offset, line) pairs with backslash continuations joined."""
+    """(offset, line) pairs with backslash continuations joined (lines otherwise as written)."""
     out: list[tuple[int, str]] = []
     pending: list[str] = []
     start = 0
-    for offset, raw in enumerate(text.splitlines()):
+    for offset, raw in enumerate(text.split("\n")):
         if not pending:
             start = offset
         stripped = raw.rstrip()
         if stripped.endswith("\\") and not stripped.lstrip().startswith("#"):
             pending.append(stripped[:-1].strip())
             continue
-        pending.append(raw.strip())
-        out.append((start, " ".join(p for p in pending if p)))
+        pending.append(raw.strip() if pending else raw)
+        out.append((start, " ".join(pending)))
         pending = []
     if pending:
-        out.append((start, " ".join(p for p in pending if p)))
+        out.append((start, " ".join(pending)))
     return out
 
 
 def split_block(text: str) -> list[CommandLine]:
     """Every command of a shell block, in order (see the module docstring)."""
-    raw_lines = text.splitlines()
+    raw_lines = text.split("\n")
     logical = _logical_lines(text)
     out: list[CommandLine] = []
     notes: list[str] = []
     skip_until = -1
-    for offset, line in logical:
+    position = 0
+    while position < len(logical):
+        offset, written = logical[position]
+        line = written.strip()
+        position += 1
         if offset <= skip_until:
             continue
         if not line:
@@ -103,10 +120,14 @@ def split_block(text: str) -> list[CommandLine]:
         note = " ".join(notes) or None
         notes = []
         try:
-            tokens = _tokens(line)
+            tokens, used = _tokens_across_lines(written, logical[position:])
         except ValueError as exc:
             out.append(CommandLine(offset, line, tuple(line.split()), note=note, error=str(exc)))
             continue
+        if used:
+            following = (text for _, text in logical[position : position + used])
+            line = "\n".join([written, *following]).strip()
+            position += used
         tokens, delimiter = _heredoc_delimiter(tokens)
         stdin: str | None = None
         if delimiter is not None:
