@@ -17,6 +17,7 @@ from drills.catalog import scenarios
 from drills.cli.due import due_command
 from drills.cli.history import history
 from drills.cli.run import run
+from drills.cli.runbook import runbook
 from drills.cli.sandbox import sandbox
 from drills.cli.schedule import schedule
 from drills.errors import DrillError, ExitCode
@@ -53,6 +54,7 @@ cli.add_command(sandbox)
 cli.add_command(schedule)
 cli.add_command(history)
 cli.add_command(due_command)
+cli.add_command(runbook)
 
 
 def main(argv: list[str] | None = None) -> None:
