@@ -94,3 +94,27 @@ def _print_check(report: CheckReport) -> None:
     console.print(table)
     counts = report.counts()
     console.print(", ".join(f"{n} {status}" for status, n in counts.items()))
+
+
+@runbook.command("coverage")
+@RUNBOOK_ARG
+@click.option("--json", "as_json", is_flag=True, help="One JSON document instead of text.")
+def coverage_command(runbook_path: Path, as_json: bool) -> None:
+    """Which runbook steps each experiment in experiments/ exercises, and which none does."""
+    from drills.runbook.coverage import coverage
+
+    report = coverage(read_runbook(runbook_path))
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+        return
+    exercised = report.total - len(report.never)
+    click.echo(f"{report.runbook}: {exercised} of {report.total} steps exercised by a drill")
+    for experiment in report.experiments:
+        tags = ", ".join(experiment.runbook_tags) or "no runbook tag"
+        click.echo(f"\n{experiment.name} ({tags}): {len(experiment.steps)} steps")
+        for step in experiment.steps:
+            click.echo(f"  {step.origin.line:>4}  {step.subject()}")
+    click.echo(f"\nnever exercised by any drill ({len(report.never)}):")
+    for step in report.never:
+        where = step.origin.scenario or step.origin.section
+        click.echo(f"  {step.origin.line:>4}  {step.subject()}  [{where}]")
