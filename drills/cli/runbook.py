@@ -118,3 +118,18 @@ def coverage_command(runbook_path: Path, as_json: bool) -> None:
     for step in report.never:
         where = step.origin.scenario or step.origin.section
         click.echo(f"  {step.origin.line:>4}  {step.subject()}  [{where}]")
+
+
+@runbook.command("scaffold")
+@RUNBOOK_ARG
+@click.option(
+    "--scenario",
+    "scenario_name",
+    required=True,
+    help='The runbook section to draft: "Scenario 2", "2" or its title.',
+)
+def scaffold_command(runbook_path: Path, scenario_name: str) -> None:
+    """Draft an experiment for one runbook scenario, on stdout (TODO- marks placeholders)."""
+    from drills.runbook.scaffold import scaffold_yaml
+
+    click.echo(scaffold_yaml(read_runbook(runbook_path), scenario_name), nl=False)
