@@ -9,6 +9,7 @@ runner's Role does not grant: the test grants it, as a team running the check wo
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -128,3 +129,28 @@ def test_selector_that_matches_nothing_suggests_a_label(
     book = with_drift(Drift("x", 173, "app=postgresql", "app=postgres", ""))
     row = next(f for f in _check(book, target, tmp_path).findings if f.line == 173)
     assert row.status is Status.DRIFT and row.suggestion == "app=postgresql", row
+
+
+def test_cli_with_a_profile_and_kubeconfig(
+    world: KubeServer,
+    tmp_path: Path,
+    sandbox_target: SandboxTarget,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from drills.cli.main import main
+    from tests.k8s.test_safety import kubeconfig, profile_with_kubeconfig
+
+    config = kubeconfig(tmp_path / "kubeconfig", world.url, "staging")
+    text = profile_with_kubeconfig(tmp_path, config).replace(
+        "http://127.0.0.1:9/", sandbox_target.control_plane_url
+    )
+    profile = write_profile(tmp_path, text)
+    with pytest.raises(SystemExit) as exc:
+        main(["runbook", "check", str(RUNBOOK), "--target", str(profile), "--json"])
+    assert exc.value.code == 1  # the neo4j breaker, as above
+    document = json.loads(capsys.readouterr().out)
+    assert document["target"] == "maestro-staging"
+    assert [f["line"] for f in document["findings"] if f["status"] == "drift"] == [
+        NEO4J_BREAKER_LINE
+    ]
+    assert not world.mutating_requests()
