@@ -16,7 +16,7 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
-from drills.runbook.sandbox_names import ABSENT, LABELS, OBJECTS
+from drills.runbook.names import component_of, foreign
 from drills.runbook.steps import HttpStep, KubectlStep, ScriptStep, Step
 
 __all__ = ["RULES", "Rule", "activity_exercises", "rules_for"]
@@ -37,22 +37,14 @@ class Rule:
         return f"{self.module}.{self.func}"
 
 
-def _component(step: KubectlStep) -> str | None:
-    for ref in step.objects:
-        if ref.name is not None and (ref.kind, ref.name) in OBJECTS:
-            return OBJECTS[ref.kind, ref.name].value
-    found = {LABELS[term].value for term in step.selector if term in LABELS}
-    return found.pop() if len(found) == 1 else None
-
-
 def _kubectl(verb: str, subverb: str | None = None) -> Callable[[Step], Args | None]:
     def implied(step: Step) -> Args | None:
         if not isinstance(step, KubectlStep) or (step.verb, step.subverb) != (verb, subverb):
             return None
-        component = _component(step)
+        component = component_of(step)
         if component is None:
             return None
-        args: Args = {"component": component}
+        args: Args = {"component": component.value}
         if step.replicas is not None and step.replicas.isdigit():
             args["replicas"] = int(step.replicas)
         return args
@@ -64,9 +56,9 @@ def _listing(step: Step) -> Args | None:
     """`kubectl get` of a kind (pods, statefulsets, services, ingress), or of the databases' pods."""
     if not isinstance(step, KubectlStep) or step.verb != "get":
         return None
-    if step.selector_text and _component(step) is None:
+    if step.selector_text and component_of(step) is None:
         return None  # pods of something drills does not manage (neo4j)
-    if step.namespace is not None and any(word in step.namespace for word in ABSENT):
+    if step.namespace is not None and foreign(step.namespace):
         return None  # another system's namespace (the ingress controller's)
     kinds = {ref.kind for ref in step.objects if ref.name is None}
     return {} if kinds & {"pod", "statefulset", "deployment", "service", "ingress"} else None

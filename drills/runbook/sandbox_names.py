@@ -1,10 +1,10 @@
 """The runbook's Kubernetes names on the embedded sandbox, and what the sandbox does not have.
 
-The sandbox runs the runbook's components as local processes: `deployment/maestro-control-plane`
-is its control-plane replicas, `statefulset/postgresql` (pod `postgresql-0`, label
-`app=postgresql`) its PostgreSQL primary, `deployment/redis` its Redis. It stands in the
-runbook's own namespace. It has no Neo4j, no ingress controller (namespace `ingress-nginx`), no
-nodes, Services, Ingresses, events or autoscalers: steps about those "cannot be checked here".
+The sandbox runs the runbook's components as local processes, under the runbook's names
+(`names.py`: `deployment/maestro-control-plane` is its control-plane replicas, and so on). It
+stands in the runbook's own namespace. It has no Neo4j, no ingress controller (namespace
+`ingress-nginx`), no nodes, Services, Ingresses, events or autoscalers: steps about those
+"cannot be checked here".
 A name that is neither mapped nor known to be absent is drift, with the closest sandbox name.
 """
 
@@ -13,39 +13,21 @@ from __future__ import annotations
 from typing import Any
 
 from drills.runbook.findings import Answer, cannot, drift, not_found, ok
+from drills.runbook.names import LABELS, OBJECTS, foreign
 from drills.runbook.steps import ObjectRef
 from drills.targets.base import Component
 from drills.targets.sandbox.driver import SandboxTarget
 
 __all__ = ["SandboxInventory"]
 
-OBJECTS: dict[tuple[str, str], Component] = {
-    ("deployment", "maestro-control-plane"): Component.CONTROL_PLANE,
-    ("statefulset", "postgresql"): Component.POSTGRES,
-    ("pod", "postgresql-0"): Component.POSTGRES,
-    ("statefulset", "postgresql-standby"): Component.POSTGRES_STANDBY,
-    ("pod", "postgresql-standby-0"): Component.POSTGRES_STANDBY,
-    ("deployment", "redis"): Component.REDIS,
-}
-LABELS: dict[tuple[str, str], Component] = {
-    ("app", "postgresql"): Component.POSTGRES,
-    ("app", "redis"): Component.REDIS,
-    ("app", "maestro-control-plane"): Component.CONTROL_PLANE,
-    ("app.kubernetes.io/name", "maestro"): Component.CONTROL_PLANE,
-}
 LISTED_KINDS = frozenset({"pod", "deployment", "statefulset"})
-# Words in a name that the sandbox knowingly lacks, and why.
-ABSENT = {
-    "neo4j": "the sandbox has no Neo4j",
-    "ingress-nginx": "the sandbox has no ingress controller",
-}
 ABSENT_KINDS = {
     "node": "the sandbox runs local processes, not nodes",
     "service": "the sandbox has no Kubernetes Services",
     "ingress": "the sandbox has no Ingress objects",
     "event": "the sandbox records no Kubernetes events",
     "horizontalpodautoscaler": "the sandbox has no autoscaler",
-    "networkpolicy": "the sandbox has no NetworkPolicies (its deny list is `actions.network`)",
+    "networkpolicy": "the sandbox has no NetworkPolicies (its deny list is actions.service.block_addresses)",
     "configmap": "the sandbox has no ConfigMaps",
 }
 
@@ -67,7 +49,8 @@ class SandboxInventory:
         return f"sandbox {component.value} ({info.get('state', 'unknown')}, {count} process(es))"
 
     def absent(self, word: str) -> str | None:
-        return next((why for marker, why in ABSENT.items() if marker in word.lower()), None)
+        system = foreign(word)
+        return None if system is None else f"the sandbox has no {system}"
 
     def namespace(self, namespace: str | None) -> tuple[Answer, str]:
         home = self.runbook_namespace or "default"
