@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -107,8 +107,13 @@ def open_check_target(
 
         assert spec.path is not None
         profile = load_profile(spec.path)
-        api_client = connection_for(profile.cluster).api_client()
-        yield profile_check_target(profile, api_client, runbook, allow_production=allow_production)
+        api_client: Any = connection_for(profile.cluster).api_client()  # close() is untyped
+        try:
+            yield profile_check_target(
+                profile, api_client, runbook, allow_production=allow_production
+            )
+        finally:
+            api_client.close()
         return
     from drills.targets.sandbox.driver import SandboxTarget
 

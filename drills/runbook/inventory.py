@@ -76,10 +76,10 @@ def check_kubectl(step: KubectlStep, inventory: Inventory, scripts_dir: Path | N
     if answer.status is not Status.OK:
         return answer
     answers = [answer]
-    refs = step.objects or ((ObjectRef("pod"),) if step.selector_text else ())
-    for ref in refs:
-        if ref.name is not None or not step.selector_text:  # a selector says more than a list
-            answers.append(inventory.object(ref, namespace))
+    for ref in step.objects:
+        if ref.name is None and step.selector_text:
+            continue  # `get pods -l app=x`: the selector says more than listing the kind
+        answers.append(inventory.object(ref, namespace))
     if step.selector_text:
         if not step.selector:
             answers.append(cannot(f"selector {step.selector_text!r} is not equality-based"))

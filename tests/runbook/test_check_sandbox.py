@@ -100,3 +100,27 @@ def test_cli_table_json_and_exit_codes(sandbox_target: SandboxTarget, tmp_path: 
     document = json.loads(result.output)
     assert document["counts"]["drift"] == 1
     assert [f["line"] for f in document["findings"] if f["status"] == "drift"] == [54]
+
+
+def test_a_fresh_sandbox_is_started_checked_and_removed(
+    runbook: Runbook, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import drills.runner
+
+    made: list[Path] = []
+
+    def fresh() -> Path:
+        path = tmp_path / "fresh"
+        path.mkdir(mode=0o711)
+        path.chmod(0o711)
+        tmp_path.chmod(0o711)
+        made.append(path)
+        return path
+
+    monkeypatch.setattr(drills.runner, "fresh_state_dir", fresh)
+    with open_check_target("sandbox", runbook) as target:
+        report = check_runbook(runbook, target)
+    assert not report.drift
+    assert {f.line: f.status for f in report.findings}[51] is Status.OK
+    (state_dir,) = made
+    assert not state_dir.exists()  # stopped and purged
