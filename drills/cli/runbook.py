@@ -69,6 +69,8 @@ def check_command(
     from drills.runbook.check import check_runbook, open_check_target
 
     book = read_runbook(runbook_path)
+    if target_spec.strip() == "sandbox":
+        click.echo("drills: starting a fresh sandbox to check against ...", err=True)
     with open_check_target(target_spec, book, allow_production=allow_production) as target:
         report = check_runbook(book, target, scripts_dir=scripts_dir)
     if as_json:
