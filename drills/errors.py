@@ -91,3 +91,7 @@ class DrillAborted(DrillError):
     """The drill was interrupted (Ctrl-C, SIGTERM, or past twice its RTO objective)."""
 
     exit_code = ExitCode.ABORTED
+
+
+class RunbookError(InputError):
+    """A runbook that cannot be read: not UTF-8 Markdown, no scenarios, an unknown section."""

@@ -21,6 +21,7 @@ from drills.cli.dashboard import dashboard_command
 from drills.cli.due import due_command
 from drills.cli.history import history
 from drills.cli.run import run
+from drills.cli.runbook import runbook
 from drills.cli.sandbox import sandbox
 from drills.cli.schedule import schedule
 from drills.errors import EXIT_CODES_HELP, DrillError, ExitCode
@@ -56,6 +57,7 @@ cli.add_command(schedule)
 cli.add_command(history)
 cli.add_command(due_command)
 cli.add_command(dashboard_command)
+cli.add_command(runbook)
 
 
 def main(argv: list[str] | None = None) -> None:

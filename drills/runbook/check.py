@@ -1,0 +1,169 @@
+"""`drills runbook check`: every step and objective of a runbook against one target, read-only.
+
+Each step goes to the checker of its kind (kubectl → the target's `Inventory`, HTTP → the
+`ServiceChecker`, scripts → the disk) and each stated objective is compared with the thresholds
+drills holds drills to on that target. The result is one row per step and objective.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from drills.objectives import ObjectiveTargets
+from drills.runbook.findings import Answer, CheckReport, Finding, cannot
+from drills.runbook.inventory import Inventory, check_kubectl
+from drills.runbook.local import check_objective, check_script
+from drills.runbook.model import Runbook
+from drills.runbook.service_check import ServiceChecker
+from drills.runbook.steps import HttpStep, KubectlStep, ScriptStep, Step, UnknownStep
+from drills.targets.registry import SpecKind, parse_spec
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
+
+    from drills.targets.kubernetes.profile import KubernetesProfile
+    from drills.targets.sandbox.driver import SandboxTarget
+
+__all__ = [
+    "CheckTarget",
+    "check_runbook",
+    "open_check_target",
+    "profile_check_target",
+    "sandbox_check_target",
+]
+
+HTTP_TIMEOUT_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class CheckTarget:
+    """What a check reads on one target."""
+
+    name: str
+    inventory: Inventory
+    service_url: str
+    objectives: ObjectiveTargets
+    objectives_source: str  # "profile" or "drills defaults"
+    known_routes: tuple[str, ...] = ()  # the service's routes, when known (for "did you mean")
+
+
+def _answer(
+    step: Step, target: CheckTarget, service: ServiceChecker, scripts_dir: Path | None
+) -> Answer:
+    if isinstance(step, KubectlStep):
+        return check_kubectl(step, target.inventory, scripts_dir)
+    if isinstance(step, HttpStep):
+        return service.check(step, target.inventory.absent(step.url))
+    if isinstance(step, ScriptStep):
+        return check_script(step, scripts_dir)
+    assert isinstance(step, UnknownStep)
+    return cannot(f"unknown command: {step.reason}")
+
+
+def check_runbook(
+    runbook: Runbook, target: CheckTarget, *, scripts_dir: Path | None = None
+) -> CheckReport:
+    """One finding per step and stated objective (see the module docstring)."""
+    rows: list[Finding] = []
+    with httpx.Client(timeout=HTTP_TIMEOUT_SECONDS, follow_redirects=False) as http:
+        service = ServiceChecker(target.service_url, runbook.service_url, http, target.known_routes)
+        for step in runbook.steps:
+            answer = _answer(step, target, service, scripts_dir)
+            rows.append(
+                Finding(
+                    step.origin.line,
+                    step.kind.value,
+                    step.subject(),
+                    answer.status,
+                    answer.detail,
+                    answer.suggestion,
+                )
+            )
+    for objective in runbook.objectives:
+        answer = check_objective(objective, target.objectives, target.objectives_source)
+        subject = f"{objective.label}: {objective.text}"
+        rows.append(Finding(objective.line, "objective", subject, answer.status, answer.detail))
+    rows.sort(key=lambda f: f.line)
+    where = str(runbook.path) if runbook.path else "runbook"
+    return CheckReport(where, target.name, tuple(rows))
+
+
+@contextlib.contextmanager
+def open_check_target(
+    spec_text: str, runbook: Runbook, *, allow_production: bool = False
+) -> Iterator[CheckTarget]:
+    """The target a check reads: a fresh sandbox (started and stopped here), a running one
+    (`sandbox:DIR`), or a Kubernetes profile."""
+    spec = parse_spec(spec_text)
+    if spec.kind is SpecKind.PROFILE:
+        from drills.targets.kubernetes.client import connection_for
+        from drills.targets.kubernetes.profile import load_profile
+
+        assert spec.path is not None
+        profile = load_profile(spec.path)
+        api_client: Any = connection_for(profile.cluster).api_client()  # close() is untyped
+        try:
+            yield profile_check_target(
+                profile, api_client, runbook, allow_production=allow_production
+            )
+        finally:
+            api_client.close()
+        return
+    from drills.targets.sandbox.driver import SandboxTarget
+
+    if spec.kind is SpecKind.SANDBOX_DIR:
+        assert spec.path is not None
+        target = SandboxTarget(spec.path)
+        target.sandbox.state()  # a clear error when no sandbox lives there
+        yield sandbox_check_target(target, runbook)
+        return
+    from drills.runner import fresh_state_dir
+    from drills.targets.sandbox.processes import Supervisor
+
+    target = SandboxTarget(fresh_state_dir(), supervisor=Supervisor())
+    try:
+        target.sandbox.up()
+        yield sandbox_check_target(target, runbook)
+    finally:
+        target.sandbox.down(purge=True)
+
+
+def sandbox_check_target(target: SandboxTarget, runbook: Runbook) -> CheckTarget:
+    """A check target for a running sandbox: its names, URL, routes and drills' defaults."""
+    from drills.runbook.sandbox_names import SandboxInventory
+    from drills.targets.sandbox.service.graphql_api import GRAPHQL_ROUTES
+    from drills.targets.sandbox.service.routes_data import DATA_ROUTES
+    from drills.targets.sandbox.service.routes_ops import OPS_ROUTES
+
+    return CheckTarget(
+        target.name,
+        SandboxInventory(target, runbook.namespace),
+        target.control_plane_url,
+        ObjectiveTargets(),
+        "drills defaults",
+        tuple(route.path for route in (*OPS_ROUTES, *DATA_ROUTES, *GRAPHQL_ROUTES)),
+    )
+
+
+def profile_check_target(
+    profile: KubernetesProfile,
+    api_client: ApiClient,
+    runbook: Runbook,
+    *,
+    allow_production: bool = False,
+) -> CheckTarget:
+    """A check target for a loaded profile and API client (tests pass their own client)."""
+    from drills.runbook.cluster_names import ClusterInventory
+
+    inventory = ClusterInventory(
+        profile, api_client, runbook.namespace, allow_production=allow_production
+    )
+    return CheckTarget(
+        profile.name, inventory, profile.control_plane_url, profile.objectives, "profile"
+    )

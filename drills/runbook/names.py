@@ -1,0 +1,47 @@
+"""The runbook's Kubernetes names for drills' components, and the systems drills does not drill.
+
+The runbook calls the control plane `deployment/maestro-control-plane`, PostgreSQL
+`statefulset/postgresql` (pod `postgresql-0`, label `app=postgresql`) and Redis `deployment/redis`:
+the same names a Kubernetes profile uses by default. The sandbox reads its components from here,
+and so do coverage and scaffolding (which component a `kubectl rollout restart` restarts). Neo4j
+and the ingress controller appear in the runbook but no drill touches them.
+"""
+
+from __future__ import annotations
+
+from drills.runbook.steps import KubectlStep
+from drills.targets.base import Component
+
+__all__ = ["FOREIGN", "LABELS", "OBJECTS", "component_of", "foreign"]
+
+OBJECTS: dict[tuple[str, str], Component] = {
+    ("deployment", "maestro-control-plane"): Component.CONTROL_PLANE,
+    ("statefulset", "postgresql"): Component.POSTGRES,
+    ("pod", "postgresql-0"): Component.POSTGRES,
+    ("statefulset", "postgresql-standby"): Component.POSTGRES_STANDBY,
+    ("pod", "postgresql-standby-0"): Component.POSTGRES_STANDBY,
+    ("deployment", "redis"): Component.REDIS,
+}
+LABELS: dict[tuple[str, str], Component] = {
+    ("app", "postgresql"): Component.POSTGRES,
+    ("app", "redis"): Component.REDIS,
+    ("app", "maestro-control-plane"): Component.CONTROL_PLANE,
+    ("app.kubernetes.io/name", "maestro"): Component.CONTROL_PLANE,
+}
+# A word in a name → the system it belongs to, which drills neither runs nor drills.
+FOREIGN = {"neo4j": "Neo4j", "ingress-nginx": "ingress controller"}
+
+
+def foreign(word: str) -> str | None:
+    """The foreign system a name belongs to (`statefulset/neo4j` → "Neo4j"), or None."""
+    lowered = word.lower()
+    return next((system for marker, system in FOREIGN.items() if marker in lowered), None)
+
+
+def component_of(step: KubectlStep) -> Component | None:
+    """The one component a kubectl step's objects or selector name, or None."""
+    for ref in step.objects:
+        if ref.name is not None and (ref.kind, ref.name) in OBJECTS:
+            return OBJECTS[ref.kind, ref.name]
+    found = {LABELS[term] for term in step.selector if term in LABELS}
+    return found.pop() if len(found) == 1 else None
