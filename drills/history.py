@@ -2,14 +2,18 @@
 
 MTTR, regression gates and the drill cadence all need past runs; SQLite (stdlib, WAL mode so a
 reader never blocks the writer) keeps them on the machine that runs the drills with nothing to
-install. A schema version table lets later versions migrate the file or refuse it clearly.
+install. The schema is versioned and migrated in place (`drills.history_schema`); a file written by
+a newer drills is refused clearly.
+
+Each run belongs to an *invocation* (one `drills run`, which with `--repeat N` measures N runs): the
+gate judges a scenario's newest invocation against the runs before it.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,35 +22,18 @@ from typing import Any
 
 from drills.clock import RunClock, iso
 from drills.errors import InputError
-from drills.models import DrillResult, RunStatus, Verdict
+from drills.history_schema import SCHEMA_VERSION, migrate
+from drills.models import DrillResult, Phase, RunStatus, Verdict
 
-__all__ = ["SCHEMA_VERSION", "History", "HistoryRun"]
-
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,
-    scenario TEXT NOT NULL,
-    target_name TEXT NOT NULL,
-    target_kind TEXT NOT NULL,
-    started_at TEXT NOT NULL,
-    ended_at TEXT NOT NULL,
-    status TEXT NOT NULL,
-    verdict TEXT NOT NULL,
-    rto_seconds REAL,
-    rpo_seconds REAL,
-    writes_lost INTEGER,
-    report_json TEXT
-);
-CREATE INDEX IF NOT EXISTS runs_by_scenario ON runs (scenario, target_name, started_at);
-"""
+__all__ = ["SCHEMA_VERSION", "BaselineMark", "History", "HistoryRun"]
 
 _COLUMNS = (
     "run_id, scenario, target_name, target_kind, started_at, ended_at, status, verdict,"
-    " rto_seconds, rpo_seconds, writes_lost, report_json"
+    " rto_seconds, rpo_seconds, writes_lost, report_json, invocation_id, verdict_reason,"
+    " ttd_seconds, downtime_seconds, p95_fault_seconds"
 )
+_WRITTEN = _COLUMNS.split(", ")
+_UPDATED = [c for c in _WRITTEN if c not in ("run_id", "report_json")]
 
 
 @dataclass(frozen=True)
@@ -65,6 +52,11 @@ class HistoryRun:
     rpo_seconds: float | None
     writes_lost: int | None
     report_json: str | None
+    invocation_id: str = ""
+    verdict_reason: str = ""
+    ttd_seconds: float | None = None
+    downtime_seconds: float | None = None
+    p95_fault_seconds: float | None = None
 
     def report(self) -> dict[str, Any] | None:
         """The stored report, parsed, or None when none was stored."""
@@ -72,6 +64,18 @@ class HistoryRun:
             return None
         data: dict[str, Any] = json.loads(self.report_json)
         return data
+
+
+@dataclass(frozen=True)
+class BaselineMark:
+    """A person's decision about a scenario's baseline: `pin` (these runs are the baseline) or
+    `reset` (only runs after this instant count), with the reason every later gate shows."""
+
+    scenario: str
+    action: str  # "pin" | "reset"
+    run_ids: tuple[str, ...]
+    reason: str
+    at: datetime
 
 
 def _utc(text: str) -> datetime:
@@ -87,11 +91,17 @@ def _run_times(result: DrillResult) -> tuple[str, str]:
     return str(iso(clock.to_utc(result.started_at))), str(iso(clock.to_utc(result.ended_at)))
 
 
+def _phase_p95(result: DrillResult) -> float | None:
+    stats = result.measurements.phases.get(Phase.FAULT)
+    return None if stats is None else stats.p95_latency_seconds
+
+
 class History:
     """Runs recorded in the SQLite file at `path` (created with its folders when missing)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.where = str(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = sqlite3.connect(path, timeout=10.0)
@@ -113,15 +123,7 @@ class History:
         if tables and "schema_version" not in tables:
             raise InputError(f"history {self.path}: a SQLite file, but not a drills history")
         with db:
-            db.executescript(_SCHEMA)
-            row = db.execute("SELECT MAX(version) FROM schema_version").fetchone()
-            if row[0] is None:
-                db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
-            elif row[0] > SCHEMA_VERSION:
-                raise InputError(
-                    f"history {self.path}: schema version {row[0]} is newer than this drills"
-                    f" understands ({SCHEMA_VERSION})"
-                )
+            migrate(db, self.where)
 
     def close(self) -> None:
         self._db.close()
@@ -137,37 +139,67 @@ class History:
     ) -> None:
         self.close()
 
-    def record(self, result: DrillResult, report_json: Mapping[str, Any] | None = None) -> None:
+    # -- writing ----------------------------------------------------------------------------
+
+    def record(
+        self,
+        result: DrillResult,
+        report_json: Mapping[str, Any] | None = None,
+        *,
+        invocation_id: str | None = None,
+    ) -> None:
         """Store `result` (again: replaces the row with the same run_id; a report stored
-        earlier is kept when none is given now)."""
+        earlier is kept when none is given now). A run recorded without an invocation is an
+        invocation of its own."""
         started, ended = _run_times(result)
         m = result.measurements
         report = None if report_json is None else json.dumps(report_json, ensure_ascii=False)
+        values = (
+            result.run_id,
+            result.drill.scenario,
+            result.target.name,
+            result.target.kind,
+            started,
+            ended,
+            result.status.value,
+            result.verdict.value,
+            m.rto_seconds,
+            m.rpo_seconds,
+            m.writes_lost,
+            report,
+            invocation_id or result.run_id,
+            result.verdict_reason,
+            m.time_to_detect_seconds,
+            m.downtime_seconds,
+            _phase_p95(result),
+        )
+        self.insert_rows([values])
+
+    def insert_rows(self, rows: Sequence[Sequence[object]]) -> None:
+        """Upsert raw rows in `_COLUMNS` order (record, import) in one transaction."""
+        updates = ", ".join(f"{c}=excluded.{c}" for c in _UPDATED)
+        placeholders = ", ".join("?" * len(_WRITTEN))
+        with self._db:
+            self._db.executemany(
+                f"INSERT INTO runs ({_COLUMNS}) VALUES ({placeholders})"
+                f" ON CONFLICT (run_id) DO UPDATE SET {updates},"
+                " report_json=COALESCE(excluded.report_json, runs.report_json)",
+                rows,
+            )
+
+    def mark_baseline(
+        self, scenario: str, action: str, run_ids: Sequence[str], reason: str, at: datetime
+    ) -> BaselineMark:
+        """Record a pin or a reset of `scenario`'s baseline."""
         with self._db:
             self._db.execute(
-                f"INSERT INTO runs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (run_id) DO UPDATE SET scenario=excluded.scenario,"
-                " target_name=excluded.target_name, target_kind=excluded.target_kind,"
-                " started_at=excluded.started_at, ended_at=excluded.ended_at,"
-                " status=excluded.status, verdict=excluded.verdict,"
-                " rto_seconds=excluded.rto_seconds, rpo_seconds=excluded.rpo_seconds,"
-                " writes_lost=excluded.writes_lost,"
-                " report_json=COALESCE(excluded.report_json, runs.report_json)",
-                (
-                    result.run_id,
-                    result.drill.scenario,
-                    result.target.name,
-                    result.target.kind,
-                    started,
-                    ended,
-                    result.status.value,
-                    result.verdict.value,
-                    m.rto_seconds,
-                    m.rpo_seconds,
-                    m.writes_lost,
-                    report,
-                ),
+                "INSERT INTO baseline_marks (scenario, action, run_ids, reason, at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (scenario, action, json.dumps(list(run_ids)), reason, iso(at)),
             )
+        return BaselineMark(scenario, action, tuple(run_ids), reason, at.astimezone(UTC))
+
+    # -- reading ----------------------------------------------------------------------------
 
     def _where(
         self,
@@ -188,18 +220,89 @@ class History:
             params.extend(v.value for v in verdicts)
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
+    def _select(self, tail: str, params: Sequence[object]) -> list[HistoryRun]:
+        rows = self._db.execute(f"SELECT {_COLUMNS} FROM runs {tail}", list(params)).fetchall()
+        return [self._run(row) for row in rows]
+
     def runs(
         self, scenario: str | None = None, target: str | None = None, limit: int = 100
     ) -> list[HistoryRun]:
         """Recorded runs, newest first, optionally of one scenario and/or one target."""
         where, params = self._where(scenario, target)
-        rows = self._db.execute(
-            f"SELECT {_COLUMNS} FROM runs{where} ORDER BY started_at DESC, rowid DESC LIMIT ?",
-            [*params, limit],
-        ).fetchall()
-        return [self._run(row) for row in rows]
+        return self._select(
+            f"{where} ORDER BY started_at DESC, rowid DESC LIMIT ?", [*params, limit]
+        )
 
-    def _run(self, row: tuple[Any, ...]) -> HistoryRun:
+    def all_runs(self) -> list[HistoryRun]:
+        """Every run, oldest first (export)."""
+        return self._select("ORDER BY started_at, rowid", [])
+
+    def run(self, run_id: str) -> HistoryRun | None:
+        found = self._select("WHERE run_id = ?", [run_id])
+        return found[0] if found else None
+
+    def scenarios(self) -> list[str]:
+        """Every scenario with a recorded run, by name."""
+        rows = self._db.execute("SELECT DISTINCT scenario FROM runs ORDER BY scenario").fetchall()
+        return [str(row[0]) for row in rows]
+
+    def latest_invocation(self, scenario: str) -> list[HistoryRun]:
+        """The runs of `scenario`'s newest invocation, oldest first (empty: never run)."""
+        row = self._db.execute(
+            "SELECT invocation_id FROM runs WHERE scenario = ?"
+            " ORDER BY started_at DESC, rowid DESC LIMIT 1",
+            (scenario,),
+        ).fetchone()
+        if row is None:
+            return []
+        return self._select(
+            "WHERE scenario = ? AND invocation_id = ? ORDER BY started_at, rowid",
+            [scenario, row[0]],
+        )
+
+    def met_runs_before(
+        self,
+        scenario: str,
+        target_kind: str,
+        before: datetime,
+        limit: int,
+        *,
+        since: datetime | None = None,
+        exclude_invocation: str = "",
+    ) -> list[HistoryRun]:
+        """The newest `limit` met runs of `scenario` on `target_kind` that started before
+        `before` (and after `since`), newest first."""
+        tail = (
+            "WHERE scenario = ? AND target_kind = ? AND verdict = 'met' AND started_at < ?"
+            " AND invocation_id != ?"
+        )
+        params: list[object] = [scenario, target_kind, iso(before), exclude_invocation]
+        if since is not None:
+            tail += " AND started_at > ?"
+            params.append(iso(since))
+        return self._select(
+            f"{tail} ORDER BY started_at DESC, rowid DESC LIMIT ?", [*params, limit]
+        )
+
+    def runs_by_id(self, run_ids: Sequence[str]) -> list[HistoryRun]:
+        """The runs with these ids that exist, oldest first."""
+        if not run_ids:
+            return []
+        marks = ", ".join("?" * len(run_ids))
+        return self._select(f"WHERE run_id IN ({marks}) ORDER BY started_at, rowid", run_ids)
+
+    def latest_mark(self, scenario: str) -> BaselineMark | None:
+        """The newest pin or reset of `scenario`'s baseline, if any."""
+        row = self._db.execute(
+            "SELECT scenario, action, run_ids, reason, at FROM baseline_marks"
+            " WHERE scenario = ? ORDER BY at DESC, id DESC LIMIT 1",
+            (scenario,),
+        ).fetchone()
+        if row is None:
+            return None
+        return BaselineMark(row[0], row[1], tuple(json.loads(row[2])), row[3], _utc(row[4]))
+
+    def _run(self, row: Sequence[Any]) -> HistoryRun:
         try:
             return HistoryRun(
                 run_id=row[0],
@@ -214,9 +317,14 @@ class History:
                 rpo_seconds=row[9],
                 writes_lost=row[10],
                 report_json=row[11],
+                invocation_id=row[12] or row[0],
+                verdict_reason=row[13] or "",
+                ttd_seconds=row[14],
+                downtime_seconds=row[15],
+                p95_fault_seconds=row[16],
             )
         except ValueError as exc:
-            raise InputError(f"history {self.path}: run {row[0]} is unreadable ({exc})") from exc
+            raise InputError(f"history {self.where}: run {row[0]} is unreadable ({exc})") from exc
 
     def rto_seconds(self, scenario: str, target: str | None = None, limit: int = 20) -> list[float]:
         """The measured RTOs of the newest `limit` runs that have one, newest first."""

@@ -74,6 +74,7 @@ def conclude(
     objectives: ObjectiveTargets,
     aborted_reason: str | None = None,
     notes: Sequence[str] = (),
+    invocation_id: str | None = None,
 ) -> Conclusion:
     status = run_status(journal, aborted=aborted_reason is not None)
     measured = measure.compute(
@@ -136,7 +137,7 @@ def conclude(
         report = json.loads(report_path.read_text()) if report_path.exists() else None
         try:
             with History(history_path) as history:
-                history.record(result, report)
+                history.record(result, report, invocation_id=invocation_id)
         except DrillError as exc:
             logger.warning("run not recorded in history: %s", exc)
     return Conclusion(result, files)

@@ -52,6 +52,7 @@ class RunRequest:
     out: Path | None = None
     dry_run: bool = False
     allow_production: bool = False
+    invocation: str | None = None  # shared by the runs of one `drills run --repeat N`
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,15 @@ class Runner:
                 # A fresh sandbox lives in a new temp dir each time; its history is one series.
                 name = spec.text if spec.kind is SpecKind.FRESH_SANDBOX else target.name
                 return self._measure(
-                    scenario, experiment, objectives, target, key, name, run_id, run_dir
+                    scenario,
+                    experiment,
+                    objectives,
+                    target,
+                    key,
+                    name,
+                    run_id,
+                    run_dir,
+                    request.invocation,
                 )
         except KeyboardInterrupt:
             return RunOutcome(
@@ -272,6 +281,7 @@ class Runner:
         target_name: str,
         run_id: str,
         run_dir: Path,
+        invocation: str | None = None,
     ) -> RunOutcome:
         from chaoslib.experiment import run_experiment
 
@@ -356,13 +366,14 @@ class Runner:
                 data,
                 journal,
                 run_id=run_id,
-                drill=DrillRef(scenario.name, scenario.title, str(scenario.path)),
+                drill=DrillRef(scenario.key, scenario.title, str(scenario.path)),
                 target=TargetRef(target_name, target.kind, target.control_plane_url),
                 run_dir=run_dir,
                 history_path=self.settings.history,
                 objectives=objectives,
                 aborted_reason=aborted_reason,
                 notes=notes,
+                invocation_id=invocation,
             )
         interrupted = interrupted or bool(received)
         result = conclusion.result

@@ -9,6 +9,7 @@ DRILLS_SAMPLE_INTERVAL sampling interval in seconds (default 0.1: 10 Hz)
 DRILLS_CANARY_RATE     canary writes per second (default 100)
 DRILLS_BASELINE        seconds measured before the experiment starts (default 3)
 DRILLS_OBSERVE_AFTER   seconds measured after the experiment ends (default 3)
+GITHUB_STEP_SUMMARY    (set by GitHub Actions) `drills gate` appends its Markdown there
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Settings:
     canary_rate: float
     baseline_seconds: float = 3.0
     observe_after_seconds: float = 3.0
+    github_step_summary: Path | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -61,6 +63,9 @@ class Settings:
             canary_rate=_positive(env, "DRILLS_CANARY_RATE", 100.0),
             baseline_seconds=_positive(env, "DRILLS_BASELINE", 3.0),
             observe_after_seconds=_positive(env, "DRILLS_OBSERVE_AFTER", 3.0),
+            github_step_summary=(
+                Path(env["GITHUB_STEP_SUMMARY"]) if env.get("GITHUB_STEP_SUMMARY") else None
+            ),
         )
 
 

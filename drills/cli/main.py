@@ -15,6 +15,7 @@ from rich.table import Table
 from drills import __version__
 from drills.catalog import scenarios
 from drills.cli.due import due_command
+from drills.cli.gate import gate_command
 from drills.cli.history import history
 from drills.cli.run import run
 from drills.cli.sandbox import sandbox
@@ -53,6 +54,7 @@ cli.add_command(sandbox)
 cli.add_command(schedule)
 cli.add_command(history)
 cli.add_command(due_command)
+cli.add_command(gate_command)
 
 
 def main(argv: list[str] | None = None) -> None:

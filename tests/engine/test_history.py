@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,7 +44,7 @@ def test_uses_wal_and_a_schema_version(tmp_path: Path) -> None:
     db = sqlite3.connect(path)
     try:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+        assert db.execute("SELECT MAX(version) FROM schema_version").fetchone() == (SCHEMA_VERSION,)
     finally:
         db.close()
 
@@ -142,3 +143,72 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
 def test_a_bad_anchor_is_an_input_error(tmp_path: Path) -> None:
     with History(tmp_path / "h.sqlite") as history, pytest.raises(InputError, match="anchor"):
         history.record(result("r1", anchor_utc="yesterday"))
+
+
+V1_FILE = """
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+CREATE TABLE runs (
+    run_id TEXT PRIMARY KEY, scenario TEXT NOT NULL, target_name TEXT NOT NULL,
+    target_kind TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT NOT NULL,
+    status TEXT NOT NULL, verdict TEXT NOT NULL, rto_seconds REAL, rpo_seconds REAL,
+    writes_lost INTEGER, report_json TEXT
+);
+CREATE INDEX runs_by_scenario ON runs (scenario, target_name, started_at);
+INSERT INTO schema_version (version) VALUES (1);
+"""
+
+
+def test_a_version_1_history_is_migrated_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "v1.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(V1_FILE)
+    report = {
+        "verdict_reason": "met: rto 1.5 s",
+        "measurements": {
+            "time_to_detect_seconds": 0.25,
+            "downtime_seconds": 1.25,
+            "phases": {"fault": {"p95_latency_seconds": 0.125}},
+        },
+    }
+    db.execute(
+        "INSERT INTO runs VALUES ('old', 'complete-outage', 'sandbox', 'sandbox',"
+        " '2025-01-01T00:00:00.000000Z', '2025-01-01T00:01:00.000000Z', 'completed', 'met',"
+        " 1.5, 0.0, 0, ?)",
+        (json.dumps(report),),
+    )
+    db.execute(
+        "INSERT INTO runs VALUES ('bare', 'complete-outage', 'sandbox', 'sandbox',"
+        " '2025-01-02T00:00:00.000000Z', '2025-01-02T00:01:00.000000Z', 'completed', 'met',"
+        " 2.5, NULL, NULL, NULL)"
+    )
+    db.commit()
+    db.close()
+    with History(path) as history:
+        old = history.run("old")
+        bare = history.run("bare")
+        history.record(result("new", scenario="complete-outage"), invocation_id="inv-1")
+        assert [r.run_id for r in history.latest_invocation("complete-outage")] == ["new"]
+    assert old is not None and bare is not None
+    assert old.invocation_id == "old" and bare.invocation_id == "bare"
+    assert (old.ttd_seconds, old.downtime_seconds, old.p95_fault_seconds) == (0.25, 1.25, 0.125)
+    assert old.verdict_reason == "met: rto 1.5 s"
+    assert (bare.ttd_seconds, bare.rto_seconds, bare.verdict_reason) == (None, 2.5, "")
+    db = sqlite3.connect(path)
+    versions = db.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
+    db.close()
+    assert versions == [(1,), (SCHEMA_VERSION,)]
+
+
+def test_invocations_group_runs_and_the_newest_is_latest(tmp_path: Path) -> None:
+    with History(tmp_path / "h.sqlite") as history:
+        for i, (invocation, day) in enumerate([("a", 1), ("a", 1), ("b", 2), ("b", 2), ("b", 2)]):
+            anchor = f"2025-03-0{day}T00:00:00Z"
+            history.record(
+                result(f"r{i}", anchor_utc=anchor, started_at=i), invocation_id=invocation
+            )
+        latest = history.latest_invocation("database-failover")
+        assert [r.run_id for r in latest] == ["r2", "r3", "r4"]
+        assert {r.invocation_id for r in latest} == {"b"}
+        before = history.met_runs_before("database-failover", "sandbox", latest[0].started_at, 10)
+        assert [r.run_id for r in before] == ["r1", "r0"]
+        assert history.latest_invocation("complete-outage") == []
