@@ -51,6 +51,8 @@ def _new_cell(check: MetricCheck) -> str:
 
 
 def _test_cell(check: MetricCheck, alpha: float) -> str:
+    if check.metric.key == "writes_lost" and check.decision is Decision.FAIL:
+        return "any loss vs none"
     if check.p_value is not None:
         mark = "<=" if check.p_value <= alpha else ">"
         return f"p={check.p_value:.3g} {mark} {alpha:g}"
@@ -91,6 +93,8 @@ def _run_summary(s: ScenarioGate) -> str:
 
 def _why(s: ScenarioGate) -> list[str]:
     lines = [f"run {c.run.run_id}: {c.why}" for c in s.runs if c.decision is Decision.FAIL]
+    if not s.baseline_runs:
+        return [*lines, "no baseline yet: objectives only (each run's verdict decides)"]
     order = (Decision.FAIL, Decision.UNDECIDED, Decision.PASS)
     for decision in order:
         lines += [f"{c.metric.label}: {c.why}" for c in s.metrics if c.decision is decision]
