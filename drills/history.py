@@ -65,6 +65,28 @@ class HistoryRun:
         data: dict[str, Any] = json.loads(self.report_json)
         return data
 
+    def row(self) -> tuple[object, ...]:
+        """The values in the history's column order (`History.insert_rows`)."""
+        return (
+            self.run_id,
+            self.scenario,
+            self.target_name,
+            self.target_kind,
+            iso(self.started_at),
+            iso(self.ended_at),
+            self.status.value,
+            self.verdict.value,
+            self.rto_seconds,
+            self.rpo_seconds,
+            self.writes_lost,
+            self.report_json,
+            self.invocation_id or self.run_id,
+            self.verdict_reason,
+            self.ttd_seconds,
+            self.downtime_seconds,
+            self.p95_fault_seconds,
+        )
+
 
 @dataclass(frozen=True)
 class BaselineMark:
