@@ -200,28 +200,50 @@ class History:
         self.insert_rows([values])
 
     def insert_rows(self, rows: Sequence[Sequence[object]]) -> None:
-        """Upsert raw rows in `_COLUMNS` order (record, import) in one transaction."""
+        """Upsert raw rows in the history's column order in one transaction."""
+        with self._db:
+            self._upsert(rows)
+
+    def _upsert(self, rows: Sequence[Sequence[object]]) -> None:
         updates = ", ".join(f"{c}=excluded.{c}" for c in _UPDATED)
         placeholders = ", ".join("?" * len(_WRITTEN))
-        with self._db:
-            self._db.executemany(
-                f"INSERT INTO runs ({_COLUMNS}) VALUES ({placeholders})"
-                f" ON CONFLICT (run_id) DO UPDATE SET {updates},"
-                " report_json=COALESCE(excluded.report_json, runs.report_json)",
-                rows,
+        self._db.executemany(
+            f"INSERT INTO runs ({_COLUMNS}) VALUES ({placeholders})"
+            f" ON CONFLICT (run_id) DO UPDATE SET {updates},"
+            " report_json=COALESCE(excluded.report_json, runs.report_json)",
+            rows,
+        )
+
+    def _add_mark(self, mark: BaselineMark) -> None:
+        values = (mark.scenario, mark.action, json.dumps(list(mark.run_ids)), mark.reason)
+        at = iso(mark.at)
+        same = self._db.execute(
+            "SELECT 1 FROM baseline_marks WHERE scenario = ? AND action = ? AND run_ids = ?"
+            " AND reason = ? AND at = ?",
+            (*values, at),
+        ).fetchone()
+        if same is None:
+            self._db.execute(
+                "INSERT INTO baseline_marks (scenario, action, run_ids, reason, at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (*values, at),
             )
 
     def mark_baseline(
         self, scenario: str, action: str, run_ids: Sequence[str], reason: str, at: datetime
     ) -> BaselineMark:
         """Record a pin or a reset of `scenario`'s baseline."""
+        mark = BaselineMark(scenario, action, tuple(run_ids), reason, at.astimezone(UTC))
         with self._db:
-            self._db.execute(
-                "INSERT INTO baseline_marks (scenario, action, run_ids, reason, at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (scenario, action, json.dumps(list(run_ids)), reason, iso(at)),
-            )
-        return BaselineMark(scenario, action, tuple(run_ids), reason, at.astimezone(UTC))
+            self._add_mark(mark)
+        return mark
+
+    def insert(self, runs: Sequence[HistoryRun], marks: Sequence[BaselineMark]) -> None:
+        """Store runs (upserted) and baseline marks (once each) in one transaction (import)."""
+        with self._db:
+            self._upsert([run.row() for run in runs])
+            for mark in marks:
+                self._add_mark(mark)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -315,16 +337,21 @@ class History:
         marks = ", ".join("?" * len(run_ids))
         return self._select(f"WHERE run_id IN ({marks}) ORDER BY started_at, rowid", run_ids)
 
+    def _marks(self, tail: str, params: Sequence[object]) -> list[BaselineMark]:
+        rows = self._db.execute(
+            f"SELECT scenario, action, run_ids, reason, at FROM baseline_marks {tail}",
+            list(params),
+        ).fetchall()
+        return [BaselineMark(r[0], r[1], tuple(json.loads(r[2])), r[3], _utc(r[4])) for r in rows]
+
     def latest_mark(self, scenario: str) -> BaselineMark | None:
         """The newest pin or reset of `scenario`'s baseline, if any."""
-        row = self._db.execute(
-            "SELECT scenario, action, run_ids, reason, at FROM baseline_marks"
-            " WHERE scenario = ? ORDER BY at DESC, id DESC LIMIT 1",
-            (scenario,),
-        ).fetchone()
-        if row is None:
-            return None
-        return BaselineMark(row[0], row[1], tuple(json.loads(row[2])), row[3], _utc(row[4]))
+        found = self._marks("WHERE scenario = ? ORDER BY at DESC, id DESC LIMIT 1", [scenario])
+        return found[0] if found else None
+
+    def marks(self) -> list[BaselineMark]:
+        """Every pin and reset, oldest first (export)."""
+        return self._marks("ORDER BY at, id", [])
 
     def _run(self, row: Sequence[Any]) -> HistoryRun:
         try:

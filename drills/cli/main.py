@@ -14,6 +14,7 @@ from rich.table import Table
 
 from drills import __version__
 from drills.catalog import scenarios
+from drills.cli.baseline import baseline
 from drills.cli.due import due_command
 from drills.cli.gate import gate_command
 from drills.cli.history import history
@@ -55,6 +56,7 @@ cli.add_command(schedule)
 cli.add_command(history)
 cli.add_command(due_command)
 cli.add_command(gate_command)
+cli.add_command(baseline)
 
 
 def main(argv: list[str] | None = None) -> None:

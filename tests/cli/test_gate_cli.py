@@ -16,9 +16,10 @@ from tests.cli.test_bad_input import ROOT, one_line
 from tests.engine.seeded import Seeder, noisy
 
 
-def gate(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def run_drills(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`drills ARGS` with DRILLS_HOME=home and nothing else from this environment."""
     return subprocess.run(
-        [sys.executable, "-m", "drills", "gate", *args],
+        [sys.executable, "-m", "drills", *args],
         capture_output=True,
         text=True,
         check=False,
@@ -26,6 +27,10 @@ def gate(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]
         env={"DRILLS_HOME": str(home), "PATH": "/usr/bin:/bin", **env},
         timeout=60,
     )
+
+
+def gate(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return run_drills(home, "gate", *args, **env)
 
 
 def seed(home: Path, new_median: float, new_runs: int = 4) -> None:
