@@ -1,9 +1,10 @@
-"""The history of drill runs, in one SQLite file.
+"""The history of drill runs: one SQLite file by default, or a team's PostgreSQL database.
 
 MTTR, regression gates and the drill cadence all need past runs; SQLite (stdlib, WAL mode so a
 reader never blocks the writer) keeps them on the machine that runs the drills with nothing to
-install. The schema is versioned and migrated in place (`drills.history_schema`); a file written by
-a newer drills is refused clearly.
+install, PostgreSQL (`DRILLS_HISTORY=postgresql://…`) lets CI runners and CronJobs share one
+(`drills.history_backends`). The schema is versioned and migrated in place
+(`drills.history_schema`); a history written by a newer drills is refused clearly.
 
 Each run belongs to an *invocation* (one `drills run`, which with `--repeat N` measures N runs): the
 gate judges a scenario's newest invocation against the runs before it.
@@ -12,7 +13,6 @@ gate judges a scenario's newest invocation against the runs before it.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +22,8 @@ from typing import Any
 
 from drills.clock import RunClock, iso
 from drills.errors import InputError
-from drills.history_schema import SCHEMA_VERSION, migrate
+from drills.history_backends import connect
+from drills.history_schema import SCHEMA_VERSION
 from drills.models import DrillResult, Phase, RunStatus, Verdict
 
 __all__ = ["SCHEMA_VERSION", "BaselineMark", "History", "HistoryRun"]
@@ -119,35 +120,19 @@ def _phase_p95(result: DrillResult) -> float | None:
 
 
 class History:
-    """Runs recorded in the SQLite file at `path` (created with its folders when missing)."""
+    """Runs recorded at `location`: a SQLite file (created with its folders when missing) or a
+    `postgresql://` URL (a team's history)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.where = str(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = sqlite3.connect(path, timeout=10.0)
-        except sqlite3.Error as exc:
-            raise InputError(f"history {path}: cannot open ({exc})") from exc
-        try:
-            self._prepare()
-        except sqlite3.DatabaseError as exc:
-            self._db.close()
-            raise InputError(f"history {path}: not a drills history database ({exc})") from exc
-        except InputError:
-            self._db.close()
-            raise
+    def __init__(self, location: Path | str) -> None:
+        self._db = connect(location)
+        self.where = self._db.where
 
-    def _prepare(self) -> None:
-        db = self._db
-        db.execute("PRAGMA journal_mode=WAL")
-        # SQLite's advice for WAL: never corrupt; only the last commits can be lost on power loss
-        db.execute("PRAGMA synchronous=NORMAL")
-        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if tables and "schema_version" not in tables:
-            raise InputError(f"history {self.path}: a SQLite file, but not a drills history")
-        with db:
-            migrate(db, self.where)
+    @classmethod
+    def existing(cls, location: Path | str) -> History:
+        """Open a history that must already exist (a URL is always tried)."""
+        if isinstance(location, Path) and not location.exists():
+            raise InputError(f"no history at {location}: run a drill first")
+        return cls(location)
 
     def close(self) -> None:
         self._db.close()
@@ -201,7 +186,7 @@ class History:
 
     def insert_rows(self, rows: Sequence[Sequence[object]]) -> None:
         """Upsert raw rows in the history's column order in one transaction."""
-        with self._db:
+        with self._db.transaction():
             self._upsert(rows)
 
     def _upsert(self, rows: Sequence[Sequence[object]]) -> None:
@@ -234,13 +219,13 @@ class History:
     ) -> BaselineMark:
         """Record a pin or a reset of `scenario`'s baseline."""
         mark = BaselineMark(scenario, action, tuple(run_ids), reason, at.astimezone(UTC))
-        with self._db:
+        with self._db.transaction():
             self._add_mark(mark)
         return mark
 
     def insert(self, runs: Sequence[HistoryRun], marks: Sequence[BaselineMark]) -> None:
         """Store runs (upserted) and baseline marks (once each) in one transaction (import)."""
-        with self._db:
+        with self._db.transaction():
             self._upsert([run.row() for run in runs])
             for mark in marks:
                 self._add_mark(mark)
@@ -262,12 +247,14 @@ class History:
             clauses.append("target_name = ?")
             params.append(target)
         if verdicts is not None:
-            clauses.append(f"verdict IN ({', '.join('?' * len(verdicts))})" if verdicts else "0")
+            clauses.append(
+                f"verdict IN ({', '.join('?' * len(verdicts))})" if verdicts else "1 = 0"
+            )
             params.extend(v.value for v in verdicts)
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def _select(self, tail: str, params: Sequence[object]) -> list[HistoryRun]:
-        rows = self._db.execute(f"SELECT {_COLUMNS} FROM runs {tail}", list(params)).fetchall()
+        rows = self._db.execute(f"SELECT {_COLUMNS} FROM runs {tail}", params).fetchall()
         return [self._run(row) for row in rows]
 
     def runs(
@@ -276,12 +263,12 @@ class History:
         """Recorded runs, newest first, optionally of one scenario and/or one target."""
         where, params = self._where(scenario, target)
         return self._select(
-            f"{where} ORDER BY started_at DESC, rowid DESC LIMIT ?", [*params, limit]
+            f"{where} ORDER BY started_at DESC, run_id DESC LIMIT ?", [*params, limit]
         )
 
     def all_runs(self) -> list[HistoryRun]:
         """Every run, oldest first (export)."""
-        return self._select("ORDER BY started_at, rowid", [])
+        return self._select("ORDER BY started_at, run_id", [])
 
     def run(self, run_id: str) -> HistoryRun | None:
         found = self._select("WHERE run_id = ?", [run_id])
@@ -296,13 +283,13 @@ class History:
         """The runs of `scenario`'s newest invocation, oldest first (empty: never run)."""
         row = self._db.execute(
             "SELECT invocation_id FROM runs WHERE scenario = ?"
-            " ORDER BY started_at DESC, rowid DESC LIMIT 1",
+            " ORDER BY started_at DESC, run_id DESC LIMIT 1",
             (scenario,),
         ).fetchone()
         if row is None:
             return []
         return self._select(
-            "WHERE scenario = ? AND invocation_id = ? ORDER BY started_at, rowid",
+            "WHERE scenario = ? AND invocation_id = ? ORDER BY started_at, run_id",
             [scenario, row[0]],
         )
 
@@ -327,7 +314,7 @@ class History:
             tail += " AND started_at > ?"
             params.append(iso(since))
         return self._select(
-            f"{tail} ORDER BY started_at DESC, rowid DESC LIMIT ?", [*params, limit]
+            f"{tail} ORDER BY started_at DESC, run_id DESC LIMIT ?", [*params, limit]
         )
 
     def runs_by_id(self, run_ids: Sequence[str]) -> list[HistoryRun]:
@@ -335,12 +322,11 @@ class History:
         if not run_ids:
             return []
         marks = ", ".join("?" * len(run_ids))
-        return self._select(f"WHERE run_id IN ({marks}) ORDER BY started_at, rowid", run_ids)
+        return self._select(f"WHERE run_id IN ({marks}) ORDER BY started_at, run_id", run_ids)
 
     def _marks(self, tail: str, params: Sequence[object]) -> list[BaselineMark]:
         rows = self._db.execute(
-            f"SELECT scenario, action, run_ids, reason, at FROM baseline_marks {tail}",
-            list(params),
+            f"SELECT scenario, action, run_ids, reason, at FROM baseline_marks {tail}", params
         ).fetchall()
         return [BaselineMark(r[0], r[1], tuple(json.loads(r[2])), r[3], _utc(r[4])) for r in rows]
 
@@ -382,7 +368,7 @@ class History:
         where, params = self._where(scenario, target)
         rows = self._db.execute(
             f"SELECT rto_seconds FROM runs{where} AND rto_seconds IS NOT NULL"
-            " ORDER BY started_at DESC, rowid DESC LIMIT ?",
+            " ORDER BY started_at DESC, run_id DESC LIMIT ?",
             [*params, limit],
         ).fetchall()
         return [float(row[0]) for row in rows]

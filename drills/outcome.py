@@ -70,7 +70,7 @@ def conclude(
     drill: DrillRef,
     target: TargetRef,
     run_dir: Path,
-    history_path: Path | None,
+    history_path: Path | str | None,
     objectives: ObjectiveTargets,
     aborted_reason: str | None = None,
     notes: Sequence[str] = (),

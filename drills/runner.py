@@ -369,7 +369,7 @@ class Runner:
                 drill=DrillRef(scenario.key, scenario.title, str(scenario.path)),
                 target=TargetRef(target_name, target.kind, target.control_plane_url),
                 run_dir=run_dir,
-                history_path=self.settings.history,
+                history_path=self.settings.history_location,
                 objectives=objectives,
                 aborted_reason=aborted_reason,
                 notes=notes,

@@ -2,6 +2,7 @@
 
 DRILLS_HOME            where runs and the history live (default: the user's data dir for drills)
 DRILLS_HISTORY         history database: a SQLite file path (default: $DRILLS_HOME/history.sqlite)
+                       or a team's PostgreSQL URL (postgresql://user:password@host:port/db)
 DRILLS_SANDBOX_DIR     default state directory of `drills sandbox` commands
 DRILLS_TARGET          target for plain `chaos run` of a drills experiment (e.g. sandbox:/path)
 DRILLS_OUT             run folder for plain `chaos run` (default: a new folder under $DRILLS_HOME/runs)
@@ -48,14 +49,23 @@ class Settings:
     baseline_seconds: float = 3.0
     observe_after_seconds: float = 3.0
     github_step_summary: Path | None = None
+    history_url: str | None = None  # DRILLS_HISTORY=postgresql://…: then `history` is unused
+
+    @property
+    def history_location(self) -> Path | str:
+        """The history to open: the PostgreSQL URL when one is set, else the SQLite file."""
+        return self.history_url or self.history
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         home = Path(env["DRILLS_HOME"]) if env.get("DRILLS_HOME") else _default_home()
+        history = env.get("DRILLS_HISTORY") or ""
+        url = history if history.startswith(("postgresql://", "postgres://")) else None
         return cls(
             home=home,
-            history=Path(env.get("DRILLS_HISTORY") or home / "history.sqlite"),
+            history=Path(history) if history and url is None else home / "history.sqlite",
+            history_url=url,
             sandbox_dir=Path(env.get("DRILLS_SANDBOX_DIR") or _default_sandbox_dir(home)),
             target=env.get("DRILLS_TARGET") or None,
             out=Path(env["DRILLS_OUT"]) if env.get("DRILLS_OUT") else None,

@@ -25,10 +25,7 @@ def _reason(reason: str) -> str:
 
 
 def _history() -> History:
-    path = Settings.from_environ().history
-    if not path.exists():
-        raise InputError(f"no history at {path}: run a drill first")
-    return History(path)
+    return History.existing(Settings.from_environ().history_location)
 
 
 @click.group()

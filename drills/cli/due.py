@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -24,10 +25,10 @@ STYLE = {DueState.OK: "green", DueState.DUE: "yellow", DueState.OVERDUE: "bold r
 @click.option("--fail-if-overdue", is_flag=True, help="Exit 1 when any drill is overdue.")
 def due_command(target: str | None, as_json: bool, fail_if_overdue: bool) -> None:
     """List the cadence's drills: last run that proved something, next due date, state."""
-    path = Settings.from_environ().history
+    location = Settings.from_environ().history_location
     now = datetime.now(UTC)
-    if path.exists():
-        with History(path) as history:
+    if not isinstance(location, Path) or location.exists():
+        with History(location) as history:
             rows = due(scenarios(), history, now, target)
     else:
         rows = due(scenarios(), None, now, target)

@@ -101,12 +101,10 @@ def gate_command(
     """Judge the newest invocation of each SCENARIO (default: all) against its baseline."""
     policy = GatePolicy(alpha, min_relative, _floors(min_absolute), baseline_runs)
     settings = Settings.from_environ()
-    if not settings.history.exists():
-        raise InputError(f"no history at {settings.history}: run a drill first")
-    with History(settings.history) as history:
+    with History.existing(settings.history_location) as history:
         result = gate(history, scenario_keys(history, scenarios), policy)
-    if not result.scenarios:
-        raise InputError(f"history {settings.history} has no runs to gate")
+        if not result.scenarios:
+            raise InputError(f"history {history.where} has no runs to gate")
     if as_json:
         click.echo(json.dumps(gate_json(result), indent=2))
     else:

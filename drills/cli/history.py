@@ -13,19 +13,11 @@ from rich.console import Console
 from rich.table import Table
 
 from drills.cli.gate import scenario_keys
-from drills.errors import InputError
 from drills.history import History
 from drills.history_transfer import export_lines, import_lines
 from drills.settings import Settings
 
 VERDICT_STYLE = {"met": "green", "missed": "red", "invalid": "yellow", "aborted": "magenta"}
-
-
-def _existing_history() -> Path:
-    path = Settings.from_environ().history
-    if not path.exists():
-        raise InputError(f"no history at {path}: run a drill first")
-    return path
 
 
 @click.group(invoke_without_command=True)
@@ -40,11 +32,11 @@ def history(
     """List recorded drills (the history lives in $DRILLS_HISTORY or $DRILLS_HOME)."""
     if ctx.invoked_subcommand is not None:
         return
-    path = Settings.from_environ().history
-    if not path.exists():
-        Console(stderr=True).print(f"no history yet at {path}")
+    location = Settings.from_environ().history_location
+    if isinstance(location, Path) and not location.exists():
+        Console(stderr=True).print(f"no history yet at {location}")
         return
-    with History(path) as store:
+    with History(location) as store:
         runs = store.runs(scenario, target, limit)
     if as_json:
         for run in runs:
@@ -91,7 +83,7 @@ def history(
 )
 def export_command(scenario: str | None, output: Path | None) -> None:
     """Write every run and baseline mark as JSON lines."""
-    with History(_existing_history()) as store:
+    with History.existing(Settings.from_environ().history_location) as store:
         key = scenario_keys(store, [scenario])[0] if scenario else None
         lines = list(export_lines(store, key))
     text = "".join(line + "\n" for line in lines)
@@ -106,6 +98,6 @@ def export_command(scenario: str | None, output: Path | None) -> None:
 @click.argument("source", type=click.File("r", encoding="utf-8"))
 def import_command(source: TextIO) -> None:
     """Add the runs and baseline marks of SOURCE (JSON lines, `-` for stdin); all or nothing."""
-    with History(Settings.from_environ().history) as store:
+    with History(Settings.from_environ().history_location) as store:
         runs, marks = import_lines(store, source, source.name)
     click.echo(f"imported {runs} run(s) and {marks} baseline mark(s)", err=True)

@@ -14,6 +14,7 @@ from tests.cli.test_bad_input import one_line
 from tests.cli.test_gate_cli import gate
 from tests.cli.test_gate_cli import run_drills as drills
 from tests.engine.seeded import Seeder, noisy
+from tests.postgres_history import TeamPostgres
 
 
 def seed(home: Path) -> tuple[list[str], list[str]]:
@@ -102,3 +103,20 @@ def test_a_bad_import_line_writes_nothing(tmp_path: Path) -> None:
     (tmp_path / "binary.jsonl").write_bytes(b"\xff\xfe\x00garbage")
     done = drills(tmp_path, "history", "import", str(tmp_path / "binary.jsonl"))
     assert done.returncode == ExitCode.USAGE and "not UTF-8" in one_line(done.stderr)
+
+
+def test_runs_move_from_sqlite_into_a_team_postgresql_history(
+    team_pg: TeamPostgres, tmp_path: Path
+) -> None:
+    seed(tmp_path)
+    dump = tmp_path / "runs.jsonl"
+    assert drills(tmp_path, "history", "export", "-o", str(dump)).returncode == 0
+    team = team_pg.url(team_pg.new_database())
+    for _ in range(2):
+        done = drills(tmp_path, "history", "import", str(dump), DRILLS_HISTORY=team)
+        assert done.returncode == 0, done.stderr
+    back = drills(tmp_path, "history", "export", DRILLS_HISTORY=team)
+    assert back.stdout == dump.read_text()
+    first = json.loads(gate(tmp_path, "--json").stdout)
+    second = json.loads(gate(tmp_path, "--json", DRILLS_HISTORY=team).stdout)
+    assert first == second and first["decision"] == "fail"

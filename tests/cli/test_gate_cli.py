@@ -10,10 +10,13 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import psycopg
+
 from drills.errors import ExitCode
 from drills.history import History
 from tests.cli.test_bad_input import ROOT, one_line
 from tests.engine.seeded import Seeder, noisy
+from tests.postgres_history import TeamPostgres
 
 
 def run_drills(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -112,3 +115,43 @@ def test_no_history_and_bad_options_are_exit_2(tmp_path: Path) -> None:
     assert done.returncode == ExitCode.USAGE and "--alpha" in one_line(done.stderr)
     done = gate(tmp_path, "--min-absolute", "rto")
     assert done.returncode == ExitCode.USAGE and "METRIC=NUMBER" in one_line(done.stderr)
+
+
+def test_a_team_postgresql_history_gates_without_showing_its_password(
+    team_pg: TeamPostgres, tmp_path: Path
+) -> None:
+    url = team_pg.url(team_pg.new_database())
+    rng = random.Random(5)
+    with History(url) as history:
+        seeder = Seeder(history)
+        seeder.invocation(noisy(rng, 10, 1.5, 0.1))
+        seeder.invocation(noisy(rng, 4, 7.5, 0.1))
+    out = tmp_path / "gate-out"
+    done = gate(tmp_path, "--out", str(out), DRILLS_HISTORY=url)
+    assert done.returncode == ExitCode.MISSED, done.stderr
+    assert "RTO: regression: median 1." in done.stdout
+    listed = run_drills(tmp_path, "history", DRILLS_HISTORY=url)
+    assert listed.returncode == 0 and "complete-outage" in listed.stdout
+    texts = [done.stdout, done.stderr, listed.stdout, listed.stderr]
+    texts += [p.read_text() for p in out.iterdir()]
+    assert all(team_pg.password not in text for text in texts)
+
+
+def test_an_unreachable_or_foreign_history_url_is_one_line_exit_2(
+    team_pg: TeamPostgres, tmp_path: Path
+) -> None:
+    database = team_pg.new_database()
+    unreachable = f"postgresql://drills_team:{team_pg.password}@127.0.0.1:1/{database}"
+    wrong_password = team_pg.url(database, password="wrong-" + team_pg.password)
+    foreign = team_pg.url(team_pg.new_database())
+    with psycopg.connect(foreign, autocommit=True) as conn:
+        conn.execute("CREATE TABLE runs (invoice INTEGER)")
+    for url, message in [
+        (unreachable, "cannot connect"),
+        (wrong_password, "password authentication failed"),
+        (foreign, "not a drills history"),
+    ]:
+        done = gate(tmp_path, DRILLS_HISTORY=url)
+        assert done.returncode == ExitCode.USAGE, done.stderr
+        line = one_line(done.stderr)
+        assert message in line and team_pg.password not in line

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,22 +24,23 @@ def decisions(result_metrics: tuple[object, ...]) -> dict[str, Decision]:
 
 
 @pytest.fixture
-def history(tmp_path: Path) -> History:
-    return History(tmp_path / "h.sqlite")
+def history(history_location: Path | str) -> Iterator[History]:
+    """An empty history, on SQLite and on PostgreSQL."""
+    with History(history_location) as store:
+        yield store
 
 
-def test_identical_distributions_fail_at_most_at_the_stated_rate(tmp_path: Path) -> None:
+def test_identical_distributions_fail_at_most_at_the_stated_rate(history: History) -> None:
     """300 seeded scenarios, 10 baseline and 5 new runs from the same noisy distribution, the
     whole gate (six metrics, default floors): about 1 % fail at most (the exact test holds each
     metric at or below alpha; these metrics move together, as real RTO and downtime do)."""
     rng = random.Random(2025)
     scenarios = 300
-    with History(tmp_path / "h.sqlite") as history:
-        for k in range(scenarios):
-            seeder = Seeder(history, scenario=f"s{k:03d}")
-            seeder.invocation(noisy(rng, 10, 1.5))
-            seeder.invocation(noisy(rng, 5, 1.5))
-        result = gate(history, [], GatePolicy())
+    for k in range(scenarios):
+        seeder = Seeder(history, scenario=f"s{k:03d}")
+        seeder.invocation(noisy(rng, 10, 1.5))
+        seeder.invocation(noisy(rng, 5, 1.5))
+    result = gate(history, [], GatePolicy())
     failed = [s for s in result.scenarios if s.decision is Decision.FAIL]
     assert len(result.scenarios) == scenarios
     # binomial(300, 0.01): mean 3, sd 1.7; a gate at 2 % or worse would exceed this

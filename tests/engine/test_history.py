@@ -4,24 +4,33 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from drills.errors import InputError
 from drills.history import SCHEMA_VERSION, History, HistoryRun
 from drills.models import RunStatus, Verdict
+from drills.settings import Settings
 from tests.engine.builders import measurements, result
+from tests.postgres_history import TeamPostgres
 
 
-def test_record_and_read_back(tmp_path: Path) -> None:
+def test_a_sqlite_history_creates_its_folders(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "er" / "history.sqlite"
-    report = {"schema": "drills.report/v1", "verdict": "met", "note": "é"}
     with History(path) as history:
+        history.record(result("r1"))
+    assert path.exists()
+
+
+def test_record_and_read_back(history_location: Path | str) -> None:
+    report = {"schema": "drills.report/v1", "verdict": "met", "note": "é"}
+    with History(history_location) as history:
         history.record(result("r1", started_at=1.5, ended_at=61.25), report)
         runs = history.runs()
-    assert path.exists()
     assert len(runs) == 1
     run = runs[0]
     assert isinstance(run, HistoryRun)
@@ -49,8 +58,8 @@ def test_uses_wal_and_a_schema_version(tmp_path: Path) -> None:
         db.close()
 
 
-def test_record_is_idempotent_and_keeps_an_earlier_report(tmp_path: Path) -> None:
-    with History(tmp_path / "h.sqlite") as history:
+def test_record_is_idempotent_and_keeps_an_earlier_report(history_location: Path | str) -> None:
+    with History(history_location) as history:
         history.record(result("r1", verdict=Verdict.MISSED), {"v": 1})
         history.record(result("r1", verdict=Verdict.MET))
         history.record(result("r1", verdict=Verdict.MET))
@@ -60,8 +69,8 @@ def test_record_is_idempotent_and_keeps_an_earlier_report(tmp_path: Path) -> Non
     assert runs[0].report() == {"v": 1}
 
 
-def test_runs_newest_first_filtered_and_limited(tmp_path: Path) -> None:
-    with History(tmp_path / "h.sqlite") as history:
+def test_runs_newest_first_filtered_and_limited(history_location: Path | str) -> None:
+    with History(history_location) as history:
         history.record(result("old", anchor_utc="2025-01-01T00:00:00Z"))
         history.record(result("new", anchor_utc="2025-03-01T00:00:00+00:00"))
         history.record(result("mid", anchor_utc="2025-02-01T01:00:00+01:00"))
@@ -80,8 +89,8 @@ def test_runs_newest_first_filtered_and_limited(tmp_path: Path) -> None:
         assert len(history.runs()) == 4
 
 
-def test_rto_seconds_are_measured_values_newest_first(tmp_path: Path) -> None:
-    with History(tmp_path / "h.sqlite") as history:
+def test_rto_seconds_are_measured_values_newest_first(history_location: Path | str) -> None:
+    with History(history_location) as history:
         for day, rto in [(1, 10.0), (2, None), (3, 30.0), (4, 40.0)]:
             m = measurements(rto_seconds=rto)
             history.record(result(f"d{day}", anchor_utc=f"2025-03-0{day}T00:00:00Z", m=m))
@@ -91,8 +100,8 @@ def test_rto_seconds_are_measured_values_newest_first(tmp_path: Path) -> None:
         assert history.rto_seconds("complete-outage") == []
 
 
-def test_last_run_at(tmp_path: Path) -> None:
-    with History(tmp_path / "h.sqlite") as history:
+def test_last_run_at(history_location: Path | str) -> None:
+    with History(history_location) as history:
         assert history.last_run_at("database-failover") is None
         history.record(result("a", anchor_utc="2025-03-01T00:00:00Z", started_at=5.0))
         history.record(result("b", anchor_utc="2025-03-02T00:00:00Z", verdict=Verdict.INVALID))
@@ -103,8 +112,8 @@ def test_last_run_at(tmp_path: Path) -> None:
         assert history.last_run_at("database-failover", target="nope") is None
 
 
-def test_history_survives_reopening(tmp_path: Path) -> None:
-    path = tmp_path / "h.sqlite"
+def test_history_survives_reopening(history_location: Path | str) -> None:
+    path = history_location
     with History(path) as history:
         history.record(result("r1"))
     with History(path) as history:
@@ -140,8 +149,8 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
         History(path)
 
 
-def test_a_bad_anchor_is_an_input_error(tmp_path: Path) -> None:
-    with History(tmp_path / "h.sqlite") as history, pytest.raises(InputError, match="anchor"):
+def test_a_bad_anchor_is_an_input_error(history_location: Path | str) -> None:
+    with History(history_location) as history, pytest.raises(InputError, match="anchor"):
         history.record(result("r1", anchor_utc="yesterday"))
 
 
@@ -199,8 +208,8 @@ def test_a_version_1_history_is_migrated_in_place(tmp_path: Path) -> None:
     assert versions == [(1,), (SCHEMA_VERSION,)]
 
 
-def test_invocations_group_runs_and_the_newest_is_latest(tmp_path: Path) -> None:
-    with History(tmp_path / "h.sqlite") as history:
+def test_invocations_group_runs_and_the_newest_is_latest(history_location: Path | str) -> None:
+    with History(history_location) as history:
         for i, (invocation, day) in enumerate([("a", 1), ("a", 1), ("b", 2), ("b", 2), ("b", 2)]):
             anchor = f"2025-03-0{day}T00:00:00Z"
             history.record(
@@ -212,3 +221,62 @@ def test_invocations_group_runs_and_the_newest_is_latest(tmp_path: Path) -> None
         before = history.met_runs_before("database-failover", "sandbox", latest[0].started_at, 10)
         assert [r.run_id for r in before] == ["r1", "r0"]
         assert history.latest_invocation("complete-outage") == []
+
+
+def test_concurrent_writers_lose_nothing(history_location: Path | str) -> None:
+    """Four writers open a new history at once (one migration) and record 40 runs each."""
+
+    def write(worker: int) -> None:
+        with History(history_location) as history:
+            for i in range(40):
+                history.record(result(f"w{worker}-{i}"), invocation_id=f"w{worker}")
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(write, range(4)))
+    with History(history_location) as history:
+        assert len(history.runs(limit=1000)) == 160
+        assert {len(history.runs_by_id([f"w{w}-{i}" for i in range(40)])) for w in range(4)} == {40}
+
+
+def test_a_foreign_postgresql_database_is_refused(team_pg: TeamPostgres) -> None:
+    url = team_pg.url(team_pg.new_database())
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE runs (invoice INTEGER)")
+    with pytest.raises(InputError, match="not a drills history"):
+        History(url)
+
+
+def test_a_newer_postgresql_schema_is_refused(team_pg: TeamPostgres) -> None:
+    url = team_pg.url(team_pg.new_database())
+    History(url).close()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (SCHEMA_VERSION + 1,))
+    with pytest.raises(InputError, match="newer"):
+        History(url)
+
+
+def test_postgresql_errors_never_show_the_password(team_pg: TeamPostgres) -> None:
+    database = team_pg.new_database()
+    wrong = "not-the-" + team_pg.password
+    with pytest.raises(InputError) as info:
+        History(team_pg.url(database, password=wrong))
+    message = str(info.value)
+    assert "cannot connect" in message and "password authentication failed" in message
+    assert wrong not in message and team_pg.password not in message and "\n" not in message
+    assert f"postgresql://drills_team@127.0.0.1:{team_pg.port}/{database}" in message
+    with pytest.raises(InputError, match="cannot connect") as info:
+        History(f"postgresql://drills_team:{team_pg.password}@127.0.0.1:1/{database}")
+    assert team_pg.password not in str(info.value)
+    with pytest.raises(InputError, match="not a valid PostgreSQL URL") as info:
+        History("postgresql://drills_team:hunter2@[::1/db")
+    assert "hunter2" not in str(info.value)
+
+
+def test_drills_history_names_a_file_or_a_team_url() -> None:
+    url = "postgresql://team:secret@db.example:5432/drills"
+    settings = Settings.from_environ({"DRILLS_HOME": "/srv/drills", "DRILLS_HISTORY": url})
+    assert settings.history_location == url
+    settings = Settings.from_environ({"DRILLS_HOME": "/srv/drills", "DRILLS_HISTORY": "/h.db"})
+    assert settings.history_location == Path("/h.db")
+    settings = Settings.from_environ({"DRILLS_HOME": "/srv/drills"})
+    assert settings.history_location == Path("/srv/drills/history.sqlite")
