@@ -57,8 +57,8 @@ _V2 = (
     "ALTER TABLE runs ADD COLUMN ttd_seconds REAL",
     "ALTER TABLE runs ADD COLUMN downtime_seconds REAL",
     "ALTER TABLE runs ADD COLUMN p95_fault_seconds REAL",
-    "CREATE INDEX runs_by_start ON runs (scenario, started_at)",
-    "CREATE INDEX runs_for_baseline ON runs (scenario, target_kind, verdict, started_at)",
+    "CREATE INDEX runs_by_start ON runs (scenario, started_at, run_id)",
+    "CREATE INDEX runs_for_baseline ON runs (scenario, target_kind, verdict, started_at, run_id)",
     "CREATE INDEX runs_by_invocation ON runs (invocation_id)",
     """CREATE TABLE baseline_marks (
     id INTEGER PRIMARY KEY,

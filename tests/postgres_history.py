@@ -43,7 +43,8 @@ class TeamPostgres:
 
 
 @contextlib.contextmanager
-def team_postgres() -> Iterator[TeamPostgres]:
+def team_postgres(*, durable: bool = False) -> Iterator[TeamPostgres]:
+    """A running server; `durable` keeps an fsync per commit (benchmarks: as a team server)."""
     root = Path(tempfile.mkdtemp(prefix="drills-team-history-"))
     root.chmod(0o711)  # PostgreSQL's unprivileged user must reach its data dir when we are root
     identity = postgres_identity()
@@ -58,8 +59,8 @@ def team_postgres() -> Iterator[TeamPostgres]:
         password = secrets.token_urlsafe(12)
         with psycopg.connect(pg.conninfo(server.port, "postgres"), autocommit=True) as conn:
             conn.execute(f"CREATE ROLE {USER} LOGIN PASSWORD '{password}'")
-            # tests record thousands of runs: skip the fsync per commit (never for a team server)
-            conn.execute(f"ALTER ROLE {USER} SET synchronous_commit = off")
+            if not durable:  # tests record thousands of runs: no fsync per commit
+                conn.execute(f"ALTER ROLE {USER} SET synchronous_commit = off")
             hba = server.data_dir / "pg_hba.conf"
             hba.write_text(
                 "local all all trust\n"
