@@ -15,6 +15,7 @@ from rich.table import Table
 from drills import __version__
 from drills.catalog import scenarios
 from drills.cli.baseline import baseline
+from drills.cli.ci import ci_command
 from drills.cli.due import due_command
 from drills.cli.gate import gate_command
 from drills.cli.history import history
@@ -57,6 +58,7 @@ cli.add_command(history)
 cli.add_command(due_command)
 cli.add_command(gate_command)
 cli.add_command(baseline)
+cli.add_command(ci_command)
 
 
 def main(argv: list[str] | None = None) -> None:
