@@ -39,6 +39,7 @@ __all__ = [
     "MetricCheck",
     "RunCheck",
     "ScenarioGate",
+    "baseline_for",
     "gate",
     "judge_scenario",
 ]
@@ -256,9 +257,10 @@ def _run_check(run: HistoryRun) -> RunCheck:
     return RunCheck(run, Decision.FAIL, f"{what}: {reason}")
 
 
-def _baseline(
+def baseline_for(
     history: History, scenario: str, new: Sequence[HistoryRun], policy: GatePolicy
 ) -> tuple[list[HistoryRun], str, BaselineMark | None]:
+    """The runs `new` is compared with, a sentence saying which, and the mark that chose them."""
     kind, invocation = new[0].target_kind, new[0].invocation_id
     first = min(r.started_at for r in new)
     mark = history.latest_mark(scenario)
@@ -290,7 +292,7 @@ def judge_scenario(history: History, scenario: str, policy: GatePolicy) -> Scena
     new = history.latest_invocation(scenario)
     if not new:
         raise InputError(f"no run of scenario {scenario!r} in history {history.where}")
-    baseline, note, mark = _baseline(history, scenario, new, policy)
+    baseline, note, mark = baseline_for(history, scenario, new, policy)
     measured = [r for r in new if r.verdict in (Verdict.MET, Verdict.MISSED)]
     checks = []
     for metric in METRICS:

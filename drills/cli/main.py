@@ -22,6 +22,7 @@ from drills.cli.history import history
 from drills.cli.run import run
 from drills.cli.sandbox import sandbox
 from drills.cli.schedule import schedule
+from drills.cli.trend import trend_command
 from drills.errors import DrillError, ExitCode
 
 EXIT_CODES_HELP = "Exit codes: 0 met, 1 missed, 2 usage/input error, 3 aborted, unsafe or invalid."
@@ -59,6 +60,7 @@ cli.add_command(due_command)
 cli.add_command(gate_command)
 cli.add_command(baseline)
 cli.add_command(ci_command)
+cli.add_command(trend_command)
 
 
 def main(argv: list[str] | None = None) -> None:
