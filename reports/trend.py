@@ -70,7 +70,7 @@ def trend_text(trend: Trend) -> str:
 
 def _nice_step(raw: float) -> float:
     """1, 2, 2.5 or 5 times a power of ten, at least `raw`."""
-    power = 10 ** math.floor(math.log10(raw))
+    power = 10.0 ** math.floor(math.log10(raw))
     return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
 
 
