@@ -23,6 +23,7 @@ from drills.objectives import ObjectiveTargets, evaluate
 from drills.poolwatch import peak_before
 from drills.reported import with_reported
 from drills.session import SessionData
+from drills.trend import history_position
 from drills.verdict import decide
 
 logger = logging.getLogger("drills")
@@ -96,10 +97,15 @@ def conclude(
             measured, extra={**measured.extra, "canary_writes_skipped": data.canary.skipped}
         )
     history_rtos: list[float] = []
+    position = None
     if history_path is not None:
         try:
             with History(history_path) as history:
                 history_rtos = history.rto_seconds(drill.scenario, target.name)
+                started = data.clock.to_utc(data.started_at)
+                position = history_position(
+                    history, drill.scenario, target.kind, started, measured.rto_seconds
+                )
         except DrillError as exc:
             logger.warning("history not read: %s", exc)
     results = evaluate(measured, objectives, history_rto_seconds=history_rtos)
@@ -116,6 +122,8 @@ def conclude(
         all_notes.append("the steady state did not hold right after the method (see the journal)")
     if steady_state_failed_before(journal):
         all_notes.insert(0, "steady state did not hold before the fault: no fault was injected")
+    if position is not None:
+        all_notes.append(position)
     result = DrillResult(
         run_id=run_id,
         drill=drill,

@@ -9,13 +9,14 @@ aborted) marked instead of silently dropped. The renderers live in `reports.tren
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from statistics import median
 
 from drills.errors import InputError
 from drills.gate import GatePolicy, baseline_for
 from drills.history import History, HistoryRun
 
-__all__ = ["SERIES", "Band", "Series", "Trend", "build_trend"]
+__all__ = ["SERIES", "Band", "Series", "Trend", "build_trend", "history_position"]
 
 
 @dataclass(frozen=True)
@@ -99,4 +100,25 @@ def build_trend(history: History, scenario: str, limit: int = 50) -> Trend:
         baseline_note=note,
         objectives=_objectives(runs),
         bands=bands,
+    )
+
+
+def history_position(
+    history: History,
+    scenario: str,
+    target_kind: str,
+    started: datetime,
+    rto_seconds: float | None,
+    runs: int = 10,
+) -> str | None:
+    """Where a run's RTO sits among the newest earlier met runs (a note for its reports)."""
+    earlier = history.met_runs_before(scenario, target_kind, started, runs)
+    rtos = sorted(r.rto_seconds for r in earlier if r.rto_seconds is not None)
+    if rto_seconds is None or not rtos:
+        return None
+    slower_than = sum(v < rto_seconds for v in rtos)
+    return (
+        f"against its history: RTO {rto_seconds:.3f} s; the {len(rtos)} newest earlier met"
+        f" run(s) on {target_kind} had median {median(rtos):.3f} s"
+        f" ({rtos[0]:.3f}-{rtos[-1]:.3f} s): slower than {slower_than} of them"
     )

@@ -9,11 +9,11 @@ from pathlib import Path
 from drills.errors import ExitCode
 from drills.history import History
 from drills.models import Verdict
-from drills.trend import build_trend
+from drills.trend import build_trend, history_position
 from reports.trend import trend_html, trend_text
 from tests.cli.test_bad_input import one_line
 from tests.cli.test_gate_cli import run_drills
-from tests.engine.seeded import Seeder
+from tests.engine.seeded import EPOCH, Seeder
 
 OBJECTIVES = {"objectives": [{"name": "rto", "threshold": 5.0}, {"name": "rpo", "threshold": 300}]}
 
@@ -62,3 +62,15 @@ def test_trend_cli_writes_the_page_and_refuses_unknown_scenarios(tmp_path: Path)
     done = run_drills(tmp_path, "trend", "meteor-strike")
     assert done.returncode == ExitCode.USAGE
     assert "unknown scenario 'meteor-strike'" in one_line(done.stderr)
+
+
+def test_a_run_is_placed_against_its_history(tmp_path: Path) -> None:
+    seeded(tmp_path / "h.sqlite")
+    with History(tmp_path / "h.sqlite") as history:
+        newest = history.latest_invocation("complete-outage")
+        note = history_position(history, "complete-outage", "sandbox", newest[0].started_at, 1.52)
+        assert history_position(history, "complete-outage", "kubernetes", EPOCH, 1.0) is None
+    assert note == (
+        "against its history: RTO 1.520 s; the 7 newest earlier met run(s) on sandbox had"
+        " median 1.500 s (1.400-1.600 s): slower than 6 of them"
+    )

@@ -3,6 +3,7 @@ same drill made slower on purpose (a pause before the recovery) fails it, saying
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -65,6 +66,9 @@ def test_repeat_then_gate_passes_and_a_slower_drill_fails(
         runs = history.latest_invocation("complete-outage")
     assert len(runs) == 3 and len({r.invocation_id for r in runs}) == 1
     assert all(r.rto_seconds is not None for r in runs)
+    # from the second run on, each report says where the run sits against its history
+    notes = json.loads((home / "runs" / runs[-1].run_id / "report.json").read_text())["notes"]
+    assert any(n.startswith("against its history: RTO") for n in notes), notes
 
     gate = drills(home, "gate")
     assert gate.returncode == 0, gate.stdout + gate.stderr
