@@ -214,7 +214,8 @@ def run_repeated(
     repeat: int,
 ) -> ExitCode:
     """`--repeat N`: N runs sharing one invocation id, each in its own run folder (below `out`
-    when given); an interrupted run ends the series, the runs so far are kept."""
+    when given); an interrupted run (also before its fault) ends the series, the runs so far
+    are kept."""
     invocation = new_run_id("invocation")
     console = Console()
     outcomes: list[RunOutcome] = []
@@ -225,7 +226,7 @@ def run_repeated(
         outcome = runner.run(request)
         outcomes.append(outcome)
         print_summary(outcome, console)
-        if outcome.interrupted:
+        if outcome.interrupted or outcome.conclusion is None:  # Ctrl-C/SIGTERM, even pre-fault
             runner.say("interrupted: no further runs")
             break
     print_distribution(outcomes, console)

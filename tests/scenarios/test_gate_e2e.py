@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -94,3 +96,29 @@ def test_repeat_then_gate_passes_and_a_slower_drill_fails(
     assert "p = 0.00833 <= alpha 0.01" in gate.stdout  # 1 / C(10, 3): all three slower
     gate = drills(home, "gate", "complete-outage")  # the original is unaffected
     assert gate.returncode == 0, gate.stdout
+
+
+def test_sigterm_before_the_fault_ends_the_series(tmp_path: Path) -> None:
+    """Interrupted while run 1 starts its fresh sandbox: nothing injected, no run 2 started."""
+    env = {**os.environ, "DRILLS_HOME": str(tmp_path / "home")}
+    errors = tmp_path / "stderr.txt"
+    with errors.open("w") as stderr_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "drills", "run", "complete-outage", "--repeat", "3"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr_file,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while "Starting a fresh sandbox" not in errors.read_text():
+            assert time.monotonic() < deadline and proc.poll() is None, errors.read_text()
+            time.sleep(0.1)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=120)
+    stderr = errors.read_text()
+    assert proc.returncode == ExitCode.ABORTED, stderr[-2000:]
+    assert "Run 1/3" in stderr and "Run 2/3" not in stderr
+    assert "interrupted: no further runs" in stderr
