@@ -218,6 +218,9 @@ def judge_metric(
         change += f" (+{_fmt(shift, metric.unit)}" + (
             f", +{relative:.0%})" if relative != inf else ")"
         )
+    if shift <= 0:
+        why = f"{change}: no slower than the baseline"
+        return MetricCheck(metric, base, fresh, Decision.PASS, why, shift=shift, relative=relative)
     if shift < floor or relative < policy.min_relative:
         why = (
             f"{change}: below the minimum effect (+{_fmt(floor, metric.unit)} and"

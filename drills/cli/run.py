@@ -218,6 +218,8 @@ def run_repeated(
     are kept."""
     invocation = new_run_id("invocation")
     console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)  # piped (a CI log): whole run ids, one run per line
     outcomes: list[RunOutcome] = []
     for index in range(1, repeat + 1):
         runner.say(f"\n[bold]Run {index}/{repeat}[/] (invocation {invocation})")

@@ -196,3 +196,9 @@ def test_a_bad_policy_is_an_input_error(kwargs: dict[str, float]) -> None:
 def test_an_unknown_metric_floor_is_an_input_error() -> None:
     with pytest.raises(InputError, match="unknown metric 'mttr'"):
         GatePolicy(min_absolute={"mttr": 1.0})
+
+
+def test_faster_is_said_plainly() -> None:
+    check = judge_metric(RTO, [2.0] * 10, [1.0] * 5, GatePolicy())
+    assert check.decision is Decision.PASS
+    assert check.why == "median 2.000 s -> 1.000 s: no slower than the baseline"
