@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -26,11 +26,12 @@ from rich.console import Console
 
 from drills import control
 from drills.catalog import Scenario, resolve
+from drills.chaosrun import ChaosOptions, run_like_chaos
 from drills.errors import (
     ExitCode,
     UnsafeTargetError,
 )
-from drills.experiment import load_for_run
+from drills.experiment import designate_fault, load_for_run
 from drills.models import DrillRef, Stage, TargetRef, Verdict
 from drills.objectives import ObjectiveTargets
 from drills.outcome import Conclusion, conclude
@@ -52,6 +53,8 @@ class RunRequest:
     out: Path | None = None
     dry_run: bool = False
     allow_production: bool = False
+    fault: str | None = None  # the method activity to take as the fault (else tags, else first)
+    chaos: ChaosOptions = field(default_factory=ChaosOptions)  # `chaos run`'s flags
     invocation: str | None = None  # shared by the runs of one `drills run --repeat N`
 
 
@@ -176,6 +179,7 @@ class Runner:
         spec = parse_spec(request.target)
         objectives = objectives_for(spec)
         experiment = load_for_run(scenario.path)
+        designate_fault(experiment, request.fault)
         if request.dry_run:
             plan = self.plan(scenario, spec, experiment)
             if spec.kind is SpecKind.PROFILE:
@@ -221,6 +225,7 @@ class Runner:
                     name,
                     run_id,
                     run_dir,
+                    request.chaos,
                     request.invocation,
                 )
         except KeyboardInterrupt:
@@ -281,10 +286,9 @@ class Runner:
         target_name: str,
         run_id: str,
         run_dir: Path,
+        chaos: ChaosOptions,
         invocation: str | None = None,
     ) -> RunOutcome:
-        from chaoslib.experiment import run_experiment
-
         session = MeasurementSession(
             target,
             run_dir,
@@ -319,11 +323,7 @@ class Runner:
             time.sleep(self.settings.baseline_seconds)
             session.view.note = None
             with chaostoolkit_log(run_dir):
-                journal = run_experiment(
-                    experiment,
-                    settings={"runtime": {"rollbacks": {"strategy": "always"}}},
-                    experiment_vars=({registry.CONFIG_KEY: key}, {}),
-                )
+                journal = run_like_chaos(experiment, chaos, {registry.CONFIG_KEY: key})
         except KeyboardInterrupt:  # outside Chaos Toolkit's own handling: before the experiment
             interrupted = True
             aborted_reason = "interrupted (Ctrl-C or SIGTERM) before the experiment ran"

@@ -56,6 +56,11 @@ def finish_standalone_session(
     settings = Settings.from_environ()
     time.sleep(settings.observe_after_seconds)  # enough samples to see the recovery hold
     data = session.stop()
+    from drills.experiment import designate_fault
+
+    ran = journal.get("experiment")
+    if isinstance(ran, dict):
+        designate_fault(ran)  # the journal says which activity was taken as the fault, and why
     title = str(experiment.get("title", "experiment"))
     target = session.target
     conclusion = conclude(

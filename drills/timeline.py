@@ -90,8 +90,12 @@ def load_timeline(path: Path) -> TimelineData:
             ended[record["id"]] = record
     for key, start in started.items():
         end = ended.get(key, {})
+        # the end record carries the activity's own start (after its pauses) when known
+        ran_from = end.get("start", start.get("start"))
         data.activities.append(
-            ActivityMark.from_json({**start, "end": end.get("end"), "status": end.get("status")})
+            ActivityMark.from_json(
+                {**start, "start": ran_from, "end": end.get("end"), "status": end.get("status")}
+            )
         )
     data.activities.sort(key=lambda a: a.start)
     return data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from statistics import median
 
@@ -11,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from drills.catalog import suite as suite_scenarios
+from drills.chaosrun import HYPOTHESIS_STRATEGIES, ROLLBACK_STRATEGIES, ChaosOptions
 from drills.errors import ExitCode
 from drills.models import Verdict
 from drills.runner import Runner, RunOutcome, RunRequest, new_run_id
@@ -169,6 +171,44 @@ def invocation_exit_code(outcomes: list[RunOutcome]) -> ExitCode:
     show_default=True,
     help="Measure N runs in one invocation (each recorded; `drills gate` judges them together).",
 )
+@click.option(
+    "--fault",
+    metavar="ACTIVITY",
+    help="The method activity that is the fault (default: those tagged `fault`, else the first"
+    " activity of the method).",
+)
+@click.option(
+    "--hypothesis-strategy",
+    type=click.Choice(HYPOTHESIS_STRATEGIES),
+    help="As in `chaos run`; overrides the experiment's runtime block.",
+)
+@click.option(
+    "--hypothesis-frequency",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="As in `chaos run`: pace of the hypothesis for during-method-only and continuously.",
+)
+@click.option("--fail-fast", is_flag=True, help="As in `chaos run`.")
+@click.option(
+    "--rollback-strategy",
+    type=click.Choice(ROLLBACK_STRATEGIES),
+    help="As in `chaos run`, except the default: drills plays the rollbacks always, unless the"
+    " experiment's runtime block or this option says otherwise.",
+)
+@click.option("--var", "variables", multiple=True, help="As in `chaos run`: key[:type]=value.")
+@click.option(
+    "--var-file",
+    "var_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="As in `chaos run`.",
+)
+@click.option(
+    "--chaos-settings",
+    type=click.Path(path_type=Path),
+    help="Chaos Toolkit settings file (default: ~/.chaostoolkit/settings.yaml, as `chaos run`).",
+)
 def run(
     scenario: str | None,
     suite: str | None,
@@ -177,6 +217,14 @@ def run(
     dry_run: bool,
     allow_production: bool,
     repeat: int,
+    fault: str | None,
+    hypothesis_strategy: str | None,
+    hypothesis_frequency: float,
+    fail_fast: bool,
+    rollback_strategy: str | None,
+    variables: tuple[str, ...],
+    var_files: tuple[Path, ...],
+    chaos_settings: Path | None,
 ) -> None:
     """Run SCENARIO (a name from `drills list` or an experiment file) and measure it."""
     if (scenario is None) == (suite is None):
@@ -195,9 +243,19 @@ def run(
         print_suite(done, Console())
         sys.exit(int(done.exit_code))
     assert scenario is not None
+    chaos = ChaosOptions(
+        hypothesis_strategy,
+        hypothesis_frequency,
+        fail_fast,
+        rollback_strategy,
+        variables,
+        var_files,
+        chaos_settings,
+    )
+    request = RunRequest(scenario, target, out, dry_run, allow_production, fault, chaos)
     if repeat > 1:
-        sys.exit(int(run_repeated(runner, scenario, target, out, allow_production, repeat)))
-    outcome = runner.run(RunRequest(scenario, target, out, dry_run, allow_production))
+        sys.exit(int(run_repeated(runner, request, repeat)))
+    outcome = runner.run(request)
     if dry_run:
         click.echo(outcome.message)
     else:
@@ -205,14 +263,7 @@ def run(
     sys.exit(int(outcome.exit_code))
 
 
-def run_repeated(
-    runner: Runner,
-    scenario: str,
-    target: str,
-    out: Path | None,
-    allow_production: bool,
-    repeat: int,
-) -> ExitCode:
+def run_repeated(runner: Runner, base: RunRequest, repeat: int) -> ExitCode:
     """`--repeat N`: N runs sharing one invocation id, each in its own run folder (below `out`
     when given); an interrupted run (also before its fault) ends the series, the runs so far
     are kept."""
@@ -223,9 +274,8 @@ def run_repeated(
     outcomes: list[RunOutcome] = []
     for index in range(1, repeat + 1):
         runner.say(f"\n[bold]Run {index}/{repeat}[/] (invocation {invocation})")
-        run_out = None if out is None else out / f"run-{index}"
-        request = RunRequest(scenario, target, run_out, False, allow_production, invocation)
-        outcome = runner.run(request)
+        run_out = None if base.out is None else base.out / f"run-{index}"
+        outcome = runner.run(replace(base, out=run_out, invocation=invocation))
         outcomes.append(outcome)
         print_summary(outcome, console)
         if outcome.interrupted or outcome.conclusion is None:  # Ctrl-C/SIGTERM, even pre-fault
