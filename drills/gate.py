@@ -10,9 +10,11 @@ gate takes the runs of its newest invocation (`drills run --repeat N`) and
     `drills.ranktest`, at a stated false-alarm rate alpha per scenario and metric) and large
     enough to matter (a relative AND an absolute minimum effect on the medians);
   - fails when acknowledged writes are lost and the baseline lost none, whatever the test says;
-  - says "cannot decide" (never a silent pass) when there is no baseline yet or when the runs are
-    too few for any outcome to be significant: with n baseline and m new runs the smallest
-    possible p-value is 1 / C(n + m, m) (5 and 4: 1/126 = 0.0079, below 1 %; 4 and 4: 1/70).
+  - says "cannot decide" (never a silent pass) when a metric moved by more than the minimum
+    effect but the runs are too few for any outcome to be significant: with n baseline and m new
+    runs the smallest possible p-value is 1 / C(n + m, m) (5 and 4: 1/126 = 0.0079, below 1 %;
+    4 and 4: 1/70);
+  - with no baseline yet judges the objectives only, and says so.
 This module decides; `reports.gate` renders; the CLI maps the decision to an exit code.
 """
 
@@ -50,6 +52,7 @@ class Decision(StrEnum):
     FAIL = "fail"
     UNDECIDED = "cannot decide"
     NOT_MEASURED = "not measured"
+    NO_BASELINE = "no baseline"  # nothing to compare with yet: the objectives alone decide
 
 
 @dataclass(frozen=True)
@@ -203,7 +206,7 @@ def judge_metric(
         )
     if not base:
         return MetricCheck(
-            metric, base, fresh, Decision.UNDECIDED, "no baseline values: objectives only"
+            metric, base, fresh, Decision.NO_BASELINE, "no baseline values: objectives only"
         )
     if metric.key == "writes_lost" and max(base) == 0 and max(fresh) > 0:
         lost = int(sum(fresh))

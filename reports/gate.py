@@ -24,6 +24,7 @@ _LABEL = {
     Decision.FAIL: "FAIL",
     Decision.UNDECIDED: "CANNOT DECIDE",
     Decision.NOT_MEASURED: "not measured",
+    Decision.NO_BASELINE: "no baseline",
 }
 
 
@@ -78,8 +79,11 @@ _HEAD = ["metric", "baseline median (range)", "new runs", "test", "decision"]
 
 
 def _headline(s: ScenarioGate) -> str:
+    label = _LABEL[s.decision]
+    if not s.baseline_runs and s.decision is Decision.PASS:
+        label += " (objectives only: no baseline yet)"
     return (
-        f"{_LABEL[s.decision]} {s.scenario} on {s.target_kind}:"
+        f"{label} {s.scenario} on {s.target_kind}:"
         f" {len(s.new_runs)} new run(s) of invocation {s.invocation_id}"
     )
 
@@ -196,7 +200,7 @@ def _case(classname: str, name: str, decision: Decision, why: str) -> ET.Element
     case = ET.Element("testcase", {"classname": classname, "name": name, "time": "0"})
     if decision is Decision.FAIL:
         ET.SubElement(case, "failure", {"message": why, "type": "GateFailed"}).text = why
-    elif decision in (Decision.UNDECIDED, Decision.NOT_MEASURED):
+    elif decision in (Decision.UNDECIDED, Decision.NOT_MEASURED, Decision.NO_BASELINE):
         ET.SubElement(case, "skipped", {"message": f"{decision.value}: {why}"})
     else:
         ET.SubElement(case, "system-out").text = why

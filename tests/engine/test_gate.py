@@ -14,6 +14,7 @@ from drills.errors import InputError
 from drills.gate import METRICS, Decision, GatePolicy, gate, judge_metric, judge_scenario
 from drills.history import History
 from drills.models import Verdict
+from reports.gate import gate_text
 from tests.engine.seeded import Seeder, noisy
 
 RTO = METRICS[0]
@@ -114,11 +115,18 @@ def test_a_run_that_is_not_met_fails(history: History, verdict: Verdict) -> None
 def test_no_baseline_is_objectives_only_said_plainly(history: History) -> None:
     Seeder(history).invocation([1.5, 1.6, 1.4])
     result = judge_scenario(history, "complete-outage", GatePolicy())
-    assert result.decision is Decision.UNDECIDED
+    assert result.decision is Decision.PASS  # the objectives were met: that is all it can judge
     assert result.baseline_note.startswith("no baseline yet") and "objectives only" in (
         result.baseline_note
     )
-    assert all(c.decision is Decision.UNDECIDED for c in result.metrics)
+    assert all(c.decision is Decision.NO_BASELINE for c in result.metrics)
+    assert (
+        gate_text(gate(history, [], GatePolicy()))
+        .splitlines()[2]
+        .startswith(
+            "PASS (objectives only: no baseline yet) complete-outage on sandbox: 3 new run(s)"
+        )
+    )
 
 
 def test_the_baseline_is_the_same_target_kind_and_met_runs_only(history: History) -> None:
