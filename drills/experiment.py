@@ -1,5 +1,7 @@
-"""Loading a Chaos Toolkit experiment for a drill: chaoslib's own validation, plus our control.
+"""Loading a Chaos Toolkit experiment for a drill: its shape, chaoslib's validation, our control.
 
+The shape is checked first, against `drills/schemas/experiment.json`: chaoslib's own validation
+assumes it (a `method: 5` or `rollbacks: 7` is a TypeError inside chaoslib, not an error message).
 Any experiment file can be drilled: when it does not declare the drills measurement control, the
 runner adds it, so every drill is measured the same way. Nobody outside this project tags an
 activity `fault`, so when none is tagged the fault is the first activity of the method (or the one
@@ -19,27 +21,37 @@ from drills.control import CONTROL_MODULE, CONTROL_NAME
 from drills.errors import InputError
 from drills.expectations import EXTENSION_NAME
 from drills.models import FAULT_TAG
+from drills.schema import check_document
+from drills.yamlfiles import load_mapping
 
 FAULT_KEY = "fault"  # in the drills extension: the name of the fault activity
 FAULT_WHY_KEY = "fault_chosen"  # in the drills extension: how it was chosen, when not tagged
 
 
+def read_experiment(path: Path) -> dict[str, Any]:
+    """The experiment in `path`, of the shape of a Chaos Toolkit experiment (else InputError)."""
+    experiment = load_mapping(path, "experiment", expected=" (title, method, ...)")
+    check_document(experiment, "experiment", f"experiment {path}")
+    return experiment
+
+
 def load_for_run(path: Path) -> dict[str, Any]:
+    """The experiment in `path`, valid for chaoslib, with the drills measurement control."""
     from chaoslib.exceptions import ChaosException
     from chaoslib.experiment import ensure_experiment_is_valid
-    from chaoslib.loader import load_experiment
+
+    experiment = read_experiment(path)
 
     quiet = logging.getLogger("chaostoolkit")
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            experiment: dict[str, Any] = dict(load_experiment(str(path)))
             ensure_experiment_is_valid(experiment)
     except ChaosException as exc:
         raise InputError(f"experiment {path} is invalid: {exc}") from exc
-    except (OSError, ValueError) as exc:
-        raise InputError(f"experiment {path} cannot be loaded: {exc}") from exc
+    except ValueError as exc:  # an env_var_type the configuration's value does not convert to
+        raise InputError(f"experiment {path} is invalid: {exc}") from exc
     finally:
         quiet.setLevel(level)
     add_measurement_control(experiment)

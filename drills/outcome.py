@@ -7,8 +7,10 @@ and record the run in the history.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -65,6 +67,7 @@ def steady_state_failed_before(journal: dict[str, Any]) -> bool:
 class Conclusion:
     result: DrillResult
     files: list[Path]
+    unwritten: str | None = None  # why the run folder could not be written (a full disk)
 
 
 def conclude(
@@ -147,16 +150,23 @@ def conclude(
         notes=tuple(all_notes),
     )
     record_in_journal(journal, result, data, run_dir)
-    files = write_run_folder(result, data, journal, run_dir)
+    files: list[Path] = []
+    unwritten = None
+    try:
+        files = write_run_folder(result, data, journal, run_dir)
+    except OSError as exc:  # the verdict stands; the caller says it and that the files are missing
+        unwritten = f"the run folder {run_dir} could not be written ({exc.strerror or exc})"
+        logger.warning("%s", unwritten)
     if history_path is not None:
-        report_path = run_dir / "report.json"
-        report = json.loads(report_path.read_text()) if report_path.exists() else None
+        report = None
+        with contextlib.suppress(OSError, ValueError):
+            report = json.loads((run_dir / "report.json").read_text()) if not unwritten else None
         try:
             with History(history_path) as history:
                 history.record(result, report, invocation_id=invocation_id)
-        except DrillError as exc:
+        except (DrillError, OSError, sqlite3.Error) as exc:  # a full disk too
             logger.warning("run not recorded in history: %s", exc)
-    return Conclusion(result, files)
+    return Conclusion(result, files, unwritten)
 
 
 def record_in_journal(

@@ -36,6 +36,7 @@ from drills.models import DrillRef, Stage, TargetRef, Verdict
 from drills.objectives import ObjectiveTargets
 from drills.outcome import Conclusion, conclude
 from drills.progress import DrillProgress
+from drills.runfolder import prepare_run_folder
 from drills.session import MeasurementSession
 from drills.settings import Settings
 from drills.targets import registry
@@ -186,10 +187,18 @@ class Runner:
                 plan += "\n" + self.planned_calls(spec, experiment, request.allow_production)
             return RunOutcome(ExitCode.MET, None, None, plan)
         run_id = new_run_id(scenario.name)
-        run_dir = (request.out or self.settings.home / "runs" / run_id).resolve()
-        run_dir.mkdir(parents=True, exist_ok=True)
-        with sigterm_as_interrupt():
-            return self._run(scenario, spec, experiment, objectives, run_id, run_dir, request)
+        folder = (
+            prepare_run_folder(request.out)
+            if request.out is not None
+            else prepare_run_folder(self.settings.home / "runs" / run_id, "run folder")
+        )  # before anything starts: a folder we cannot use is bad input, not a failed drill
+        try:
+            with sigterm_as_interrupt():
+                return self._run(
+                    scenario, spec, experiment, objectives, run_id, folder.path.resolve(), request
+                )
+        finally:
+            folder.remove_if_unused()  # a refusal leaves no empty run folder behind
 
     def _run(
         self,
@@ -354,7 +363,7 @@ class Runner:
         with deferred_interrupts() as received:  # finish the run folder whatever comes now
             self.say("Reading the canary back ...")
             data = session.stop()
-            notes: list[str] = []
+            notes: list[str] = session.write_problems()
             if cluster is not None:
                 if cluster.stop(run_dir, data.started_at, data.ended_at) is None:
                     notes.append(
@@ -377,9 +386,8 @@ class Runner:
             )
         interrupted = interrupted or bool(received)
         result = conclusion.result
-        return RunOutcome(
-            exit_code_for(result.verdict), run_dir, conclusion, result.verdict_reason, interrupted
-        )
+        code = exit_code_for(result.verdict) if not conclusion.unwritten else ExitCode.UNRECORDED
+        return RunOutcome(code, run_dir, conclusion, result.verdict_reason, interrupted)
 
 
 @contextlib.contextmanager

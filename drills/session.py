@@ -169,6 +169,13 @@ class MeasurementSession:
             }
         )
 
+    def write_problems(self) -> list[str]:
+        """What could not be written to the run folder (a full disk): notes for the report."""
+        problems = [self._timeline.problem()]
+        if self.canary is not None:
+            problems.append(self.canary.journal_problem())
+        return [problem for problem in problems if problem]
+
     def stop(self, *, verify_canary: bool = True) -> SessionData:
         """Stop writing and sampling, read the canary back, close the files."""
         canary_log: CanaryLog | None = None

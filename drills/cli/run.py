@@ -13,8 +13,9 @@ from rich.table import Table
 
 from drills.catalog import suite as suite_scenarios
 from drills.chaosrun import HYPOTHESIS_STRATEGIES, ROLLBACK_STRATEGIES, ChaosOptions
-from drills.errors import ExitCode
+from drills.errors import EXIT_CODES_HELP, ExitCode
 from drills.models import Verdict
+from drills.runfolder import prepare_run_folder
 from drills.runner import Runner, RunOutcome, RunRequest, new_run_id
 from drills.settings import Settings
 from drills.suite import SuiteOutcome, run_suite
@@ -90,6 +91,14 @@ def print_summary(outcome: RunOutcome, console: Console) -> None:
             mark,
         )
     console.print(objectives)
+    if conclusion.unwritten:
+        # stdout may be the same full disk or a pipe nobody reads: the verdict goes to stderr too
+        click.echo(
+            f"drills: {label} {result.drill.scenario}: {result.verdict_reason}; but "
+            f"{conclusion.unwritten}",
+            err=True,
+        )
+        return
     console.print(f"Reports in {outcome.run_dir}", highlight=False)
 
 
@@ -146,7 +155,7 @@ def invocation_exit_code(outcomes: list[RunOutcome]) -> ExitCode:
     return ExitCode.MET
 
 
-@click.command()
+@click.command(epilog=EXIT_CODES_HELP)
 @click.argument("scenario", required=False)
 @click.option(
     "--suite",
@@ -239,7 +248,14 @@ def run(
                 plan = runner.run(RunRequest(item.name, target, None, True, allow_production))
                 click.echo(plan.message)
             return
-        done = run_suite(runner, suite, target=target, out=out, allow_production=allow_production)
+        folder = prepare_run_folder(out) if out is not None else None  # before anything starts
+        try:
+            done = run_suite(
+                runner, suite, target=target, out=out, allow_production=allow_production
+            )
+        finally:
+            if folder is not None:
+                folder.remove_if_unused()
         print_suite(done, Console())
         sys.exit(int(done.exit_code))
     assert scenario is not None

@@ -53,7 +53,7 @@ def chaos_run(
     name: str, target: SandboxTarget, tmp: Path, *flags: str
 ) -> tuple[int, dict[str, Any]]:
     """Plain `chaos run` of the same file; its exit code and journal."""
-    journal_path = tmp / f"chaos-{name}-{len(list(tmp.glob('chaos-*')))}.json"
+    journal_path = tmp / f"chaos-{Path(name).stem}-{len(list(tmp.glob('chaos-*')))}.json"
     env = {
         **os.environ,
         "DRILLS_TARGET": f"sandbox:{target.sandbox.layout.root}",
@@ -194,3 +194,82 @@ def test_the_experiments_own_rollback_strategy_is_honoured(
     Runner(Settings.from_environ()).run(RunRequest(str(never), target=spec, out=out))
     journal = json.loads((out / "journal.json").read_text())
     assert journal["rollbacks"] == []
+
+
+SHAPES = sorted((HERE.parent / "shapes").glob("*.yaml"))
+TOKEN = "s3cret-team-token"  # a test value: it must never reach a report
+
+
+@pytest.mark.parametrize("experiment", SHAPES, ids=[p.stem for p in SHAPES])
+def test_shapes_from_chaos_toolkit_run_the_same_under_both_routes(
+    sandbox_target: SandboxTarget,
+    quick: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    experiment: Path,
+) -> None:
+    monkeypatch.setenv("DRILLS_SHAPES_TOKEN", TOKEN)
+    ours_log, theirs_log = quick / "ours-control.log", quick / "theirs-control.log"
+    monkeypatch.setenv("DRILLS_SHAPES_CONTROL_LOG", str(ours_log))
+    declares_runtime = "runtime:" in experiment.read_text()
+    flags = () if declares_runtime else ("--rollback-strategy", "always")
+    spec = f"sandbox:{sandbox_target.sandbox.layout.root}"
+    out = quick / "run"
+    Runner(Settings.from_environ()).run(RunRequest(str(experiment), target=spec, out=out))
+    ours = json.loads((out / "journal.json").read_text())
+    monkeypatch.setenv("DRILLS_SHAPES_CONTROL_LOG", str(theirs_log))
+    _, theirs = chaos_run(f"../shapes/{experiment.name}", sandbox_target, quick, *flags)
+    assert activities(ours) == activities(theirs)
+    assert (ours["status"], ours["steady_states"]["before"]["steady_state_met"]) == (
+        theirs["status"],
+        theirs["steady_states"]["before"]["steady_state_met"],
+    )
+    assert [r["status"] for r in ours["run"]] == [r["status"] for r in theirs["run"]]
+    if experiment.stem == "controls":
+        assert ours_log.read_text() == theirs_log.read_text() != ""
+    for path in out.iterdir():  # secrets never reach the run folder
+        assert TOKEN not in path.read_text(errors="replace"), path.name
+
+
+def test_plain_chaos_run_exits_non_zero_when_an_objective_is_missed(
+    sandbox_target: SandboxTarget, quick: Path, tmp_path: Path
+) -> None:
+    """An RTO objective no recovery can meet: the drill is missed, so `chaos run` fails too."""
+    profile = tmp_path / "strict.yaml"
+    profile.write_text(
+        f"kind: sandbox\nname: strict\nstate_dir: {sandbox_target.sandbox.layout.root}\n"
+        "objectives: {rto_seconds: 0.001}\n"
+    )
+    measured = tmp_path / "kill-redis-measured.yaml"
+    measured.write_text(
+        (HERE / "kill-redis.yaml").read_text()
+        + "controls:\n  - name: drills-measurement\n"
+        + "    provider: {type: python, module: drills.control}\n"
+    )
+    out = tmp_path / "run"
+    env = {**os.environ, "DRILLS_TARGET": str(profile), "DRILLS_OUT": str(out)}
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("chaos")),
+            "--no-version-check",
+            "--log-file",
+            str(tmp_path / "chaos.log"),
+            "run",
+            "--journal-path",
+            str(tmp_path / "journal.json"),
+            "--rollback-strategy",
+            "always",
+            str(measured),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    report = json.loads((out / "report.json").read_text())
+    assert report["verdict"] == "missed", report["verdict_reason"]
+    assert "rto" in report["verdict_reason"]
+    assert done.returncode == 1
+    log = (tmp_path / "chaos.log").read_text()
+    assert "drills: verdict missed" in log and str(out) in log

@@ -2,8 +2,11 @@
 
 A frozen server accepts connections and answers nothing until the thaw, so probes hang until
 their timeout. Detection can only be known at that timeout, and recovery is when the server
-answered again, not when a probe that sat in its queue was sent. The fault also waits 2 s
-(`pauses.before`), which is not fault time.
+answered again, not when a probe that sat in its queue was sent. The fault also waits 4 s
+(`pauses.before`), which is not fault time. The upper bounds leave room for a busy machine (the
+thawed replicas first work through the requests queued while they were frozen); each bound still
+fails the definitions this test pins: RTO timed from sends (short by up to the probe timeout),
+TTD timed from sends (near 0), the pause counted as fault time (4 s too long).
 """
 
 from __future__ import annotations
@@ -32,11 +35,11 @@ def test_a_freeze_is_timed_from_the_answers_not_the_sends(run_drill: DrillFn) ->
     m = report["measurements"]
     # recovery: not before the thaw (a probe sent into the frozen queue proves nothing until it
     # is answered), and within one interval plus the backlog the thawed replicas work through
-    assert frozen - INTERVAL <= m["rto_seconds"] <= frozen + 1.0, (frozen, m)
+    assert frozen - INTERVAL <= m["rto_seconds"] <= frozen + 3.0, (frozen, m)
     # detection: the first hung probe is known to have failed only at its timeout
-    assert CHECK_TIMEOUT - INTERVAL <= m["time_to_detect_seconds"] <= CHECK_TIMEOUT + 0.5
-    # the 2 s pause before the fault action is not fault time
-    assert m["rto_seconds"] < frozen + 1.5
+    assert CHECK_TIMEOUT - INTERVAL <= m["time_to_detect_seconds"] <= CHECK_TIMEOUT + 2.0, m
+    # the 4 s pause before the fault action is not fault time
+    assert m["rto_seconds"] < frozen + 4.0
     # probes kept going out on schedule while the service hung
-    assert m["resolution_seconds"] <= 2 * INTERVAL
+    assert m["resolution_seconds"] <= 2.5 * INTERVAL, m
     assert m["writes_lost"] == 0
