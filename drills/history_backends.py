@@ -59,7 +59,9 @@ class SqliteBackend:
         self.where = str(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = sqlite3.connect(path, timeout=10.0)
+            # transactions are explicit (`transaction`): Python's implicit ones leave DDL and
+            # reads outside, so two processes could both see an old schema and both migrate
+            self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
         except sqlite3.Error as exc:
             raise InputError(f"history {path}: cannot open ({exc})") from exc
         try:
@@ -79,7 +81,7 @@ class SqliteBackend:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if tables and "schema_version" not in tables:
             raise InputError(f"history {self.where}: a SQLite file, but not a drills history")
-        with db:
+        with self.transaction():
             migrate(db, self.where)
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> Any:
@@ -96,8 +98,15 @@ class SqliteBackend:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        with self._db:
+        """BEGIN IMMEDIATE: the write lock from the start, waiting for other writers (the busy
+        timeout), so a read-then-write (a migration, a baseline mark) never races another."""
+        self.execute("BEGIN IMMEDIATE")
+        try:
             yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self.execute("COMMIT")
 
     def close(self) -> None:
         self._db.close()
