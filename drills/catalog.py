@@ -23,6 +23,15 @@ class Scenario:
     path: Path
     cadence: tuple[str, ...]
 
+    @property
+    def key(self) -> str:
+        """How the history knows this scenario: its name when it is in the catalog, else its
+        experiment file's absolute path (so a team's own experiments gate too, and a copy of a
+        catalog experiment is never mixed up with the original)."""
+        if self.path.resolve().parent == EXPERIMENTS_DIR:
+            return self.name
+        return str(self.path.resolve())
+
 
 def _scenario(path: Path) -> Scenario:
     data = read_experiment(path)

@@ -26,6 +26,7 @@ from drills.objectives import ObjectiveTargets, evaluate
 from drills.poolwatch import peak_before
 from drills.reported import with_reported
 from drills.session import SessionData
+from drills.trend import history_position
 from drills.verdict import decide
 
 logger = logging.getLogger("drills")
@@ -77,10 +78,11 @@ def conclude(
     drill: DrillRef,
     target: TargetRef,
     run_dir: Path,
-    history_path: Path | None,
+    history_path: Path | str | None,
     objectives: ObjectiveTargets,
     aborted_reason: str | None = None,
     notes: Sequence[str] = (),
+    invocation_id: str | None = None,
 ) -> Conclusion:
     status = run_status(journal, aborted=aborted_reason is not None)
     measured = measure.compute(
@@ -102,10 +104,15 @@ def conclude(
             measured, extra={**measured.extra, "canary_writes_skipped": data.canary.skipped}
         )
     history_rtos: list[float] = []
+    position = None
     if history_path is not None:
         try:
             with History(history_path) as history:
                 history_rtos = history.rto_seconds(drill.scenario, target.name)
+                started = data.clock.to_utc(data.started_at)
+                position = history_position(
+                    history, drill.scenario, target.kind, started, measured.rto_seconds
+                )
         except DrillError as exc:
             logger.warning("history not read: %s", exc)
     results = evaluate(measured, objectives, history_rto_seconds=history_rtos)
@@ -125,6 +132,8 @@ def conclude(
         all_notes.insert(0, "steady state did not hold before the fault: no fault was injected")
     if chosen:
         all_notes.append(chosen)
+    if position is not None:
+        all_notes.append(position)
     result = DrillResult(
         run_id=run_id,
         drill=drill,
@@ -154,7 +163,7 @@ def conclude(
             report = json.loads((run_dir / "report.json").read_text()) if not unwritten else None
         try:
             with History(history_path) as history:
-                history.record(result, report, run_dir=run_dir)
+                history.record(result, report, run_dir=run_dir, invocation_id=invocation_id)
         except (DrillError, OSError, sqlite3.Error) as exc:  # a full disk too
             logger.warning("run not recorded in history: %s", exc)
     return Conclusion(result, files, unwritten)

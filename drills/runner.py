@@ -56,6 +56,7 @@ class RunRequest:
     allow_production: bool = False
     fault: str | None = None  # the method activity to take as the fault (else tags, else first)
     chaos: ChaosOptions = field(default_factory=ChaosOptions)  # `chaos run`'s flags
+    invocation: str | None = None  # shared by the runs of one `drills run --repeat N`
 
 
 @dataclass(frozen=True)
@@ -234,6 +235,7 @@ class Runner:
                     run_id,
                     run_dir,
                     request.chaos,
+                    request.invocation,
                 )
         except KeyboardInterrupt:
             return RunOutcome(
@@ -294,6 +296,7 @@ class Runner:
         run_id: str,
         run_dir: Path,
         chaos: ChaosOptions,
+        invocation: str | None = None,
     ) -> RunOutcome:
         session = MeasurementSession(
             target,
@@ -372,13 +375,14 @@ class Runner:
                 data,
                 journal,
                 run_id=run_id,
-                drill=DrillRef(scenario.name, scenario.title, str(scenario.path)),
+                drill=DrillRef(scenario.key, scenario.title, str(scenario.path)),
                 target=TargetRef(target_name, target.kind, target.control_plane_url),
                 run_dir=run_dir,
-                history_path=self.settings.history,
+                history_path=self.settings.history_location,
                 objectives=objectives,
                 aborted_reason=aborted_reason,
                 notes=notes,
+                invocation_id=invocation,
             )
         interrupted = interrupted or bool(received)
         result = conclusion.result

@@ -2,6 +2,7 @@
 
 DRILLS_HOME            where runs and the history live (default: the user's data dir for drills)
 DRILLS_HISTORY         history database: a SQLite file path (default: $DRILLS_HOME/history.sqlite)
+                       or a team's PostgreSQL URL (postgresql://user:password@host:port/db)
 DRILLS_SANDBOX_DIR     default state directory of `drills sandbox` commands
 DRILLS_TARGET          target for plain `chaos run` of a drills experiment (e.g. sandbox:/path)
 DRILLS_OUT             run folder for plain `chaos run` (default: a new folder under $DRILLS_HOME/runs)
@@ -9,6 +10,7 @@ DRILLS_SAMPLE_INTERVAL sampling interval in seconds (default 0.1: 10 Hz; 0.01 to
 DRILLS_CANARY_RATE     canary writes per second (default 100; 0.1 to 1000)
 DRILLS_BASELINE        seconds measured before the experiment starts (default 3; 0.1 to 3600)
 DRILLS_OBSERVE_AFTER   seconds measured after the experiment ends (default 3; 0.1 to 3600)
+GITHUB_STEP_SUMMARY    (set by GitHub Actions) `drills gate` appends its Markdown there
 
 Numbers out of range, infinite or NaN are refused (exit 2) before anything starts.
 """
@@ -49,14 +51,24 @@ class Settings:
     canary_rate: float
     baseline_seconds: float = 3.0
     observe_after_seconds: float = 3.0
+    github_step_summary: Path | None = None
+    history_url: str | None = None  # DRILLS_HISTORY=postgresql://…: then `history` is unused
+
+    @property
+    def history_location(self) -> Path | str:
+        """The history to open: the PostgreSQL URL when one is set, else the SQLite file."""
+        return self.history_url or self.history
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         home = Path(env["DRILLS_HOME"]) if env.get("DRILLS_HOME") else _default_home()
+        history = env.get("DRILLS_HISTORY") or ""
+        url = history if history.startswith(("postgresql://", "postgres://")) else None
         return cls(
             home=home,
-            history=Path(env.get("DRILLS_HISTORY") or home / "history.sqlite"),
+            history=Path(history) if history and url is None else home / "history.sqlite",
+            history_url=url,
             sandbox_dir=Path(env.get("DRILLS_SANDBOX_DIR") or _default_sandbox_dir(home)),
             target=env.get("DRILLS_TARGET") or None,
             out=Path(env["DRILLS_OUT"]) if env.get("DRILLS_OUT") else None,
@@ -64,6 +76,9 @@ class Settings:
             canary_rate=_bounded(env, "DRILLS_CANARY_RATE", 100.0, 0.1, 1000.0),
             baseline_seconds=_bounded(env, "DRILLS_BASELINE", 3.0, 0.1, 3600.0),
             observe_after_seconds=_bounded(env, "DRILLS_OBSERVE_AFTER", 3.0, 0.1, 3600.0),
+            github_step_summary=(
+                Path(env["GITHUB_STEP_SUMMARY"]) if env.get("GITHUB_STEP_SUMMARY") else None
+            ),
         )
 
 

@@ -78,7 +78,7 @@ def finish_standalone_session(
         drill=DrillRef(_scenario(experiment, scenario), title, "(plain chaos run)"),
         target=TargetRef(target.name, target.kind, target.control_plane_url),
         run_dir=session.run_dir,
-        history_path=settings.history,
+        history_path=settings.history_location,
         objectives=_objectives(settings),
     )
     result = conclusion.result

@@ -12,6 +12,9 @@ import pytest
 
 from drills.targets.sandbox.driver import SandboxTarget
 from drills.targets.sandbox.processes import Supervisor
+from tests.postgres_history import history_location, team_pg
+
+__all__ = ["history_location", "team_pg"]  # the history fixtures: SQLite and a real PostgreSQL
 
 
 def private_dir(prefix: str) -> Path:

@@ -33,10 +33,10 @@ def due_command(
     target: str | None, as_json: bool, fail_if_overdue: bool, metrics_textfile: Path | None
 ) -> None:
     """List the cadence's drills: last run that proved something, next due date, state."""
-    path = Settings.from_environ().history
+    location = Settings.from_environ().history_location
     now = datetime.now(UTC)
-    if path.exists():
-        with History(path) as history:
+    if not isinstance(location, Path) or location.exists():
+        with History(location) as history:
             rows = due(scenarios(), history, now, target)
     else:
         rows = due(scenarios(), None, now, target)

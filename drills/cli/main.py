@@ -16,14 +16,18 @@ from rich.table import Table
 
 from drills import __version__
 from drills.catalog import scenarios
+from drills.cli.baseline import baseline
+from drills.cli.ci import ci_command
 from drills.cli.crash import install_thread_hook, report_crash
 from drills.cli.dashboard import dashboard_command
 from drills.cli.due import due_command
+from drills.cli.gate import gate_command
 from drills.cli.history import history
 from drills.cli.run import run
 from drills.cli.runbook import runbook
 from drills.cli.sandbox import sandbox
 from drills.cli.schedule import schedule
+from drills.cli.trend import trend_command
 from drills.errors import EXIT_CODES_HELP, DrillError, ExitCode
 
 
@@ -58,6 +62,10 @@ cli.add_command(history)
 cli.add_command(due_command)
 cli.add_command(dashboard_command)
 cli.add_command(runbook)
+cli.add_command(gate_command)
+cli.add_command(baseline)
+cli.add_command(ci_command)
+cli.add_command(trend_command)
 
 
 def main(argv: list[str] | None = None) -> None:

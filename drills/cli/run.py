@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
+from statistics import median
 
 import click
 from rich.console import Console
@@ -13,11 +15,11 @@ from rich.table import Table
 from drills.catalog import suite as suite_scenarios
 from drills.chaosrun import HYPOTHESIS_STRATEGIES, ROLLBACK_STRATEGIES, ChaosOptions
 from drills.cli.exports import export_metrics, gateway_option, run_summary, suite_summary
-from drills.errors import EXIT_CODES_HELP
+from drills.errors import EXIT_CODES_HELP, ExitCode
 from drills.models import Verdict
 from drills.numbers import fmt_count, fmt_value
 from drills.runfolder import prepare_run_folder
-from drills.runner import Runner, RunOutcome, RunRequest
+from drills.runner import Runner, RunOutcome, RunRequest, new_run_id
 from drills.settings import Settings
 from drills.suite import SuiteOutcome, run_suite
 
@@ -108,6 +110,46 @@ def print_suite(done: SuiteOutcome, console: Console) -> None:
     console.print(f"\nSummary in {done.out_dir / 'suite.md'}", highlight=False)
 
 
+def print_distribution(outcomes: list[RunOutcome], console: Console) -> None:
+    """The runs of one `--repeat` invocation side by side, with median and range per metric."""
+    results = [o.conclusion.result for o in outcomes if o.conclusion is not None]
+    console.print(f"\n[bold]{len(outcomes)} runs[/] of one invocation", highlight=False)
+    table = Table(box=None, pad_edge=False)
+    for column in ("run", "verdict", "TTD", "RTO", "downtime", "RPO", "lost"):
+        table.add_column(column, justify="left" if column in ("run", "verdict") else "right")
+    for r in results:
+        m = r.measurements
+        label, style = VERDICT_STYLE[r.verdict]
+        table.add_row(
+            r.run_id,
+            f"[{style}]{label}[/]",
+            _fmt(m.time_to_detect_seconds),
+            _fmt(m.rto_seconds),
+            _fmt(m.downtime_seconds),
+            _fmt(m.rpo_seconds),
+            _fmt(m.writes_lost, ""),
+        )
+    for name, pick in (("median", median), ("min", min), ("max", max)):
+        cells = []
+        for field in ("time_to_detect_seconds", "rto_seconds", "downtime_seconds", "rpo_seconds"):
+            values = [v for r in results if (v := getattr(r.measurements, field)) is not None]
+            cells.append(_fmt(pick(values)) if values else "n/a")
+        lost = [
+            r.measurements.writes_lost for r in results if r.measurements.writes_lost is not None
+        ]
+        table.add_row(f"[dim]{name}[/]", "", *cells, _fmt(pick(lost), "") if lost else "n/a")
+    console.print(table)
+
+
+def invocation_exit_code(outcomes: list[RunOutcome]) -> ExitCode:
+    """The worst run decides: aborted or invalid (3) over missed (1) over met (0)."""
+    codes = {o.exit_code for o in outcomes}
+    for code in (ExitCode.ABORTED, ExitCode.USAGE, ExitCode.MISSED):
+        if code in codes:
+            return code
+    return ExitCode.MET
+
+
 @click.command(epilog=EXIT_CODES_HELP)
 @click.argument("scenario", required=False)
 @click.option(
@@ -125,6 +167,13 @@ def print_suite(done: SuiteOutcome, console: Console) -> None:
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 @click.option(
     "--allow-production", is_flag=True, help="Drill a production-looking target anyway (dangerous)."
+)
+@click.option(
+    "--repeat",
+    type=click.IntRange(1, 100),
+    default=1,
+    show_default=True,
+    help="Measure N runs in one invocation (each recorded; `drills gate` judges them together).",
 )
 @click.option(
     "--fault",
@@ -185,6 +234,7 @@ def run(
     out: Path | None,
     dry_run: bool,
     allow_production: bool,
+    repeat: int,
     fault: str | None,
     hypothesis_strategy: str | None,
     hypothesis_frequency: float,
@@ -200,6 +250,8 @@ def run(
     """Run SCENARIO (a name from `drills list` or an experiment file) and measure it."""
     if (scenario is None) == (suite is None):
         raise click.UsageError("give a SCENARIO or --suite NAME (not both)")
+    if repeat > 1 and (suite is not None or dry_run):
+        raise click.UsageError("--repeat measures one SCENARIO (not with --suite or --dry-run)")
     console = Console(stderr=True)
     runner = Runner(Settings.from_environ(), console)
     if suite is not None:
@@ -238,7 +290,11 @@ def run(
         var_files,
         chaos_settings,
     )
-    outcome = runner.run(RunRequest(scenario, target, out, dry_run, allow_production, fault, chaos))
+    request = RunRequest(scenario, target, out, dry_run, allow_production, fault, chaos)
+    if repeat > 1:
+        code = run_repeated(runner, request, repeat, metrics_textfile, pushgateway)
+        sys.exit(int(code))
+    outcome = runner.run(request)
     if outcome.conclusion is not None:
         export_metrics([outcome.conclusion.result], metrics_textfile, pushgateway)
     if as_json:
@@ -248,3 +304,33 @@ def run(
     else:
         print_summary(outcome, Console())
     sys.exit(int(outcome.exit_code))
+
+
+def run_repeated(
+    runner: Runner,
+    base: RunRequest,
+    repeat: int,
+    metrics_textfile: Path | None = None,
+    pushgateway: str | None = None,
+) -> ExitCode:
+    """`--repeat N`: N runs sharing one invocation id, each in its own run folder (below `out`
+    when given); an interrupted run (also before its fault) ends the series, the runs so far
+    are kept."""
+    invocation = new_run_id("invocation")
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)  # piped (a CI log): whole run ids, one run per line
+    outcomes: list[RunOutcome] = []
+    for index in range(1, repeat + 1):
+        runner.say(f"\n[bold]Run {index}/{repeat}[/] (invocation {invocation})")
+        run_out = None if base.out is None else base.out / f"run-{index}"
+        outcome = runner.run(replace(base, out=run_out, invocation=invocation))
+        outcomes.append(outcome)
+        print_summary(outcome, console)
+        if outcome.interrupted or outcome.conclusion is None:  # Ctrl-C/SIGTERM, even pre-fault
+            runner.say("interrupted: no further runs")
+            break
+    print_distribution(outcomes, console)
+    finished = [o.conclusion.result for o in outcomes if o.conclusion is not None]
+    export_metrics(finished, metrics_textfile, pushgateway)
+    return invocation_exit_code(outcomes)

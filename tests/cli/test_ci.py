@@ -1,0 +1,86 @@
+"""`drills ci --emit`: valid YAML whose every `drills` command parses, history kept or shared."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+import yaml
+
+from drills.cli.main import cli
+from drills.errors import ExitCode
+from tests.cli.test_bad_input import one_line
+from tests.cli.test_gate_cli import run_drills
+
+
+def drills_commands(script_lines: list[str]) -> list[list[str]]:
+    """The `drills` argument lists of `python3 dev.py drills ...` lines (shell suffix dropped)."""
+    found = []
+    for line in script_lines:
+        words = shlex.split(line.split("||")[0])
+        if words[:3] == ["python3", "dev.py", "drills"]:
+            found.append(words[3:])
+    return found
+
+
+def parses(args: list[str]) -> None:
+    group_ctx = cli.make_context("drills", list(args), resilient_parsing=False)
+    command = cli.get_command(group_ctx, args[0])
+    assert command is not None, args
+    command.make_context(args[0], list(args[1:]))  # raises a UsageError when invalid
+
+
+def script(emitted: dict[str, Any], system: str) -> list[str]:
+    if system == "gitlab":
+        return list(emitted["drills"]["script"])
+    steps = emitted["jobs"]["drills"]["steps"]
+    return [line for step in steps for line in str(step.get("run", "")).splitlines() if line]
+
+
+@pytest.mark.parametrize("system", ["github", "gitlab"])
+@pytest.mark.parametrize("team", [False, True])
+def test_the_pipeline_runs_repeated_drills_then_the_gate(
+    system: str, team: bool, tmp_path: Path
+) -> None:
+    args = ["ci", "--emit", system, "--scenario", "complete-outage"]
+    args += ["--scenario", "database-failover", "--repeat", "6"]
+    done = run_drills(tmp_path, *args, *(["--team-history"] if team else []))
+    assert done.returncode == 0, done.stderr
+    emitted = yaml.safe_load(done.stdout)
+    commands = drills_commands(script(emitted, system))
+    assert [c[:2] for c in commands] == [
+        ["run", "complete-outage"],
+        ["run", "database-failover"],
+        ["gate", "--out"],
+    ]
+    assert all(c[-2:] == ["--repeat", "6"] for c in commands[:2])
+    for command in commands:
+        parses(command)
+    text = done.stdout
+    if team:
+        assert "DRILLS_HISTORY" in text and "cache" not in text
+    else:
+        assert ".drills/history.sqlite" in text and "DRILLS_HISTORY" not in text
+    if system == "github":
+        steps = emitted["jobs"]["drills"]["steps"]
+        always = [s for s in steps if s.get("if") == "always()"]
+        assert any("upload-artifact" in s["uses"] for s in always)
+        assert team or any("cache/save" in s["uses"] for s in always)
+    else:
+        job = emitted["drills"]
+        assert job["artifacts"]["reports"]["junit"] == "drill-gate/gate.xml"
+        assert team or job["cache"]["when"] == "always"
+
+
+def test_a_bad_request_is_one_line_exit_2(tmp_path: Path) -> None:
+    done = run_drills(tmp_path, "ci", "--emit", "github", "--scenario", "meteor-strike")
+    assert done.returncode == ExitCode.USAGE
+    assert "unknown scenario 'meteor-strike'" in one_line(done.stderr)
+    done = run_drills(tmp_path, "ci", "--emit", "github", "--repeat", "3")
+    assert done.returncode == ExitCode.USAGE
+    assert "at least 4 runs" in one_line(done.stderr)
+    with pytest.raises(click.UsageError):
+        parses(["run", "complete-outage", "--repeat", "0"])

@@ -1,0 +1,76 @@
+"""`drills trend`: runs over time as text and as a self-contained page with baseline and marks."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from drills.errors import ExitCode
+from drills.history import History
+from drills.models import Verdict
+from drills.trend import build_trend, history_position
+from reports.trend import trend_html, trend_text
+from tests.cli.test_bad_input import one_line
+from tests.cli.test_gate_cli import run_drills
+from tests.engine.seeded import EPOCH, Seeder
+
+OBJECTIVES = {"objectives": [{"name": "rto", "threshold": 5.0}, {"name": "rpo", "threshold": 300}]}
+
+
+def seeded(path: Path) -> None:
+    with History(path) as history:
+        seeder = Seeder(history)
+        seeder.invocation([1.4, 1.5, 1.6, 1.5, 1.45])
+        seeder.invocation([1.5, 1.55, 1.5], verdicts=[Verdict.MET, Verdict.INVALID, Verdict.MET])
+        seeder.invocation([2.6, 2.7, 2.8], verdicts=[Verdict.MET, Verdict.ABORTED, Verdict.MISSED])
+        newest = history.run(f"{seeder.scenario}-{seeder.count:06d}")
+        assert newest is not None
+        row = list(newest.row())
+        row[11] = json.dumps(OBJECTIVES)  # the stored report, with the objectives
+        history.insert_rows([row])
+
+
+def test_trend_marks_baseline_newest_and_runs_that_prove_nothing(tmp_path: Path) -> None:
+    seeded(tmp_path / "h.sqlite")
+    with History(tmp_path / "h.sqlite") as history:
+        trend = build_trend(history, "complete-outage")
+    assert len(trend.runs) == 11
+    assert trend.objectives == {"rto": 5.0, "rpo": 300.0}
+    assert len(trend.baseline_ids) == 7  # the met runs before the newest invocation
+    assert trend.bands["rto"].median == 1.5
+    text = trend_text(trend)
+    assert text.count("newest invocation") == 3 and text.count("baseline") >= 7
+    assert "objective <= 5 s" in text and "invalid" in text and "aborted" in text
+    page = trend_html(trend)
+    assert "<script" not in page and "src=" not in page and "href=" not in page
+    assert set(re.findall(r"https?://[^\"' ]+", page)) == {"http://www.w3.org/2000/svg"}
+    assert page.count("<svg") == 3
+    assert page.count('class="newest"') == 3 * 2  # two measured runs of the newest, per chart
+    assert page.count("(proves nothing)") == 3 * 2  # the invalid and the aborted run, per chart
+    assert page.count('class="objective"') == 1  # RTO's 5 s is drawn; RPO's 300 s is not
+    assert "objective 300 s (far above every run: not drawn)" in page
+
+
+def test_trend_cli_writes_the_page_and_refuses_unknown_scenarios(tmp_path: Path) -> None:
+    seeded(tmp_path / "history.sqlite")
+    page = tmp_path / "pages" / "trend.html"
+    done = run_drills(tmp_path, "trend", "complete-outage", "--html", str(page))
+    assert done.returncode == 0, done.stderr
+    assert "complete-outage on sandbox: last 11 run(s)" in done.stdout
+    assert page.read_text().startswith("<!doctype html>")
+    done = run_drills(tmp_path, "trend", "meteor-strike")
+    assert done.returncode == ExitCode.USAGE
+    assert "unknown scenario 'meteor-strike'" in one_line(done.stderr)
+
+
+def test_a_run_is_placed_against_its_history(tmp_path: Path) -> None:
+    seeded(tmp_path / "h.sqlite")
+    with History(tmp_path / "h.sqlite") as history:
+        newest = history.latest_invocation("complete-outage")
+        note = history_position(history, "complete-outage", "sandbox", newest[0].started_at, 1.52)
+        assert history_position(history, "complete-outage", "kubernetes", EPOCH, 1.0) is None
+    assert note == (
+        "against its history: RTO 1.520 s; the 7 newest earlier met run(s) on sandbox had"
+        " median 1.500 s (1.400-1.600 s): slower than 6 of them"
+    )
