@@ -8,6 +8,7 @@ back; keep what was measured even when interrupted; then conclude and report.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import secrets as token
@@ -116,6 +117,7 @@ class Runner:
     def __init__(self, settings: Settings, console: Console | None = None) -> None:
         self.settings = settings
         self.console = console or Console(stderr=True)
+        self.interrupted_in_teardown = False  # Ctrl-C or SIGTERM while the run was ending
 
     def say(self, message: str) -> None:
         self.console.print(message, highlight=False)
@@ -187,8 +189,12 @@ class Runner:
         run_id = new_run_id(scenario.name)
         run_dir = (request.out or self.settings.home / "runs" / run_id).resolve()
         run_dir.mkdir(parents=True, exist_ok=True)
+        self.interrupted_in_teardown = False
         with sigterm_as_interrupt():
-            return self._run(scenario, spec, experiment, objectives, run_id, run_dir, request)
+            outcome = self._run(scenario, spec, experiment, objectives, run_id, run_dir, request)
+        if self.interrupted_in_teardown:  # a suite stops here as for any other interrupt
+            return dataclasses.replace(outcome, interrupted=True)
+        return outcome
 
     def _run(
         self,
@@ -231,11 +237,16 @@ class Runner:
                 ExitCode.ABORTED, run_dir, None, "interrupted before the fault; nothing injected"
             )
         finally:
-            registry.unregister(key)
-            if target is not None:
-                target.close()
-            if fresh is not None:
-                self._stop_fresh_sandbox(fresh)
+            # A Ctrl-C now (often the impatient second one) must not cut the teardown short and
+            # leave servers or the sandbox's folder behind: noted, and honoured once done.
+            with deferred_interrupts() as received:
+                registry.unregister(key)
+                if target is not None:
+                    target.close()
+                if fresh is not None:
+                    self._stop_fresh_sandbox(fresh)
+            if received:
+                self.interrupted_in_teardown = True
 
     def _start_fresh_sandbox(self, state_dir: Path) -> Target:
         from drills.targets.sandbox.driver import SandboxTarget
@@ -253,7 +264,7 @@ class Runner:
     def _stop_fresh_sandbox(self, state_dir: Path) -> None:
         from drills.targets.sandbox.stack import Sandbox
 
-        self.say("Stopping the sandbox ...")
+        self.say("Stopping the sandbox ... (interrupts wait until it is removed)")
         try:
             Sandbox(state_dir).down(purge=True)
         except Exception as exc:  # report it: leftover servers must not go unnoticed
