@@ -43,6 +43,7 @@ from drills.targets import registry
 from drills.targets.base import Target
 from drills.targets.profiles import profile_objectives
 from drills.targets.registry import SpecKind, TargetSpec, parse_spec
+from drills.targets.sandbox.warden import FRESH_PREFIX, Warden, sweep_orphans
 
 PREFLIGHT_SECONDS = 30.0
 
@@ -106,7 +107,7 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
 def fresh_state_dir() -> Path:
     """A private state dir the unprivileged PostgreSQL user (when we are root) can still reach."""
-    path = Path(tempfile.mkdtemp(prefix="drills-sandbox-"))
+    path = Path(tempfile.mkdtemp(prefix=FRESH_PREFIX))
     path.chmod(0o711)
     return path
 
@@ -118,6 +119,7 @@ class Runner:
         self.settings = settings
         self.console = console or Console(stderr=True)
         self.interrupted_in_teardown = False  # Ctrl-C or SIGTERM while the run was ending
+        self._warden: Warden | None = None
 
     def say(self, message: str) -> None:
         self.console.print(message, highlight=False)
@@ -181,6 +183,8 @@ class Runner:
         objectives = objectives_for(spec)
         experiment = load_for_run(scenario.path)
         designate_fault(experiment, request.fault)
+        for orphan in sweep_orphans():
+            self.say(f"Removed a fresh sandbox whose harness had died: {orphan}")
         if request.dry_run:
             plan = self.plan(scenario, spec, experiment)
             if spec.kind is SpecKind.PROFILE:
@@ -252,6 +256,8 @@ class Runner:
         from drills.targets.sandbox.driver import SandboxTarget
         from drills.targets.sandbox.processes import Supervisor
 
+        self._warden = Warden(state_dir)
+        self._warden.start()  # tears the sandbox down if this process dies, even of SIGKILL
         supervisor = Supervisor()
         target = SandboxTarget(state_dir, supervisor=supervisor)
         self.say(f"Starting a fresh sandbox in {state_dir} ...")
@@ -269,6 +275,9 @@ class Runner:
             Sandbox(state_dir).down(purge=True)
         except Exception as exc:  # report it: leftover servers must not go unnoticed
             self.say(f"[red]could not stop the sandbox in {state_dir}: {exc}[/]")
+        if self._warden is not None:
+            self._warden.dismiss()
+            self._warden = None
 
     def _preflight(self, target: Target) -> None:
         """The target must answer and be healthy before any fault (else: refused, exit 3)."""

@@ -14,6 +14,7 @@ from drills.errors import InputError
 from drills.settings import Settings
 from drills.targets.base import Component
 from drills.targets.sandbox.stack import Sandbox
+from drills.targets.sandbox.warden import sweep_orphans
 
 COMPONENTS = [c.value for c in Component]
 
@@ -43,6 +44,10 @@ def _component(name: str) -> Component:
 @click.group()
 def sandbox() -> None:
     """Manage the embedded sandbox (PostgreSQL primary + standby, Redis, control plane)."""
+    for orphan in sweep_orphans():
+        Console(stderr=True).print(
+            f"removed a fresh sandbox whose harness had died: {orphan}", highlight=False
+        )
 
 
 @sandbox.command()

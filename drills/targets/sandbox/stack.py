@@ -20,11 +20,17 @@ from urllib.parse import urlsplit
 
 import psutil
 
-from drills.errors import ComponentError, SandboxError
+from drills.errors import ComponentError, InputError, SandboxError
 from drills.targets.base import Component
 from drills.targets.sandbox import postgres as pg
 from drills.targets.sandbox.pgcluster import Role, role_of
-from drills.targets.sandbox.processes import ProcessRef, Supervisor, postgres_identity, tail
+from drills.targets.sandbox.processes import (
+    ProcessRef,
+    Supervisor,
+    crash_labelled,
+    postgres_identity,
+    tail,
+)
 from drills.targets.sandbox.proxyctl import FaultProxy, proxied_conninfo
 from drills.targets.sandbox.redis import RedisServer, redis_url
 from drills.targets.sandbox.state import (
@@ -67,6 +73,7 @@ class Sandbox:
     ) -> None:
         self.layout = Layout(state_dir.resolve())
         self.supervisor = supervisor or Supervisor()
+        self.supervisor.label = str(self.layout.root)  # findable by `down` whatever happens
         self.default_replicas = replicas
         self.progress = progress
 
@@ -121,7 +128,13 @@ class Sandbox:
     # ------------------------------------------------------------------ lifecycle
 
     def up(self) -> SandboxState:
-        """Start whatever is not running and wait until every component is healthy (idempotent)."""
+        """Start whatever is not running and wait until every component is healthy (idempotent).
+
+        An `up` that fails (or is interrupted) stops again what it started itself; what was
+        already running before it stays as it was.
+        """
+        if self.default_replicas < 0:
+            raise InputError(f"replicas must be 0 or more, got {self.default_replicas}")
         check_is_sandbox_dir(self.layout)
         with operation_lock(self.layout):
             state = load_state(self.layout)
@@ -129,17 +142,29 @@ class Sandbox:
                 state = SandboxState.new(allocate_ports())
                 state.components[Component.CONTROL_PLANE].replicas = self.default_replicas
                 self._save(state)
-            for component in START_ORDER:
-                self._ensure_running(state, component)
+            proxy_was_running = self.fault_proxy().pid() is not None
+            started: list[Component] = []
+            try:
+                for component in START_ORDER:
+                    if self._needs_start(state, component):
+                        started.append(component)
+                        self._start(state, component)
+            except BaseException:
+                self._stop(state, started)
+                if not proxy_was_running:
+                    self.fault_proxy().stop()
+                raise
             return state
 
     def _ensure_running(self, state: SandboxState, component: Component) -> None:
+        if self._needs_start(state, component):
+            self._start(state, component)
+
+    def _needs_start(self, state: SandboxState, component: Component) -> bool:
         comp = state.components[component]
         live = [ref for ref in comp.processes if ref.alive()]
         wanted = comp.replicas if component is Component.CONTROL_PLANE else 1
-        if len(live) == wanted and self._healthy(state, component):
-            return
-        self._start(state, component)
+        return not (len(live) == wanted and self._healthy(state, component))
 
     def _check_port(self, state: SandboxState, component: Component) -> None:
         port = state.ports[component]
@@ -367,21 +392,29 @@ class Sandbox:
         with operation_lock(self.layout):
             state = load_state(self.layout)
             if state is not None:
-                for component in reversed(START_ORDER):
-                    refs = state.components[component].processes
-                    # SIGINT is PostgreSQL's fast shutdown; SIGTERM for the others.
-                    sig = signal.SIGINT if component in _POSTGRES else signal.SIGTERM
-                    self.supervisor.terminate(refs, sig=sig)
-                    state.components[component].processes = []
-                    self._save(state)
+                self._stop(state, list(START_ORDER))
             self.fault_proxy().stop()
             # scratch restores (backup-restore-test) a killed harness may have left running
             from drills.targets.sandbox.pitr import stop_scratch_instances
             from drills.targets.sandbox.recovery import scratch_root
 
             stop_scratch_instances(scratch_root(self))
+            # anything of ours whose pid never reached a file (the harness died in between)
+            crash_labelled(str(self.layout.root))
         if purge:
             shutil.rmtree(self.layout.root, ignore_errors=True)
+
+    def _stop(self, state: SandboxState, components: list[Component]) -> None:
+        """Stop these components, in reverse start order, saving the state after each."""
+        for component in reversed(START_ORDER):
+            if component not in components:
+                continue
+            refs = state.components[component].processes
+            # SIGINT is PostgreSQL's fast shutdown; SIGTERM for the others.
+            sig = signal.SIGINT if component in _POSTGRES else signal.SIGTERM
+            self.supervisor.terminate(refs, sig=sig)
+            state.components[component].processes = []
+            self._save(state)
 
     # ------------------------------------------------------------------ reading
 

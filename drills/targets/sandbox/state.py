@@ -29,6 +29,7 @@ from drills.targets.sandbox.processes import ProcessRef
 STATE_SCHEMA = "drills.sandbox/v1"
 STATE_FILE = "state.json"
 LOCK_FILE = ".lock"
+OWNER_FILE = "owner.json"  # a fresh sandbox's owning harness (see warden.py)
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,7 @@ def check_is_sandbox_dir(layout: Layout) -> None:
         return
     if not layout.root.is_dir():
         raise StateDirError(f"--state-dir {layout.root} is not a directory")
-    ours = {STATE_FILE, LOCK_FILE}
+    ours = {STATE_FILE, LOCK_FILE, OWNER_FILE}
     entries = {p.name for p in layout.root.iterdir()}
     if entries and not (entries & ours):
         raise StateDirError(
