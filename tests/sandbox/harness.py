@@ -26,9 +26,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 _STATE_DIR = re.compile(r"Starting a fresh sandbox in (\S+) \.\.\.")
 
 
-def drills_command(*args: str, home: Path, timeout_seconds: float = 120.0) -> str:
-    """Run one `drills` command to its end; returns its stderr (the sweep happens here)."""
-    done = subprocess.run(
+def drills_command(
+    *args: str, home: Path, timeout_seconds: float = 120.0
+) -> subprocess.CompletedProcess[str]:
+    """Run one `drills` command to its end (output captured)."""
+    return subprocess.run(
         [sys.executable, "-m", "drills", *args],
         cwd=REPO_ROOT,
         env={**os.environ, "DRILLS_HOME": str(home)},
@@ -37,7 +39,6 @@ def drills_command(*args: str, home: Path, timeout_seconds: float = 120.0) -> st
         timeout=timeout_seconds,
         check=False,
     )
-    return done.stderr
 
 
 @dataclass(frozen=True)
@@ -73,13 +74,13 @@ class Footprint:
 class LiveRun:
     """One `drills` command running in the background."""
 
-    def __init__(self, *args: str, home: Path) -> None:
+    def __init__(self, *args: str, home: Path, env: dict[str, str] | None = None) -> None:
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "drills", *args],
             cwd=REPO_ROOT,
-            env={**os.environ, "DRILLS_HOME": str(home)},
+            env={**os.environ, "DRILLS_HOME": str(home), **(env or {})},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

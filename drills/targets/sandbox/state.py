@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from drills.errors import StateDirError
+from drills.errors import StateDirError, TargetBusyError
 from drills.targets.base import Component
 from drills.targets.sandbox.processes import ProcessRef
 
@@ -30,6 +30,7 @@ STATE_SCHEMA = "drills.sandbox/v1"
 STATE_FILE = "state.json"
 LOCK_FILE = ".lock"
 OWNER_FILE = "owner.json"  # a fresh sandbox's owning harness (see warden.py)
+DRILL_LOCK_FILE = "drill.lock"
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,32 @@ def operation_lock(layout: Layout, wait_seconds: float = 60.0) -> Iterator[None]
         try:
             yield
         finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def drill_lock(layout: Layout, holder: str) -> Iterator[None]:
+    """Held by a drill for its whole run, and by the `sandbox` commands that would break one
+    (`down`, `restart`): refuses at once (`TargetBusyError`, naming who holds it), never waits.
+
+    A file lock, so the kernel releases it when its holder dies, however it dies.
+    """
+    with (layout.root / DRILL_LOCK_FILE).open("a+") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            handle.seek(0)
+            held_by = handle.read().strip() or "another drills command"
+            raise TargetBusyError(f"{layout.root} is in use by {held_by}") from exc
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{holder} (pid {os.getpid()})\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
