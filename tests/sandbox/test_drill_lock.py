@@ -7,6 +7,7 @@ refused (exit 3: refused as unsafe, one line naming --force) and the drill still
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -55,6 +56,15 @@ def test_down_and_restart_are_refused_while_a_drill_runs(tmp_path: Path) -> None
         _assert_refused(restart, "restart")
         assert box.status()["running"]
         assert run.wait() == 0, "\n".join(run.lines[-20:])  # MET: nothing was pulled away
+        # and the sandbox's passwords are nowhere in what the drill wrote or printed
+        secrets = json.loads(box.layout.state_file.read_text())["credentials"].values()
+        written = [p for p in (tmp_path / "run").rglob("*") if p.is_file()]
+        written += [p for p in box.layout.logs.rglob("*") if p.is_file()]
+        assert any(p.name == "report.json" for p in written)
+        for secret in secrets:
+            assert secret and secret not in "\n".join(run.lines)
+            for path in written:
+                assert secret.encode() not in path.read_bytes(), path
     finally:
         if run is not None:
             run.kill()

@@ -22,7 +22,6 @@ from drills.targets.base import (
 )
 from drills.targets.sandbox.locks import TableLockHolder
 from drills.targets.sandbox.processes import Supervisor
-from drills.targets.sandbox.redis import redis_url
 from drills.targets.sandbox.stack import Sandbox
 from drills.targets.sandbox.state import drill_lock
 
@@ -46,12 +45,11 @@ class SandboxTarget:
 
     def signals(self) -> Sequence[SignalSpec]:
         url = self.control_plane_url
-        ports = self.sandbox.state().ports
         return (
             SignalSpec("health", SignalKind.HTTP, f"{url}/health"),
             SignalSpec("graphql", SignalKind.GRAPHQL, f"{url}/graphql"),
             SignalSpec("postgres", SignalKind.POSTGRES, self.sandbox.postgres_conninfo()),
-            SignalSpec("redis", SignalKind.REDIS, redis_url(ports[Component.REDIS])),
+            SignalSpec("redis", SignalKind.REDIS, self.sandbox.redis_url()),
         )
 
     def status(self) -> dict[str, Any]:

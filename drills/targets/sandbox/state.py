@@ -24,6 +24,7 @@ from typing import Any
 
 from drills.errors import StateDirError, TargetBusyError
 from drills.targets.base import Component
+from drills.targets.sandbox.credentials import Credentials
 from drills.targets.sandbox.processes import ProcessRef
 
 STATE_SCHEMA = "drills.sandbox/v1"
@@ -81,6 +82,11 @@ class Layout:
         return self.bucket / "redis"
 
     @property
+    def passfile(self) -> Path:
+        """libpq's password file for this sandbox's PostgreSQL (0600; see credentials.py)."""
+        return self.root / "pgpass"
+
+    @property
     def service_config(self) -> Path:
         return self.root / "service.json"
 
@@ -117,6 +123,7 @@ class SandboxState:
     created_at: str
     ports: dict[Component, int]
     components: dict[Component, ComponentState]
+    credentials: Credentials = field(default_factory=Credentials)
 
     @classmethod
     def new(cls, ports: dict[Component, int]) -> SandboxState:
@@ -125,6 +132,7 @@ class SandboxState:
             created_at=datetime.now(UTC).isoformat(),
             ports=ports,
             components={c: ComponentState() for c in Component},
+            credentials=Credentials.generate(),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -134,6 +142,7 @@ class SandboxState:
             "created_at": self.created_at,
             "ports": {c.value: p for c, p in self.ports.items()},
             "components": {c.value: s.to_json() for c, s in self.components.items()},
+            "credentials": self.credentials.to_json(),  # the file is 0600 (mkstemp)
         }
 
     @classmethod
@@ -147,6 +156,7 @@ class SandboxState:
             components={
                 Component(k): ComponentState.from_json(v) for k, v in data["components"].items()
             },
+            credentials=Credentials.from_json(data.get("credentials")),
         )
 
 
