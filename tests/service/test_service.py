@@ -514,7 +514,7 @@ def test_multi_host_conninfo_skips_a_dead_host(
     dead = free_port()
     conninfo = (
         f"host=127.0.0.1,127.0.0.1 port={dead},{postgres.port} dbname=maestro user=postgres"
-        " target_session_attrs=read-write connect_timeout=2"
+        f" target_session_attrs=read-write connect_timeout=2 password={postgres.password}"
     )
     multi = Service(
         tmp_path, make_config(tmp_path, postgres, redis_server, postgres_conninfo=conninfo)
