@@ -1,8 +1,8 @@
 """`drills sandbox down`/`restart` do not pull a sandbox from under a running drill.
 
 A real `drills run` holds the sandbox's drill lock; the two commands that would break it are
-refused (exit 3: refused as unsafe, one line naming --force) and the drill still ends MET. With
---force they go ahead.
+refused (exit 3: refused as unsafe, one line naming --force), the drill comes to a verdict and the
+sandbox is whole afterwards. With --force they go ahead.
 """
 
 from __future__ import annotations
@@ -55,7 +55,10 @@ def test_down_and_restart_are_refused_while_a_drill_runs(tmp_path: Path) -> None
         _assert_refused(down, "down")
         _assert_refused(restart, "restart")
         assert box.status()["running"]
-        assert run.wait() == 0, "\n".join(run.lines[-20:])  # MET: nothing was pulled away
+        # a verdict (met, or missed on a busy machine's latency), not aborted: nothing was pulled
+        # away, and the standby the bug used to stop is still up afterwards
+        assert run.wait() in (0, 1), "\n".join(run.lines[-20:])
+        assert box.status()["running"]
         # and the sandbox's passwords are nowhere in what the drill wrote or printed
         secrets = json.loads(box.layout.state_file.read_text())["credentials"].values()
         written = [p for p in (tmp_path / "run").rglob("*") if p.is_file()]
