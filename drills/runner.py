@@ -8,6 +8,7 @@ back; keep what was measured even when interrupted; then conclude and report.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import secrets as token
@@ -43,6 +44,7 @@ from drills.targets import registry
 from drills.targets.base import Target
 from drills.targets.profiles import profile_objectives
 from drills.targets.registry import SpecKind, TargetSpec, parse_spec
+from drills.targets.sandbox.warden import FRESH_PREFIX, Warden, sweep_orphans
 
 PREFLIGHT_SECONDS = 30.0
 
@@ -107,7 +109,7 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
 def fresh_state_dir() -> Path:
     """A private state dir the unprivileged PostgreSQL user (when we are root) can still reach."""
-    path = Path(tempfile.mkdtemp(prefix="drills-sandbox-"))
+    path = Path(tempfile.mkdtemp(prefix=FRESH_PREFIX))
     path.chmod(0o711)
     return path
 
@@ -118,6 +120,8 @@ class Runner:
     def __init__(self, settings: Settings, console: Console | None = None) -> None:
         self.settings = settings
         self.console = console or Console(stderr=True)
+        self.interrupted_in_teardown = False  # Ctrl-C or SIGTERM while the run was ending
+        self._warden: Warden | None = None
 
     def say(self, message: str) -> None:
         self.console.print(message, highlight=False)
@@ -181,6 +185,8 @@ class Runner:
         objectives = objectives_for(spec)
         experiment = load_for_run(scenario.path)
         designate_fault(experiment, request.fault)
+        for orphan in sweep_orphans():
+            self.say(f"Removed a fresh sandbox whose harness had died: {orphan}")
         if request.dry_run:
             plan = self.plan(scenario, spec, experiment)
             if spec.kind is SpecKind.PROFILE:
@@ -192,13 +198,17 @@ class Runner:
             if request.out is not None
             else prepare_run_folder(self.settings.home / "runs" / run_id, "run folder")
         )  # before anything starts: a folder we cannot use is bad input, not a failed drill
+        self.interrupted_in_teardown = False
         try:
             with sigterm_as_interrupt():
-                return self._run(
+                outcome = self._run(
                     scenario, spec, experiment, objectives, run_id, folder.path.resolve(), request
                 )
         finally:
             folder.remove_if_unused()  # a refusal leaves no empty run folder behind
+        if self.interrupted_in_teardown:  # a suite stops here as for any other interrupt
+            return dataclasses.replace(outcome, interrupted=True)
+        return outcome
 
     def _run(
         self,
@@ -242,16 +252,23 @@ class Runner:
                 ExitCode.ABORTED, run_dir, None, "interrupted before the fault; nothing injected"
             )
         finally:
-            registry.unregister(key)
-            if target is not None:
-                target.close()
-            if fresh is not None:
-                self._stop_fresh_sandbox(fresh)
+            # A Ctrl-C now (often the impatient second one) must not cut the teardown short and
+            # leave servers or the sandbox's folder behind: noted, and honoured once done.
+            with deferred_interrupts() as received:
+                registry.unregister(key)
+                if target is not None:
+                    target.close()
+                if fresh is not None:
+                    self._stop_fresh_sandbox(fresh)
+            if received:
+                self.interrupted_in_teardown = True
 
     def _start_fresh_sandbox(self, state_dir: Path) -> Target:
         from drills.targets.sandbox.driver import SandboxTarget
         from drills.targets.sandbox.processes import Supervisor
 
+        self._warden = Warden(state_dir)
+        self._warden.start()  # tears the sandbox down if this process dies, even of SIGKILL
         supervisor = Supervisor()
         target = SandboxTarget(state_dir, supervisor=supervisor)
         self.say(f"Starting a fresh sandbox in {state_dir} ...")
@@ -264,11 +281,14 @@ class Runner:
     def _stop_fresh_sandbox(self, state_dir: Path) -> None:
         from drills.targets.sandbox.stack import Sandbox
 
-        self.say("Stopping the sandbox ...")
+        self.say("Stopping the sandbox ... (interrupts wait until it is removed)")
         try:
             Sandbox(state_dir).down(purge=True)
         except Exception as exc:  # report it: leftover servers must not go unnoticed
             self.say(f"[red]could not stop the sandbox in {state_dir}: {exc}[/]")
+        if self._warden is not None:
+            self._warden.dismiss()
+            self._warden = None
 
     def _preflight(self, target: Target) -> None:
         """The target must answer and be healthy before any fault (else: refused, exit 3)."""

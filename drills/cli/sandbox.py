@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from drills.errors import InputError
+from drills.errors import InputError, TargetBusyError
 from drills.settings import Settings
 from drills.targets.base import Component
 from drills.targets.sandbox.stack import Sandbox
+from drills.targets.sandbox.state import drill_lock
+from drills.targets.sandbox.warden import sweep_orphans
 
 COMPONENTS = [c.value for c in Component]
 MAX_REPLICAS = 16  # each replica is a Python process; more than this only starves the machine
@@ -45,6 +49,10 @@ def _component(name: str) -> Component:
 @click.group()
 def sandbox() -> None:
     """Manage the embedded sandbox (PostgreSQL primary + standby, Redis, control plane)."""
+    for orphan in sweep_orphans():
+        Console(stderr=True).print(
+            f"removed a fresh sandbox whose harness had died: {orphan}", highlight=False
+        )
 
 
 @sandbox.command()
@@ -68,12 +76,38 @@ def up(state_dir: Path | None, replicas: int) -> None:
     _print_status(box.status())
 
 
+force_option = click.option(
+    "--force",
+    is_flag=True,
+    help="Even while a drill runs on this sandbox (that drill's result is then worthless).",
+)
+
+
+@contextlib.contextmanager
+def _no_drill_running(box: Sandbox, command: str, force: bool) -> Iterator[None]:
+    """Hold the sandbox's drill lock for the command, so no drill runs under its feet; refused
+    (exit 3, refused as unsafe) while a drill holds it, unless --force."""
+    with contextlib.ExitStack() as held:
+        if not force and box.layout.root.is_dir():
+            try:
+                held.enter_context(drill_lock(box.layout, f"`drills sandbox {command}`"))
+            except TargetBusyError as exc:
+                raise TargetBusyError(
+                    f"{exc}; refused: `drills sandbox {command}` would break it "
+                    "(wait until it ends, or add --force)"
+                ) from exc
+        yield
+
+
 @sandbox.command()
 @state_dir_option
 @click.option("--purge", is_flag=True, help="Also delete the state directory and its data.")
-def down(state_dir: Path | None, purge: bool) -> None:
+@force_option
+def down(state_dir: Path | None, purge: bool, force: bool) -> None:
     """Stop everything the sandbox started (also after a crashed `up`)."""
-    _sandbox(state_dir).down(purge=purge)
+    box = _sandbox(state_dir)
+    with _no_drill_running(box, "down", force):
+        box.down(purge=purge)
 
 
 @sandbox.command()
@@ -91,9 +125,13 @@ def status(state_dir: Path | None, as_json: bool) -> None:
 @sandbox.command(epilog=COMPONENTS_HELP)
 @click.argument("component")
 @state_dir_option
-def restart(component: str, state_dir: Path | None) -> None:
+@force_option
+def restart(component: str, state_dir: Path | None, force: bool) -> None:
     """Bring COMPONENT back (after a kill -9 too), data intact."""
-    _sandbox(state_dir, progress=True).restart(_component(component))
+    which = _component(component)
+    box = _sandbox(state_dir, progress=True)
+    with _no_drill_running(box, "restart", force):
+        box.restart(which)
 
 
 @sandbox.command(epilog=COMPONENTS_HELP)

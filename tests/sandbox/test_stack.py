@@ -14,7 +14,7 @@ import httpx
 import psutil
 import pytest
 
-from drills.errors import ComponentError, StateDirError
+from drills.errors import ComponentError, InputError, StateDirError
 from drills.targets.base import Component
 from drills.targets.sandbox.driver import SandboxTarget
 from drills.targets.sandbox.stack import Sandbox
@@ -246,3 +246,41 @@ def test_failed_up_names_the_component_and_shows_its_log() -> None:
     assert state is not None
     assert not any(ref.alive() for comp in state.components.values() for ref in comp.processes)
     box.down(purge=True)
+
+
+def _running(box: Sandbox) -> list[int]:
+    state = load_state(box.layout)
+    refs = [ref for comp in state.components.values() for ref in comp.processes] if state else []
+    proxy = box.fault_proxy().pid()
+    return [ref.pid for ref in refs if ref.alive()] + ([proxy] if proxy else [])
+
+
+def test_failed_up_stops_what_it_started() -> None:
+    state_dir = private_dir("drills-test-half-up-")
+    box = Sandbox(state_dir)
+    try:
+        box.up()
+        box.down()
+        state = load_state(box.layout)
+        assert state is not None
+        with socket.socket() as squatter:  # the control plane, started last, cannot bind
+            squatter.bind(("127.0.0.1", state.ports[Component.CONTROL_PLANE]))
+            squatter.listen()
+            with pytest.raises(ComponentError, match="in use by another process"):
+                box.up()
+        assert _running(box) == []  # PostgreSQL, the standby and Redis were stopped again
+    finally:
+        box.down(purge=True)
+
+
+def test_negative_replicas_are_refused_before_anything_starts() -> None:
+    state_dir = private_dir("drills-test-replicas-")
+    box = Sandbox(state_dir, replicas=-1)
+    started = time.monotonic()
+    try:
+        with pytest.raises(InputError, match="replicas"):
+            box.up()
+        assert time.monotonic() - started < 5.0
+        assert _running(box) == []
+    finally:
+        box.down(purge=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -112,16 +113,24 @@ class Postgres:
         self.datadir = root / "pgdata"
         self.log_path = root / "postgres.log"
         self.port = free_port()
+        self.password = secrets.token_hex(16)
         self.proc: subprocess.Popen[bytes] | None = None
 
     def conninfo(self, dbname: str = "maestro") -> str:
-        return f"host=127.0.0.1 port={self.port} dbname={dbname} user=postgres connect_timeout=2"
+        """With the password (scram-sha-256 over TCP, as in the sandboxes)."""
+        return (
+            f"host=127.0.0.1 port={self.port} dbname={dbname} user=postgres connect_timeout=2 "
+            f"password={self.password}"
+        )
 
     def init(self) -> None:
         _ensure_pg_user()
         self.datadir.mkdir(mode=0o700)
+        pwfile = self.datadir.parent / "pg-password"
+        pwfile.write_text(self.password + "\n")
         if os.geteuid() == 0:
             shutil.chown(self.datadir, PG_USER, PG_USER)
+            shutil.chown(pwfile, PG_USER, PG_USER)
         subprocess.run(
             _as_pg_user(
                 [
@@ -130,7 +139,9 @@ class Postgres:
                     str(self.datadir),
                     "-U",
                     "postgres",
-                    "--auth=trust",
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    f"--pwfile={pwfile}",
                     "--no-sync",
                     "-E",
                     "UTF8",
@@ -139,6 +150,7 @@ class Postgres:
             check=True,
             capture_output=True,
         )
+        pwfile.unlink()
         self.start()
         with psycopg.connect(self.conninfo("postgres"), autocommit=True) as conn:
             conn.execute("CREATE DATABASE maestro")

@@ -329,6 +329,56 @@ def test_rate_limit_answers_429_with_retry_after(service: Service, runtime: Path
     assert max(rejected) >= 3
 
 
+def test_rate_limit_cannot_be_bypassed_by_rotating_x_forwarded_for(
+    service: Service, runtime: Path
+) -> None:
+    """The client address is the TCP peer: a forwarded header from anyone is not believed."""
+    write_runtime(runtime, rate_limit="5/second")
+    url = service.url + "/api/resilience/circuit-breakers"
+    # 127.0.0.1 is the peer uvicorn would believe forwarded headers from by default
+    with _client_from("127.0.0.1") as client:  # one keep-alive connection: one replica
+        wait_until(
+            lambda: any(client.get(url).status_code == 429 for _ in range(10)),
+            5,
+            "the 5/second limit in force",
+            interval=0.3,
+        )
+        time.sleep(1.1)  # a fresh window
+        started = time.monotonic()
+        codes = [
+            client.get(
+                url, headers={"X-Forwarded-For": f"10.1.{i // 250}.{i % 250 + 1}"}
+            ).status_code
+            for i in range(60)
+        ]
+        elapsed = time.monotonic() - started
+    # a moving window of 5/s lets at most 5 through per started second
+    assert codes.count(200) <= 5 * (int(elapsed) + 1), (elapsed, codes)
+    assert codes.count(429) >= 60 - 5 * (int(elapsed) + 1)
+
+
+def test_deny_list_ignores_x_forwarded_for(service: Service, runtime: Path) -> None:
+    write_runtime(runtime, deny=["127.0.0.1"])
+    spoofed = {"X-Forwarded-For": "10.9.9.9", "Forwarded": "for=10.9.9.9"}
+
+    def denied() -> bool:
+        with _client_from("127.0.0.1") as client:
+            return client.get(service.url + "/health", headers=spoofed).status_code == 403
+
+    wait_until(lambda: every_replica(service, denied), 5, "deny list on every replica")
+    with _client_from("127.0.0.1") as client:
+        refused = client.get(service.url + "/health", headers=spoofed)
+    write_runtime(runtime, deny=[])
+    wait_until(
+        lambda: every_replica(service, lambda: get(service.url + "/health").status_code == 200),
+        5,
+        "deny list cleared",
+    )
+    assert refused.status_code == 403
+    assert "10.9.9.9" not in refused.text
+    assert refused.json()["client"] == "127.0.0.1"
+
+
 # --- crashes ----------------------------------------------------------------------------------
 
 
@@ -464,7 +514,7 @@ def test_multi_host_conninfo_skips_a_dead_host(
     dead = free_port()
     conninfo = (
         f"host=127.0.0.1,127.0.0.1 port={dead},{postgres.port} dbname=maestro user=postgres"
-        " target_session_attrs=read-write connect_timeout=2"
+        f" target_session_attrs=read-write connect_timeout=2 password={postgres.password}"
     )
     multi = Service(
         tmp_path, make_config(tmp_path, postgres, redis_server, postgres_conninfo=conninfo)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -12,7 +11,7 @@ from typing import Any
 
 import psycopg
 
-from drills.errors import SandboxError, TargetBusyError, TargetError
+from drills.errors import SandboxError, TargetError
 from drills.targets.base import (
     Backup,
     Component,
@@ -23,8 +22,8 @@ from drills.targets.base import (
 )
 from drills.targets.sandbox.locks import TableLockHolder
 from drills.targets.sandbox.processes import Supervisor
-from drills.targets.sandbox.redis import redis_url
 from drills.targets.sandbox.stack import Sandbox
+from drills.targets.sandbox.state import drill_lock
 
 
 class SandboxTarget:
@@ -46,12 +45,11 @@ class SandboxTarget:
 
     def signals(self) -> Sequence[SignalSpec]:
         url = self.control_plane_url
-        ports = self.sandbox.state().ports
         return (
             SignalSpec("health", SignalKind.HTTP, f"{url}/health"),
             SignalSpec("graphql", SignalKind.GRAPHQL, f"{url}/graphql"),
             SignalSpec("postgres", SignalKind.POSTGRES, self.sandbox.postgres_conninfo()),
-            SignalSpec("redis", SignalKind.REDIS, redis_url(ports[Component.REDIS])),
+            SignalSpec("redis", SignalKind.REDIS, self.sandbox.redis_url()),
         )
 
     def status(self) -> dict[str, Any]:
@@ -244,20 +242,10 @@ class SandboxTarget:
 
     @contextlib.contextmanager
     def drill_lock(self) -> Iterator[None]:
-        """One drill per sandbox at a time (`drills sandbox` commands are not blocked)."""
+        """One drill per sandbox at a time; `sandbox down`/`restart` refuse while it is held."""
         self.sandbox.state()  # refuses a directory that holds no sandbox
-        path = self.sandbox.layout.root / "drill.lock"
-        with path.open("a+") as handle:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                raise TargetBusyError(
-                    f"another drill is running on {self.sandbox.layout.root}"
-                ) from exc
-            try:
-                yield
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        with drill_lock(self.sandbox.layout, "a drill"):
+            yield
 
     def hold_table_locks(
         self, tables: Sequence[str], mode: LockMode, hold_seconds: float, busy: bool = True

@@ -13,16 +13,19 @@ that deep state directories exceed.
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import subprocess
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 
 from drills.errors import ComponentError
+from drills.targets.sandbox.credentials import passfile_for
 from drills.targets.sandbox.processes import ProcessRef, RunAs, Supervisor, tail
 
 SUPERUSER = "postgres"
@@ -43,9 +46,15 @@ def bin_dir() -> Path:
 
 
 def conninfo(port: int, dbname: str = DATABASE, connect_timeout: int = 2) -> str:
-    return (
-        f"host=127.0.0.1 port={port} dbname={dbname} user={SUPERUSER} "
-        f"connect_timeout={connect_timeout}"
+    """As the superuser; authenticated by the passfile of the sandbox serving `port`, if any."""
+    passfile = passfile_for(port)
+    return make_conninfo(
+        host="127.0.0.1",
+        port=str(port),
+        dbname=dbname,
+        user=SUPERUSER,
+        connect_timeout=str(connect_timeout),
+        passfile=str(passfile) if passfile else None,
     )
 
 
@@ -57,10 +66,13 @@ class PostgresServer:
     port: int
     log_path: Path
     run_as: RunAs | None
+    password: str = field(default="", repr=False)  # the superuser's; "" = trust (old sandboxes)
 
     def _run(self, argv: Sequence[str], timeout_seconds: float = 120.0) -> str:
         command = self.run_as.wrap(argv) if self.run_as else list(argv)
         extra = self.run_as.popen_kwargs() if self.run_as else {}
+        # libpq's own variable: a child's environment is private to its user, unlike argv
+        env = {**os.environ, "PGPASSWORD": self.password} if self.password else None
         try:
             done = subprocess.run(  # type: ignore[call-overload]
                 command,
@@ -68,6 +80,7 @@ class PostgresServer:
                 text=True,
                 timeout=timeout_seconds,
                 check=False,
+                env=env,
                 **extra,
             )
         except subprocess.TimeoutExpired as exc:
@@ -90,25 +103,48 @@ class PostgresServer:
         return (self.data_dir / "PG_VERSION").exists()
 
     def initdb(self, archive_dir: Path) -> None:
-        """Create the primary's cluster: WAL archiving on, durable commits, small footprint."""
+        """Create the primary's cluster: WAL archiving on, durable commits, small footprint;
+        scram-sha-256 passwords on TCP (the only way in: no Unix socket), replication too."""
         self._own(self.data_dir.parent)
         self._own(archive_dir)
-        self._run(
-            [
-                str(bin_dir() / "initdb"),
-                "-D",
-                str(self.data_dir),
-                "-U",
-                SUPERUSER,
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--no-instructions",
-                "--wal-segsize=1",
-            ]
-        )
+        auth = ["--auth=trust"]
+        pwfile = self.data_dir.parent / ".initdb-password"
+        if self.password:
+            pwfile.write_text(self.password + "\n")
+            pwfile.chmod(0o600)
+            if self.run_as:
+                self.run_as.chown(pwfile)
+            auth = ["--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}"]
+        try:
+            self._run(
+                [
+                    str(bin_dir() / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    SUPERUSER,
+                    *auth,
+                    "--encoding=UTF8",
+                    "--no-instructions",
+                    "--wal-segsize=1",
+                ]
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
         self._append_conf(primary_settings(self.port, archive_dir))
+        method = "scram-sha-256" if self.password else "trust"
         with (self.data_dir / "pg_hba.conf").open("a") as hba:
-            hba.write("host replication all 127.0.0.1/32 trust\n")
+            hba.write(f"host replication all 127.0.0.1/32 {method}\n")
+
+    def connect(
+        self, dbname: str = DATABASE, connect_timeout: int = 2
+    ) -> psycopg.Connection[tuple[object, ...]]:
+        """An autocommit session as the superuser (the password in memory, never in a text)."""
+        return psycopg.connect(
+            conninfo(self.port, dbname, connect_timeout),
+            autocommit=True,
+            password=self.password or None,
+        )
 
     def _append_conf(self, settings: dict[str, str]) -> None:
         lines = [f"{key} = {value}" for key, value in settings.items()]
@@ -138,7 +174,7 @@ class PostgresServer:
                     f"postgres on port {self.port} exited during start-up:\n{tail(self.log_path, 15)}"
                 )
             try:
-                with psycopg.connect(conninfo(self.port, "postgres", 1), autocommit=True) as conn:
+                with self.connect("postgres", 1) as conn:
                     row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
                     if not writable or (row is not None and not row[0]):
                         return time.monotonic() - started
@@ -151,7 +187,7 @@ class PostgresServer:
         )
 
     def ensure_database(self) -> None:
-        with psycopg.connect(conninfo(self.port, "postgres"), autocommit=True) as conn:
+        with self.connect("postgres") as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
             if exists.fetchone() is None:
                 conn.execute(f"CREATE DATABASE {DATABASE}")
@@ -183,7 +219,7 @@ class PostgresServer:
         self._run(argv, timeout_seconds=300.0)
 
     def _ensure_slot(self) -> None:
-        with psycopg.connect(conninfo(self.port, "postgres"), autocommit=True) as conn:
+        with self.connect("postgres") as conn:
             found = conn.execute(
                 "SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (STANDBY_SLOT,)
             ).fetchone()

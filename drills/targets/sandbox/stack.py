@@ -19,14 +19,22 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import psutil
+from psycopg.conninfo import make_conninfo
 
-from drills.errors import ComponentError, SandboxError
+from drills.errors import ComponentError, InputError, SandboxError
 from drills.targets.base import Component
 from drills.targets.sandbox import postgres as pg
+from drills.targets.sandbox.credentials import remember, write_passfile, write_private
 from drills.targets.sandbox.pgcluster import Role, role_of
-from drills.targets.sandbox.processes import ProcessRef, Supervisor, postgres_identity, tail
+from drills.targets.sandbox.processes import (
+    ProcessRef,
+    Supervisor,
+    crash_labelled,
+    postgres_identity,
+    tail,
+)
 from drills.targets.sandbox.proxyctl import FaultProxy, proxied_conninfo
-from drills.targets.sandbox.redis import RedisServer, redis_url
+from drills.targets.sandbox.redis import RedisServer
 from drills.targets.sandbox.state import (
     Layout,
     SandboxState,
@@ -67,6 +75,7 @@ class Sandbox:
     ) -> None:
         self.layout = Layout(state_dir.resolve())
         self.supervisor = supervisor or Supervisor()
+        self.supervisor.label = str(self.layout.root)  # findable by `down` whatever happens
         self.default_replicas = replicas
         self.progress = progress
 
@@ -76,7 +85,27 @@ class Sandbox:
         state = load_state(self.layout)
         if state is None:
             raise SandboxError(f"no sandbox in {self.layout.root}; run `drills sandbox up` first")
+        self._remember(state)
         return state
+
+    def _remember(self, state: SandboxState) -> None:
+        """Connections made by port alone (`postgres.conninfo`) find this sandbox's passfile."""
+        if not state.credentials.postgres_password:
+            return
+        if not self.layout.passfile.is_file():
+            write_passfile(self.layout.passfile, state.credentials.postgres_password)
+        remember(state.ports.values(), self.layout.passfile)
+
+    def postgres_server(self, data_dir: Path, port: int, log: Path) -> pg.PostgresServer:
+        """A PostgreSQL server of this sandbox (its data dir, its port, its password)."""
+        remember([port], self.layout.passfile)
+        return pg.PostgresServer(
+            data_dir,
+            port,
+            log,
+            postgres_identity(),
+            password=self.state().credentials.postgres_password,
+        )
 
     def _save(self, state: SandboxState) -> None:
         save_state(self.layout, state)
@@ -89,39 +118,59 @@ class Sandbox:
         return f"http://127.0.0.1:{self.port(Component.CONTROL_PLANE)}"
 
     def postgres_conninfo(self) -> str:
-        """Multi-host, read-write: the service follows a promoted standby by itself."""
-        ports = self.state().ports
-        primary, standby = ports[Component.POSTGRES], ports[Component.POSTGRES_STANDBY]
-        return (
-            f"host=127.0.0.1,127.0.0.1 port={primary},{standby} dbname={pg.DATABASE} "
-            f"user={pg.SUPERUSER} target_session_attrs=read-write connect_timeout=2"
+        """Multi-host, read-write: the service follows a promoted standby by itself. Carries
+        `passfile=...`, never the password."""
+        state = self.state()
+        primary, standby = state.ports[Component.POSTGRES], state.ports[Component.POSTGRES_STANDBY]
+        passfile = self.layout.passfile if state.credentials.postgres_password else None
+        return make_conninfo(
+            host="127.0.0.1,127.0.0.1",
+            port=f"{primary},{standby}",
+            dbname=pg.DATABASE,
+            user=pg.SUPERUSER,
+            target_session_attrs="read-write",
+            connect_timeout="2",
+            passfile=str(passfile) if passfile else None,
         )
 
+    def redis_url(self, port: int | None = None) -> str:
+        """Redis's URL (of `port`, e.g. the proxy's; default the server's), password included:
+        for the 0600 service config and the sampler's memory, never for printing."""
+        state = self.state()
+        return state.credentials.redis_url(port or state.ports[Component.REDIS])
+
     def _primary(self, state: SandboxState) -> pg.PostgresServer:
-        return pg.PostgresServer(
+        return self.postgres_server(
             self.layout.primary_data,
             state.ports[Component.POSTGRES],
             self.layout.log(Component.POSTGRES),
-            postgres_identity(),
         )
 
     def _standby(self, state: SandboxState) -> pg.PostgresServer:
-        return pg.PostgresServer(
+        return self.postgres_server(
             self.layout.standby_data,
             state.ports[Component.POSTGRES_STANDBY],
             self.layout.log(Component.POSTGRES_STANDBY),
-            postgres_identity(),
         )
 
     def _redis(self, state: SandboxState) -> RedisServer:
         return RedisServer(
-            self.layout.redis_data, state.ports[Component.REDIS], self.layout.log(Component.REDIS)
+            self.layout.redis_data,
+            state.ports[Component.REDIS],
+            self.layout.log(Component.REDIS),
+            password=state.credentials.redis_password,
         )
 
     # ------------------------------------------------------------------ lifecycle
 
     def up(self) -> SandboxState:
-        """Start whatever is not running and wait until every component is healthy (idempotent)."""
+        """Start whatever is not running and wait until every component is healthy (idempotent).
+
+        An `up` that fails (or is interrupted) stops again what it started itself; what was
+        already running before it stays as it was.
+        """
+        if self.default_replicas < 0:
+            raise InputError(f"replicas must be 0 or more, got {self.default_replicas}")
         check_is_sandbox_dir(self.layout)
         with operation_lock(self.layout):
             state = load_state(self.layout)
@@ -129,17 +178,30 @@ class Sandbox:
                 state = SandboxState.new(allocate_ports())
                 state.components[Component.CONTROL_PLANE].replicas = self.default_replicas
                 self._save(state)
-            for component in START_ORDER:
-                self._ensure_running(state, component)
+            self._remember(state)
+            proxy_was_running = self.fault_proxy().pid() is not None
+            started: list[Component] = []
+            try:
+                for component in START_ORDER:
+                    if self._needs_start(state, component):
+                        started.append(component)
+                        self._start(state, component)
+            except BaseException:
+                self._stop(state, started)
+                if not proxy_was_running:
+                    self.fault_proxy().stop()
+                raise
             return state
 
     def _ensure_running(self, state: SandboxState, component: Component) -> None:
+        if self._needs_start(state, component):
+            self._start(state, component)
+
+    def _needs_start(self, state: SandboxState, component: Component) -> bool:
         comp = state.components[component]
         live = [ref for ref in comp.processes if ref.alive()]
         wanted = comp.replicas if component is Component.CONTROL_PLANE else 1
-        if len(live) == wanted and self._healthy(state, component):
-            return
-        self._start(state, component)
+        return not (len(live) == wanted and self._healthy(state, component))
 
     def _check_port(self, state: SandboxState, component: Component) -> None:
         port = state.ports[component]
@@ -237,7 +299,7 @@ class Sandbox:
             "host": "127.0.0.1",
             "port": state.ports[Component.CONTROL_PLANE],
             "postgres_conninfo": proxied_conninfo(self.postgres_conninfo(), proxy),
-            "redis_url": redis_url(proxy[state.ports[Component.REDIS]]),
+            "redis_url": self.redis_url(proxy[state.ports[Component.REDIS]]),
             "runtime_path": str(self.layout.runtime_config),
             "pool_min": 1,
             "pool_max": 8,
@@ -246,7 +308,7 @@ class Sandbox:
             "default_rate_limit": "200/second",
             "request_timeout_seconds": 2.0,
         }
-        self.layout.service_config.write_text(json.dumps(config, indent=2))
+        write_private(self.layout.service_config, json.dumps(config, indent=2))  # holds secrets
 
     def _scale_control_plane(self, state: SandboxState, replicas: int) -> None:
         comp = state.components[Component.CONTROL_PLANE]
@@ -367,21 +429,29 @@ class Sandbox:
         with operation_lock(self.layout):
             state = load_state(self.layout)
             if state is not None:
-                for component in reversed(START_ORDER):
-                    refs = state.components[component].processes
-                    # SIGINT is PostgreSQL's fast shutdown; SIGTERM for the others.
-                    sig = signal.SIGINT if component in _POSTGRES else signal.SIGTERM
-                    self.supervisor.terminate(refs, sig=sig)
-                    state.components[component].processes = []
-                    self._save(state)
+                self._stop(state, list(START_ORDER))
             self.fault_proxy().stop()
             # scratch restores (backup-restore-test) a killed harness may have left running
             from drills.targets.sandbox.pitr import stop_scratch_instances
             from drills.targets.sandbox.recovery import scratch_root
 
             stop_scratch_instances(scratch_root(self))
+            # anything of ours whose pid never reached a file (the harness died in between)
+            crash_labelled(str(self.layout.root))
         if purge:
             shutil.rmtree(self.layout.root, ignore_errors=True)
+
+    def _stop(self, state: SandboxState, components: list[Component]) -> None:
+        """Stop these components, in reverse start order, saving the state after each."""
+        for component in reversed(START_ORDER):
+            if component not in components:
+                continue
+            refs = state.components[component].processes
+            # SIGINT is PostgreSQL's fast shutdown; SIGTERM for the others.
+            sig = signal.SIGINT if component in _POSTGRES else signal.SIGTERM
+            self.supervisor.terminate(refs, sig=sig)
+            state.components[component].processes = []
+            self._save(state)
 
     # ------------------------------------------------------------------ reading
 

@@ -22,14 +22,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from drills.errors import InputError, StateDirError
+from drills.errors import InputError, StateDirError, TargetBusyError
 from drills.schema import check_document
 from drills.targets.base import Component
+from drills.targets.sandbox.credentials import Credentials
 from drills.targets.sandbox.processes import ProcessRef
 
 STATE_SCHEMA = "drills.sandbox/v1"
 STATE_FILE = "state.json"
 LOCK_FILE = ".lock"
+OWNER_FILE = "owner.json"  # a fresh sandbox's owning harness (see warden.py)
+DRILL_LOCK_FILE = "drill.lock"
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,11 @@ class Layout:
         return self.bucket / "redis"
 
     @property
+    def passfile(self) -> Path:
+        """libpq's password file for this sandbox's PostgreSQL (0600; see credentials.py)."""
+        return self.root / "pgpass"
+
+    @property
     def service_config(self) -> Path:
         return self.root / "service.json"
 
@@ -116,6 +124,7 @@ class SandboxState:
     created_at: str
     ports: dict[Component, int]
     components: dict[Component, ComponentState]
+    credentials: Credentials = field(default_factory=Credentials)
 
     @classmethod
     def new(cls, ports: dict[Component, int]) -> SandboxState:
@@ -124,6 +133,7 @@ class SandboxState:
             created_at=datetime.now(UTC).isoformat(),
             ports=ports,
             components={c: ComponentState() for c in Component},
+            credentials=Credentials.generate(),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -133,6 +143,7 @@ class SandboxState:
             "created_at": self.created_at,
             "ports": {c.value: p for c, p in self.ports.items()},
             "components": {c.value: s.to_json() for c, s in self.components.items()},
+            "credentials": self.credentials.to_json(),  # the file is 0600 (mkstemp)
         }
 
     @classmethod
@@ -146,6 +157,7 @@ class SandboxState:
             components={
                 Component(k): ComponentState.from_json(v) for k, v in data["components"].items()
             },
+            credentials=Credentials.from_json(data.get("credentials")),
         )
 
 
@@ -181,6 +193,13 @@ STATE_SHAPE: dict[str, Any] = {
             "type": "object",
             "required": [c.value for c in Component],
             "properties": {c.value: _COMPONENT for c in Component},
+        },
+        "credentials": {  # absent in a sandbox made before passwords: it keeps trust auth
+            "type": ["object", "null"],
+            "properties": {
+                "postgres_password": {"type": "string"},
+                "redis_password": {"type": "string"},
+            },
         },
     },
 }
@@ -225,7 +244,7 @@ def check_is_sandbox_dir(layout: Layout) -> None:
         return
     if not layout.root.is_dir():
         raise StateDirError(f"--state-dir {layout.root} is not a directory")
-    ours = {STATE_FILE, LOCK_FILE}
+    ours = {STATE_FILE, LOCK_FILE, OWNER_FILE}
     entries = {p.name for p in layout.root.iterdir()}
     if entries and not (entries & ours):
         raise StateDirError(
@@ -254,6 +273,32 @@ def operation_lock(layout: Layout, wait_seconds: float = 60.0) -> Iterator[None]
         try:
             yield
         finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def drill_lock(layout: Layout, holder: str) -> Iterator[None]:
+    """Held by a drill for its whole run, and by the `sandbox` commands that would break one
+    (`down`, `restart`): refuses at once (`TargetBusyError`, naming who holds it), never waits.
+
+    A file lock, so the kernel releases it when its holder dies, however it dies.
+    """
+    with (layout.root / DRILL_LOCK_FILE).open("a+") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            handle.seek(0)
+            held_by = handle.read().strip() or "another drills command"
+            raise TargetBusyError(f"{layout.root} is in use by {held_by}") from exc
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{holder} (pid {os.getpid()})\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 

@@ -80,6 +80,11 @@ def serve(config: ServiceConfig, replica: int) -> int:
             http="h11",
             ws="none",
             server_header=False,
+            # The client address is the TCP peer. uvicorn would otherwise believe
+            # X-Forwarded-For from 127.0.0.1, and anyone on the machine could dodge the rate
+            # limit and the deny list by rotating that header.
+            proxy_headers=False,
+            forwarded_allow_ips="",
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
     )
