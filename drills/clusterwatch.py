@@ -1,10 +1,14 @@
 """On a Kubernetes target: the cluster's own view of the drill, merged into the measurement.
 
-Pod Ready transitions of the control plane come from a watch, stamped with the cluster's own
-`lastTransitionTime`, and join the timeline as the critical signal `pods-ready:control-plane`, so
-recovery on Kubernetes is timed as exactly as the cluster's clock allows. After the run, the
-cluster's events and the components' logs of the drill window are written to `cluster.json` in
-the run folder.
+Pod readiness of the control plane is known only by its changes (a watch). Like every other
+signal, it must be *sampled on a schedule*: `measure.recovery` needs `sustain` healthy samples
+after the last failure, and a signal that spoke only on change rarely had them (RTO "not
+measured"). So the watch keeps the current state, and a second thread emits it as the critical
+signal `pods-ready:control-plane` at start + k x interval, the sampler's schedule. Each change
+itself, stamped with the cluster's `lastTransitionTime`, joins the timeline too as evidence
+(`pod-events:control-plane`, not critical: a pod event after the service answered again must not
+move the recovery instant). After the run, the cluster's events and the components' logs of the
+drill window are written to `cluster.json` in the run folder.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,6 +29,7 @@ from drills.targets.base import Component
 logger = logging.getLogger("drills")
 
 CLUSTER_FILE = "cluster.json"
+EVENTS_PREFIX = "pod-events:"
 
 
 class ClusterTarget(Protocol):
@@ -49,6 +55,7 @@ class ClusterWatch:
         *,
         component: Component = Component.CONTROL_PLANE,
         max_seconds: float = 3600.0,
+        interval_seconds: float = 0.1,
     ) -> None:
         self._target = target
         self._clock = clock
@@ -56,32 +63,62 @@ class ClusterWatch:
         self._component = component
         self._max = max_seconds
         self._stop = threading.Event()
+        self._interval = interval_seconds
+        self._state: Sample | None = None  # the last known readiness, held between events
+        self._lock = threading.Lock()
         self._thread = threading.Thread(
             target=self._watch, name="drills-cluster-watch", daemon=True
+        )
+        self._ticker = threading.Thread(
+            target=self._tick, name="drills-cluster-readiness", daemon=True
         )
         self.error: str | None = None
 
     def start(self) -> None:
         self._thread.start()
+        self._ticker.start()
 
     def _watch(self) -> None:
         try:
-            for sample in self._target.readiness_samples(
+            for change in self._target.readiness_samples(
                 self._component,
                 self._clock,
                 timeout_seconds=self._max,
                 should_stop=self._stop.is_set,
             ):
-                if isinstance(sample, Sample):
-                    self._record(sample)
+                if not isinstance(change, Sample):
+                    continue
+                with self._lock:
+                    self._state = change
+                evidence = EVENTS_PREFIX + change.signal.partition(":")[2]
+                self._record(Sample(change.t, evidence, change.ok, None, False, change.detail))
         except DrillError as exc:
             self.error = f"pod readiness watch stopped: {exc}"
             logger.warning(self.error)
+        with self._lock:  # a dead watch knows nothing: sample that, not a stale "ready"
+            if self._state is not None:
+                self._state = replace(self._state, ok=False, detail=self.error or "watch ended")
+
+    def _tick(self) -> None:
+        """The held state, on the sampler's schedule (skipped ticks are not bunched)."""
+        start = self._clock.now()
+        tick = 0
+        while not self._stop.is_set():
+            now = self._clock.now()
+            with self._lock:
+                state = self._state
+            if state is not None:
+                self._record(
+                    Sample(now, state.signal, state.ok, None, state.critical, state.detail)
+                )
+            tick = max(tick + 1, int((self._clock.now() - start) / self._interval) + 1)
+            self._stop.wait(max(0.0, start + tick * self._interval - self._clock.now()))
 
     def stop(self, run_dir: Path, since: float, until: float) -> Path | None:
         """End the watch; write the drill window's events and logs. None when they could not be read."""
         self._stop.set()
         self._thread.join(timeout=5.0)
+        self._ticker.join(timeout=5.0)
         try:
             window = self._target.drill_window(self._clock.to_utc(since), self._clock.to_utc(until))
         except DrillError as exc:

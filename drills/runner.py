@@ -208,7 +208,7 @@ class Runner:
                 target = registry.open_target(spec, allow_production=request.allow_production)
             registry.register(key, target)
             with _drill_lock(target):
-                self._preflight(target)
+                self._preflight(target, key)
                 # A fresh sandbox lives in a new temp dir each time; its history is one series.
                 name = spec.text if spec.kind is SpecKind.FRESH_SANDBOX else target.name
                 return self._measure(
@@ -247,11 +247,15 @@ class Runner:
         except Exception as exc:  # report it: leftover servers must not go unnoticed
             self.say(f"[red]could not stop the sandbox in {state_dir}: {exc}[/]")
 
-    def _preflight(self, target: Target) -> None:
-        """The target must answer and be healthy before any fault (else: refused, exit 3)."""
+    def _preflight(self, target: Target, key: str) -> None:
+        """The target must answer and be healthy before any fault (else: refused, exit 3).
+
+        The probes find the target by `key`, the text it was registered under (the `--target`
+        argument), never by the profile's `name:`.
+        """
         from probes.http import graphql_health_check, health_ok
 
-        config = {registry.CONFIG_KEY: target.name}
+        config = {registry.CONFIG_KEY: key}
         deadline = time.monotonic() + PREFLIGHT_SECONDS
         while time.monotonic() < deadline:
             if health_ok(1.0, config) and graphql_health_check(1.0, config):
@@ -296,7 +300,12 @@ class Runner:
         if target.kind == "kubernetes":
             from drills.clusterwatch import ClusterWatch
 
-            cluster = ClusterWatch(target, session.clock, session.record_sample)  # type: ignore[arg-type]
+            cluster = ClusterWatch(
+                target,  # type: ignore[arg-type]
+                session.clock,
+                session.record_sample,
+                interval_seconds=self.settings.sample_interval_seconds,
+            )
         session.start()
         if cluster is not None:
             cluster.start()

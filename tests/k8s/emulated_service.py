@@ -1,0 +1,186 @@
+"""The staging control plane's runbook endpoints, answering as the emulated cluster's pods allow.
+
+A drill's sampler, canary, probes and actions talk to this service over real HTTP on loopback,
+exactly as they would to the Service of a staging cluster. It is healthy only while the
+`ClusterEmulator` says the system is whole (a control-plane pod Ready, the database and Redis
+Ready and reachable); a circuit breaker is open while its store is down. Canary records live in
+memory, like a database that survives pod restarts (a PersistentVolume). Every request is
+counted by (method, path), so a test can prove that a dry run sent no write and no flood.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tests.k8s.cluster_emulator import ClusterEmulator
+
+READ_PATHS = frozenset(
+    {"/health", "/api/resilience/health", "/api/resilience/circuit-breakers",
+     "/api/resilience/metrics", "/api/monitoring/databases", "/metrics"}
+)  # fmt: skip
+
+
+class EmulatedService:
+    """Start with the emulator; `url` is the profile's `services.control_plane`."""
+
+    def __init__(self, emulator: ClusterEmulator) -> None:
+        self.emulator = emulator
+        self.requests: Counter[tuple[str, str]] = Counter()
+        self.records: dict[str, dict[int, dict[str, Any]]] = {}
+        self.runs: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._turn = itertools.count()
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive: a connection stays on one replica
+            replica: str | None = None
+
+            def do_GET(self) -> None:
+                service.answer(self, "GET")
+
+            def do_POST(self) -> None:
+                service.answer(self, "POST")
+
+            def log_message(self, *args: object) -> None:
+                return None
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def writes(self) -> list[tuple[str, str]]:
+        """(method, path) of every request that is not a read of health or state."""
+        with self._lock:
+            return [key for key in self.requests if key[1] not in READ_PATHS]
+
+    # -- answering ---------------------------------------------------------------------------
+
+    def answer(self, request: BaseHTTPRequestHandler, method: str) -> None:
+        url = urlsplit(request.path)
+        length = int(request.headers.get("content-length") or 0)
+        raw = request.rfile.read(length) if length else b""
+        with self._lock:
+            self.requests[method, url.path] += 1
+        parts = dict(self.emulator.parts)
+        pods = list(self.emulator.ready_control_plane)
+        if not pods:
+            request.close_connection = True
+            _send(request, 503, {"error": "no ready control-plane pod behind the Service"})
+            return
+        replica = getattr(request, "replica", None)
+        if replica is None:  # a new connection: the Service picks a pod
+            replica = pods[next(self._turn) % len(pods)]
+            request.replica = replica  # type: ignore[attr-defined]
+        elif replica not in pods:  # its pod is shutting down: one last answer, then close
+            request.close_connection = True
+        status, body = self._route(method, url.path, parse_qs(url.query), raw, parts, replica)
+        _send(request, status, body)
+
+    def _route(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        raw: bytes,
+        parts: dict[str, bool],
+        replica: str,
+    ) -> tuple[int, Any]:
+        stores_up = parts.get("postgres", False) and parts.get("redis", False)
+        breakers = {
+            name: {"state": "closed" if parts.get(name) else "open"}
+            for name in ("postgres", "redis")
+        }
+        if (method, path) == ("GET", "/health"):
+            body = {"status": "ok" if stores_up else "unhealthy", "replica": replica}
+            return (200 if stores_up else 503), body
+        if (method, path) == ("POST", "/graphql"):
+            return (200, {"data": {"healthCheck": True}}) if stores_up else (503, {"errors": []})
+        if (method, path) == ("GET", "/api/resilience/circuit-breakers"):
+            return 200, breakers
+        if method == "POST" and path.startswith("/api/resilience/circuit-breakers/"):
+            name = path.split("/")[-2]
+            return 200, {"name": name, "reset": True, **breakers.get(name, {"state": "closed"})}
+        if (method, path) == ("GET", "/api/resilience/health"):
+            closed = all(b["state"] == "closed" for b in breakers.values())
+            body = {"status": "healthy" if closed else "degraded", "replica": replica}
+            return (200 if closed else 503), body
+        if (method, path) == ("GET", "/api/resilience/metrics"):
+            return 200, {"replica": replica, "resilience": _metrics(breakers)}
+        if (method, path) == ("GET", "/api/monitoring/databases"):
+            return (200 if stores_up else 503), {
+                "replica": replica,
+                **{name: {"up": parts.get(name, False)} for name in ("postgres", "redis")},
+            }
+        if path == "/api/records":
+            return self._records(method, query, raw, stores_up)
+        if path == "/api/runs":
+            return self._runs(method, raw, stores_up)
+        return 404, {"error": "not found", "path": path}
+
+    def _records(
+        self, method: str, query: dict[str, list[str]], raw: bytes, up: bool
+    ) -> tuple[int, Any]:
+        if not up:
+            return 503, {"error": "postgres unavailable"}
+        if method == "POST":
+            record = json.loads(raw)
+            with self._lock:
+                stream = self.records.setdefault(str(record["stream"]), {})
+                duplicate = int(record["seq"]) in stream
+                stream[int(record["seq"])] = record
+            return 201, {"stream": record["stream"], "seq": record["seq"], "duplicate": duplicate}
+        stream_name = (query.get("stream") or [""])[0]
+        after = int((query.get("after") or ["-1"])[0])
+        limit = int((query.get("limit") or ["1000"])[0])
+        with self._lock:
+            rows = sorted((seq, r) for seq, r in self.records.get(stream_name, {}).items())
+        rows = [(seq, r) for seq, r in rows if seq > after]
+        page = [r for _, r in rows[:limit]]
+        more = len(rows) > limit
+        return 200, {"records": page, "next": page[-1]["seq"] if more else None}
+
+    def _runs(self, method: str, raw: bytes, up: bool) -> tuple[int, Any]:
+        if not up:
+            return 503, {"error": "postgres unavailable"}
+        if method == "POST":
+            run = {"id": len(self.runs) + 1, **json.loads(raw)}
+            self.runs.append(run)
+            return 201, run
+        return 200, {"runs": self.runs[-100:], "next": None}
+
+
+def _metrics(breakers: dict[str, dict[str, str]]) -> dict[str, Any]:
+    return {
+        "breakers": breakers,
+        "pool": {"in_use": 1, "capacity": 20},
+        "rate_limit": {"limit": "100/second", "rejected_total": 0, "denied_total": 0, "deny": []},
+        "maintenance": False,
+        "maintenance_rejected_total": 0,
+        "redis_counter_failures_total": 0,
+        "requests_total": 0,
+        "errors_total": 0,
+    }
+
+
+def _send(request: BaseHTTPRequestHandler, status: int, body: Any) -> None:
+    data = json.dumps(body).encode()
+    request.send_response(status)
+    request.send_header("content-type", "application/json")
+    request.send_header("content-length", str(len(data)))
+    if request.close_connection:
+        request.send_header("connection", "close")
+    request.end_headers()
+    request.wfile.write(data)
