@@ -13,6 +13,8 @@ driver's watches see every change, exactly as they would see a kubelet's):
   `lastTransitionTime` in whole seconds, as the API server stores it);
 - a Job controller: a created Job completes after `job_seconds`, fails, or hangs forever,
   chosen per purpose (`job_outcomes`); the Job's pod and its log are created too;
+- `psql` in a database pod (exec): finds no long-running query, terminates none, and
+  `pg_promote()` promotes the standby; every statement is kept in `sql` for tests to count;
 - the system's own health (`service_up`): the control plane answers only while a control-plane
   pod is Ready, a database pod (the primary, or the promoted standby) is Ready, Redis is Ready,
   and no drills NetworkPolicy isolates a store. Each change of that answer is recorded
@@ -85,6 +87,7 @@ class ClusterEmulator:
     redis: str | None = "redis"
     transitions: list[Transition] = field(default_factory=list)
     jobs_seen: list[str] = field(default_factory=list)
+    sql: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._born: dict[str, float] = {}
@@ -104,6 +107,7 @@ class ClusterEmulator:
     def start(self) -> None:
         for workload in self._workloads():
             self._seed_revisions[workload.plural, workload.name] = workload.revision
+        self.kube.handler.exec_handler = self._psql
         self._tick()
         self._thread.start()
 
@@ -135,6 +139,15 @@ class ClusterEmulator:
 
     def live_jobs(self) -> list[str]:
         return [str(j["metadata"]["name"]) for j in self._objects(JOBS)]
+
+    def _psql(self, pod: str, container: str | None, command: list[str]) -> tuple[str, str, int]:
+        """A `psql -c SQL` in a pod (runs on the API server's loop: reads only its own state)."""
+        statement = next((arg for arg in command if "SELECT" in arg.upper()), " ".join(command))
+        self.sql.append(statement)
+        if "pg_promote" in statement:
+            self.promoted = True
+            return json.dumps([{"promoted": True}]), "", 0
+        return "[]", "", 0
 
     # -- the reconcile loop ------------------------------------------------------------------
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from collections import Counter
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -26,6 +28,53 @@ READ_PATHS = frozenset(
 )  # fmt: skip
 
 
+@dataclass
+class Breaker:
+    """A circuit breaker of one replica (pybreaker's rules): `fail_max` failed calls open it;
+    after `reset_timeout` it is HALF-OPEN and a trial call closes or re-opens it. The one trial
+    is the replica's background dependency probe, at least `trial_delay` after it half-opened
+    (a probe period; without it a probe that opened the breaker would always re-open it at the
+    very instant it half-opens); requests meanwhile are rejected, as while OPEN.
+    """
+
+    fail_max: int = 3
+    reset_timeout: float = 1.0
+    state: str = "closed"
+    fail_counter: int = 0
+    opened_at: float = 0.0
+    trial_delay: float = 0.25
+
+    def current(self) -> str:
+        if self.state == "open" and time.monotonic() - self.opened_at >= self.reset_timeout:
+            self.state = "half-open"
+        return self.state
+
+    def call(self, dependency_up: bool, *, trial: bool) -> None:
+        state = self.current()
+        half_open_for = time.monotonic() - self.opened_at - self.reset_timeout
+        if state == "open" or (
+            state == "half-open" and not (trial and half_open_for >= self.trial_delay)
+        ):
+            return  # rejected without trying
+        if dependency_up:
+            self.state, self.fail_counter = "closed", 0
+            return
+        self.fail_counter += 1
+        if state == "half-open" or self.fail_counter >= self.fail_max:
+            self.state, self.opened_at = "open", time.monotonic()
+
+    def reset(self) -> None:
+        self.state, self.fail_counter = "closed", 0
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "state": self.current(),
+            "fail_counter": self.fail_counter,
+            "fail_max": self.fail_max,
+            "reset_timeout_seconds": self.reset_timeout,
+        }
+
+
 class EmulatedService:
     """Start with the emulator; `url` is the profile's `services.control_plane`."""
 
@@ -34,8 +83,10 @@ class EmulatedService:
         self.requests: Counter[tuple[str, str]] = Counter()
         self.records: dict[str, dict[int, dict[str, Any]]] = {}
         self.runs: list[dict[str, Any]] = []
+        self.breakers: dict[str, dict[str, Breaker]] = {}  # replica -> dependency -> breaker
         self._lock = threading.Lock()
         self._turn = itertools.count()
+        self._stop = threading.Event()
         service = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -56,10 +107,29 @@ class EmulatedService:
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
+        self._prober = threading.Thread(target=self._probe_forever, daemon=True)
+        self._prober.start()
 
     def close(self) -> None:
+        self._stop.set()
         self._server.shutdown()
         self._server.server_close()
+        self._prober.join(2)
+
+    def _probe_forever(self) -> None:
+        """Each replica checks its dependencies in the background, through its breakers."""
+        while not self._stop.wait(0.5):
+            self._call_through_breakers(list(self.emulator.ready_control_plane), trial=True)
+
+    def _call_through_breakers(self, replicas: list[str], *, trial: bool) -> None:
+        parts = dict(self.emulator.parts)
+        with self._lock:
+            for replica in replicas:
+                for name, breaker in self._breakers_of(replica).items():
+                    breaker.call(parts.get(name, False), trial=trial)
+
+    def _breakers_of(self, replica: str) -> dict[str, Breaker]:
+        return self.breakers.setdefault(replica, {"postgres": Breaker(), "redis": Breaker()})
 
     def writes(self) -> list[tuple[str, str]]:
         """(method, path) of every request that is not a read of health or state."""
@@ -99,10 +169,10 @@ class EmulatedService:
         replica: str,
     ) -> tuple[int, Any]:
         stores_up = parts.get("postgres", False) and parts.get("redis", False)
-        breakers = {
-            name: {"state": "closed" if parts.get(name) else "open"}
-            for name in ("postgres", "redis")
-        }
+        if path in ("/health", "/graphql", "/api/records", "/api/runs"):
+            self._call_through_breakers([replica], trial=False)
+        with self._lock:
+            breakers = {name: b.snapshot() for name, b in self._breakers_of(replica).items()}
         if (method, path) == ("GET", "/health"):
             body = {"status": "ok" if stores_up else "unhealthy", "replica": replica}
             return (200 if stores_up else 503), body
@@ -112,7 +182,12 @@ class EmulatedService:
             return 200, breakers
         if method == "POST" and path.startswith("/api/resilience/circuit-breakers/"):
             name = path.split("/")[-2]
-            return 200, {"name": name, "reset": True, **breakers.get(name, {"state": "closed"})}
+            with self._lock:
+                breaker = self._breakers_of(replica).get(name)
+                if breaker is None:
+                    return 404, {"error": "unknown circuit breaker", "name": name}
+                breaker.reset()
+                return 200, {"name": name, "reset": True, "replica": replica, **breaker.snapshot()}
         if (method, path) == ("GET", "/api/resilience/health"):
             closed = all(b["state"] == "closed" for b in breakers.values())
             body = {"status": "healthy" if closed else "degraded", "replica": replica}
@@ -162,7 +237,7 @@ class EmulatedService:
         return 200, {"runs": self.runs[-100:], "next": None}
 
 
-def _metrics(breakers: dict[str, dict[str, str]]) -> dict[str, Any]:
+def _metrics(breakers: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {
         "breakers": breakers,
         "pool": {"in_use": 1, "capacity": 20},

@@ -55,3 +55,30 @@ def test_complete_outage_runs_through_the_cli(staging: Staging, tmp_path: Path) 
     data = assert_recovery_measured(staging, run_dir)
     assert data["verdict"] == "met"
     assert_left_as_found(staging)
+
+
+@pytest.mark.parametrize("scenario", ["database-failover", "cross-region-failover"])
+def test_failover_promotes_the_standby_and_fails_back(
+    staging: Staging, tmp_path: Path, scenario: str
+) -> None:
+    run_dir = tmp_path / "run"
+    done = staging.drills("run", scenario, "--target", str(staging.profile), "--out", str(run_dir))
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = assert_recovery_measured(staging, run_dir)
+    assert data["verdict"] == "met"
+    jobs = staging.emulator.jobs_seen
+    assert any("promote" in j for j in jobs) and any("rebuild-standby" in j for j in jobs), jobs
+    assert not staging.emulator.promoted  # failed back
+    assert_left_as_found(staging)
+
+
+@pytest.mark.parametrize("scenario", ["circuit-breaker-test", "database-connection-failure"])
+def test_network_faults_open_breakers_and_heal(
+    staging: Staging, tmp_path: Path, scenario: str
+) -> None:
+    run_dir = tmp_path / "run"
+    done = staging.drills("run", scenario, "--target", str(staging.profile), "--out", str(run_dir))
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = assert_recovery_measured(staging, run_dir)
+    assert data["verdict"] == "met"
+    assert_left_as_found(staging)
