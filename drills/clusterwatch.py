@@ -4,8 +4,8 @@ Pod readiness of the control plane is known only by its changes (a watch). Like 
 signal, it must be *sampled on a schedule*: `measure.recovery` needs `sustain` healthy samples
 after the last failure, and a signal that spoke only on change rarely had them (RTO "not
 measured"). So the watch keeps the current state, and a second thread emits it as the critical
-signal `pods-ready:control-plane` at start + k x interval, the sampler's schedule. Each change
-itself, stamped with the cluster's `lastTransitionTime`, joins the timeline too as evidence
+signal `pods-ready:control-plane` at start + k x interval, the sampler's schedule, and once more
+at the instant the watch delivers a change of it. Each change itself, stamped with the cluster's `lastTransitionTime`, joins the timeline too as evidence
 (`pod-events:control-plane`, not critical: a pod event after the service answered again must not
 move the recovery instant). After the run, the cluster's events and the components' logs of the
 drill window are written to `cluster.json` in the run folder.
@@ -88,10 +88,19 @@ class ClusterWatch:
             ):
                 if not isinstance(change, Sample):
                     continue
+                known = self._clock.now()
                 with self._lock:
-                    self._state = change
+                    previous, self._state = self._state, change
                 evidence = EVENTS_PREFIX + change.signal.partition(":")[2]
                 self._record(Sample(change.t, evidence, change.ok, None, False, change.detail))
+                if previous is not None and previous.ok != change.ok:
+                    # A change is a sample of its own, at the instant the watch delivered it:
+                    # waiting for the next tick would date every recovery up to an interval late.
+                    self._record(
+                        Sample(
+                            known, change.signal, change.ok, None, change.critical, change.detail
+                        )
+                    )
         except DrillError as exc:
             self.error = f"pod readiness watch stopped: {exc}"
             logger.warning(self.error)

@@ -37,7 +37,7 @@ components:
   postgres-standby: {{kind: statefulset, name: postgresql-standby, container: postgresql}}
   redis: deployment/redis
 services: {{control_plane: "{url}"}}
-jobs:
+{database}jobs:
   backup: backup-job.yaml
   restore: restore-job.yaml
   verify: verify-job.yaml
@@ -80,7 +80,11 @@ class Staging:
         )
 
 
-def start_staging(tmp_path: Path, kube: KubeServer, *, rto_seconds: int = 900) -> Staging:
+def start_staging(
+    tmp_path: Path, kube: KubeServer, *, rto_seconds: int = 900, postgres_port: int | None = None
+) -> Staging:
+    """The cluster, its emulator and service, and a profile; `postgres_port`: a real PostgreSQL
+    (the primary of a `database_pair`) as `database.conninfo`, for drills that read SQL."""
     seed_cluster(kube)
     kube.seed(STATEFULSETS, o.statefulset("postgresql-standby", STANDBY))
     kube.seed(PODS, o.pod("postgresql-standby-0", STANDBY, container="postgresql"))
@@ -91,7 +95,13 @@ def start_staging(tmp_path: Path, kube: KubeServer, *, rto_seconds: int = 900) -
     for purpose in ("backup", "restore", "verify", "promote", "rebuild-standby"):
         (tmp_path / f"{purpose}-job.yaml").write_text(job_template(f"pg-{purpose}", purpose))
     profile = tmp_path / "profile.yaml"
-    profile.write_text(PROFILE.format(kubeconfig=config, url=service.url, rto=rto_seconds))
+    database = ""
+    if postgres_port is not None:
+        conninfo = f"host: 127.0.0.1, port: {postgres_port}, user: postgres, dbname: maestro"
+        database = f"database: {{conninfo: {{{conninfo}}}}}\n"
+    profile.write_text(
+        PROFILE.format(kubeconfig=config, url=service.url, rto=rto_seconds, database=database)
+    )
     assert POSTGRES  # the primary's labels, seeded by seed_cluster
     return Staging(kube, emulator, service, profile, tmp_path / "home")
 

