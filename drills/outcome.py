@@ -18,7 +18,7 @@ from drills import measure
 from drills.errors import DrillError
 from drills.expectations import judge_without_outage, outage_expected
 from drills.history import History
-from drills.models import DrillRef, DrillResult, RunStatus, Stage, TargetRef
+from drills.models import DrillRef, DrillResult, RunStatus, Stage, TargetRef, Verdict
 from drills.objectives import ObjectiveTargets, evaluate
 from drills.poolwatch import peak_before
 from drills.reported import with_reported
@@ -108,6 +108,10 @@ def conclude(
         judged = judge_without_outage(status, measured, results)
     if judged is not None:
         results, verdict, reason = judged
+    if verdict is Verdict.ABORTED and aborted_reason:  # why, on the terminal and the headline
+        reason = (
+            aborted_reason if aborted_reason.startswith("aborted") else f"aborted: {aborted_reason}"
+        )
     all_notes = list(notes)
     if aborted_reason:
         all_notes.insert(0, aborted_reason)

@@ -106,3 +106,28 @@ def test_network_faults_open_breakers_and_heal(
     data = assert_recovery_measured(staging, run_dir)
     assert data["verdict"] == "met"
     assert_left_as_found(staging)
+
+
+HANGING_JOB = Path(__file__).parent / "experiments" / "hanging-job.yaml"
+
+
+def test_an_aborted_drill_restores_replicas_and_deletes_its_hung_job(
+    kube: KubeServer, tmp_path: Path
+) -> None:
+    staging = start_staging(tmp_path, kube, rto_seconds=2)
+    staging.emulator.job_outcomes["backup"] = "hang"
+    try:
+        run_dir = tmp_path / "run"
+        done = staging.drills(
+            "run", str(HANGING_JOB), "--target", str(staging.profile), "--out", str(run_dir)
+        )
+        assert done.returncode == 3, done.stdout + done.stderr
+        assert "twice the RTO objective" in done.stdout + done.stderr
+        assert report(run_dir)["verdict"] == "aborted"
+        assert staging.emulator.jobs_seen, "the backup Job was never started"
+        assert staging.emulator.live_jobs() == []
+        assert_left_as_found(staging)
+    finally:
+        staging.emulator.stop()
+        staging.service.close()
+    assert staging.emulator.error is None, staging.emulator.error

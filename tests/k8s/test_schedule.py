@@ -288,7 +288,10 @@ def test_the_role_grants_exactly_what_the_driver_uses(
     cluster: KubeServer, profile: KubernetesProfile
 ) -> None:
     prepare(cluster)
-    tour(KubernetesTarget(profile, cluster.api_client(), environ={"DRILLS_TEST_PGPASSWORD": "pw"}))
+    driver = KubernetesTarget(
+        profile, cluster.api_client(), environ={"DRILLS_TEST_PGPASSWORD": "pw"}
+    )
+    tour(driver, hang_on=cluster)
 
     requested = used(cluster.driver_requests())
     allowed = granted([*NAMESPACED_RULES, *CLUSTER_RULES])

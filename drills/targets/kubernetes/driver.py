@@ -17,6 +17,7 @@ requests match chaosk8s's for the shared operations.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -47,6 +48,8 @@ from drills.targets.kubernetes.resources import (
 
 __all__ = ["KubernetesTarget"]
 
+logger = logging.getLogger("drills")
+
 
 class KubernetesTarget:
     """Drives the workloads a profile names in one namespace of a staging cluster."""
@@ -76,7 +79,12 @@ class KubernetesTarget:
             mode=mode,
             plan=plan,
         )
-        self.recovery = Recovery(self.gateway, profile.jobs)
+        # Every wait (a rollout, a Job) ends within the drill's watchdog: twice the RTO objective.
+        self.wait_cap_seconds = 2 * profile.objectives.rto_seconds
+        self.recovery = Recovery(self.gateway, profile.jobs, self.wait_cap_seconds)
+        # Replica counts before the drill first changed them: what rollbacks restore and verify.
+        self.recorded_replicas: dict[Component, int] = {}
+        self.ended_jobs: list[str] = []  # unfinished Jobs `close()` deleted
         self._selectors: dict[Component, Mapping[str, str]] = {}
         self._signal_conninfo = SignalConninfo(profile.database, self.gateway, environ)
 
@@ -144,9 +152,16 @@ class KubernetesTarget:
     def restart(
         self, component: Component, wait: bool = True, timeout_seconds: float = 120.0
     ) -> None:
-        """`kubectl rollout restart`, then (if `wait`) watch until the rollout completes."""
+        """`kubectl rollout restart`, then (if `wait`) watch until the rollout completes.
+
+        A component the drill scaled (to 0, say) is first scaled back to its recorded count.
+        """
         spec = self._spec(component)
         res = WORKLOADS[spec.kind.value]
+        recorded = self.recorded_replicas.get(component)
+        if recorded is not None and self._desired(component) != recorded:
+            body = manifests.scale_body(recorded)
+            self.gateway.patch(res, spec.name, body, sub="scale")
         patched = self.gateway.patch(res, spec.name, manifests.restart_patch())
         if wait:
             self._wait_rollout(spec, patched, timeout_seconds)
@@ -154,8 +169,14 @@ class KubernetesTarget:
     def scale(
         self, component: Component, replicas: int, wait: bool = True, timeout_seconds: float = 120.0
     ) -> None:
-        """`kubectl scale --replicas=N` (the `/scale` subresource), then wait for the rollout."""
+        """`kubectl scale --replicas=N` (the `/scale` subresource), then wait for the rollout.
+
+        The count before the drill's first scale of the component is recorded: rollbacks
+        restore it (`restart`) and `wait_ready` does not call a component ready below it.
+        """
         spec = self._spec(component)
+        if component not in self.recorded_replicas and not self.gateway.dry_run:
+            self.recorded_replicas[component] = self._desired(component)
         body = manifests.scale_body(replicas)
         patched = self.gateway.patch(WORKLOADS[spec.kind.value], spec.name, body, sub="scale")
         if wait:
@@ -171,13 +192,21 @@ class KubernetesTarget:
         )
 
     def wait_ready(self, component: Component, timeout_seconds: float = 120.0) -> float:
+        """Wait for the rollout; a component below its recorded count is not ready (0 of 2
+        replicas is a stopped service, not a completed rollout): TargetError at once."""
         spec = self._spec(component)
+        recorded = self.recorded_replicas.get(component)
+        if recorded is not None and (desired := self._desired(component)) < recorded:
+            raise TargetError(
+                f"{spec.kind.value.lower()} {spec.name} runs {desired} replicas; "
+                f"{recorded} before the drill"
+            )
         return readiness.wait_for_rollout(
             self.gateway,
             WORKLOADS[spec.kind.value],
             spec.name,
             spec.kind,
-            timeout_seconds=timeout_seconds,
+            timeout_seconds=self._bounded(timeout_seconds),
         )
 
     def logs(self, component: Component, lines: int = 100) -> str:
@@ -278,6 +307,11 @@ class KubernetesTarget:
         self.gateway.apply(NETWORK_POLICIES, body)
 
     def close(self) -> None:
+        """Release the client; first end any Job this driver started that still runs."""
+        try:
+            self.ended_jobs = self.recovery.delete_unfinished()
+        except TargetError as exc:
+            logger.warning("could not delete the Jobs this drill started: %s", exc)
         self._signal_conninfo.close()
         api_client: Any = self.gateway.api_client  # ApiClient.close() is untyped
         api_client.close()
@@ -417,6 +451,17 @@ class KubernetesTarget:
         self._selectors[component] = selector
         return selector
 
+    def _desired(self, component: Component) -> int:
+        """The workload's `spec.replicas` now (TargetError when it does not exist)."""
+        spec = self._spec(component)
+        obj = self.gateway.get(WORKLOADS[spec.kind.value], spec.name)
+        if obj is None:
+            raise TargetError(f"{spec.kind.value.lower()} {spec.name} does not exist")
+        return int((obj.get("spec") or {}).get("replicas", 1))
+
+    def _bounded(self, timeout_seconds: float) -> float:
+        return min(timeout_seconds, self.wait_cap_seconds)
+
     def _pods(self, component: Component) -> list[JsonObject]:
         selector = self._selector(component)
         pods = self.gateway.list(PODS, label_selector=readiness.selector_text(selector))
@@ -432,5 +477,5 @@ class KubernetesTarget:
             spec.name,
             spec.kind,
             min_generation=generation,
-            timeout_seconds=timeout,
+            timeout_seconds=self._bounded(timeout),
         )

@@ -72,8 +72,8 @@ NAMESPACED_RULES: tuple[Rule, ...] = (
     Rule(DEPLOYMENTS.group, ("deployments/scale", "statefulsets/scale"), ("patch",)),
     # the runbook's `kubectl get hpa` during a traffic flood
     Rule(HPAS.group, (HPAS.plural,), ("list",)),
-    # backup and restore Jobs: run, watch to the end, list past backups
-    Rule(JOBS.group, (JOBS.plural,), ("create", "list", "watch")),
+    # backup and restore Jobs: run, watch to the end, list past backups; delete unfinished ones
+    Rule(JOBS.group, (JOBS.plural,), ("get", "create", "list", "watch", "delete")),
     # listing; rate-limit annotations (patch); maintenance manifests (create, patch, delete)
     Rule(INGRESSES.group, (INGRESSES.plural,), ("list", "create", "patch", "delete")),
     Rule(NETWORK_POLICIES.group, (NETWORK_POLICIES.plural,), ("create", "patch", "delete")),
