@@ -26,8 +26,10 @@ from rich.console import Console
 
 from drills import control
 from drills.catalog import Scenario, resolve
+from drills.dryrun import DryRun
 from drills.errors import (
     ExitCode,
+    InputError,
     UnsafeTargetError,
 )
 from drills.experiment import load_for_run
@@ -132,43 +134,37 @@ class Runner:
             lines.append(f"    - {activity.get('type')}: {activity.get('name')}")
         return "\n".join(lines)
 
-    def planned_calls(
-        self, spec: TargetSpec, experiment: dict[str, Any], allow_production: bool
-    ) -> str:
-        """Run the experiment against the profile's target in dry-run mode: reads are sent,
-        every mutating call is only recorded. Refused like a real run for production."""
-        from chaoslib.experiment import run_experiment
-
-        from drills.safety import Plan, RunMode
+    def kubernetes_plan(
+        self,
+        spec: TargetSpec,
+        experiment: dict[str, Any],
+        allow_production: bool,
+        *,
+        steady_state: bool = True,
+    ) -> DryRun | None:
+        """The experiment planned step by step on a dry-run driver of the profile (see
+        `drills.dryrun`); None when the profile is not a Kubernetes one. Refused like a real
+        run for production."""
+        from drills.dryrun import plan_experiment
+        from drills.safety import RunMode
         from drills.targets.profiles import read_profile
 
-        assert spec.path is not None
+        if spec.kind is not SpecKind.PROFILE or spec.path is None:
+            return None
         if read_profile(spec.path).get("kind") != "kubernetes":
-            return "  (calls are planned for Kubernetes profiles only)"
+            return None
         from drills.targets.kubernetes import open_kubernetes_profile
 
-        recorded = Plan()
         target = open_kubernetes_profile(
-            spec.path, allow_production=allow_production, mode=RunMode.DRY_RUN, plan=recorded
+            spec.path, allow_production=allow_production, mode=RunMode.DRY_RUN
         )
         registry.register(spec.text, target)
         try:
-            with (
-                control.suspended(),
-                chaostoolkit_log(Path(tempfile.mkdtemp(prefix="drills-plan-"))),
-            ):
-                run_experiment(
-                    experiment,
-                    settings={"runtime": {"rollbacks": {"strategy": "always"}}},
-                    experiment_vars=({registry.CONFIG_KEY: spec.text}, {}),
-                )
+            with control.suspended():
+                return plan_experiment(experiment, target, spec.text, steady_state=steady_state)
         finally:
             registry.unregister(spec.text)
             target.close()
-        calls = [call.render() for call in recorded.calls()]
-        lines = ["  calls the drill would make (mutating; not sent):"]
-        lines += [f"    {call}" for call in calls] or ["    none"]
-        return "\n".join(lines)
 
     def run(self, request: RunRequest) -> RunOutcome:
         scenario = resolve(request.scenario)
@@ -176,10 +172,20 @@ class Runner:
         objectives = objectives_for(spec)
         experiment = load_for_run(scenario.path)
         if request.dry_run:
-            plan = self.plan(scenario, spec, experiment)
-            if spec.kind is SpecKind.PROFILE:
-                plan += "\n" + self.planned_calls(spec, experiment, request.allow_production)
-            return RunOutcome(ExitCode.MET, None, None, plan)
+            dry = self.kubernetes_plan(spec, experiment, request.allow_production)
+            if dry is None:
+                return RunOutcome(ExitCode.MET, None, None, self.plan(scenario, spec, experiment))
+            code = ExitCode.USAGE if dry.failures else ExitCode.MET
+            return RunOutcome(code, None, None, dry.render())
+        if spec.kind is SpecKind.PROFILE:  # preflight: name what is missing before any change
+            found = self.kubernetes_plan(
+                spec, experiment, request.allow_production, steady_state=False
+            )
+            if found is not None and found.failures:
+                raise InputError(
+                    f"{scenario.name} cannot run on {spec.text}:\n"
+                    + "\n".join(f"  {line}" for line in found.failures)
+                )
         run_id = new_run_id(scenario.name)
         run_dir = (request.out or self.settings.home / "runs" / run_id).resolve()
         run_dir.mkdir(parents=True, exist_ok=True)

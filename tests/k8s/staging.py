@@ -19,9 +19,9 @@ from typing import Any
 
 from tests.k8s import objects as o
 from tests.k8s.cluster_emulator import ClusterEmulator
-from tests.k8s.conftest import POSTGRES, job_template, seed_cluster
+from tests.k8s.conftest import MAINTENANCE, POSTGRES, job_template, seed_cluster
 from tests.k8s.emulated_service import EmulatedService
-from tests.k8s.kube_server import PODS, STATEFULSETS, KubeServer
+from tests.k8s.kube_server import INGRESSES, PODS, STATEFULSETS, KubeServer
 from tests.k8s.test_safety import kubeconfig
 
 STANDBY = {"app": "postgresql-standby"}
@@ -37,7 +37,9 @@ components:
   postgres-standby: {{kind: statefulset, name: postgresql-standby, container: postgresql}}
   redis: deployment/redis
 services: {{control_plane: "{url}"}}
-{database}jobs:
+{database}maintenance: {{manifest: maintenance.yaml}}
+network: {{ingress: maestro}}
+jobs:
   backup: backup-job.yaml
   restore: restore-job.yaml
   verify: verify-job.yaml
@@ -55,13 +57,15 @@ class Staging:
     profile: Path
     home: Path
 
-    def drills(self, *args: str, timeout: float = 240.0) -> subprocess.CompletedProcess[str]:
-        env = {
+    def drills(
+        self, *args: str, timeout: float = 240.0, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        environ = {
             key: value
             for key, value in os.environ.items()
             if not key.startswith(("DRILLS_", "KUBECONFIG"))
         }
-        env |= {
+        environ |= {
             "DRILLS_HOME": str(self.home),
             "DRILLS_BASELINE": "1",
             "DRILLS_OBSERVE_AFTER": "1",
@@ -69,12 +73,13 @@ class Staging:
             "DRILLS_SAMPLE_INTERVAL": str(SAMPLE_INTERVAL),
             "NO_COLOR": "1",
             "COLUMNS": "200",
+            **(env or {}),
         }
         return subprocess.run(
             [sys.executable, "-m", "drills", *args],
             capture_output=True,
             text=True,
-            env=env,
+            env=environ,
             timeout=timeout,
             check=False,
         )
@@ -88,6 +93,8 @@ def start_staging(
     seed_cluster(kube)
     kube.seed(STATEFULSETS, o.statefulset("postgresql-standby", STANDBY))
     kube.seed(PODS, o.pod("postgresql-standby-0", STANDBY, container="postgresql"))
+    kube.seed(INGRESSES, o.ingress("maestro"))
+    (tmp_path / "maintenance.yaml").write_text(MAINTENANCE)
     emulator = ClusterEmulator(kube, standby="postgresql-standby")
     emulator.start()
     service = EmulatedService(emulator)

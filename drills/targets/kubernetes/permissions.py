@@ -28,7 +28,7 @@ from drills.targets.kubernetes.resources import (
     STATEFULSETS,
 )
 
-__all__ = ["CLUSTER_RULES", "NAMESPACED_RULES", "Rule", "secrets_rule"]
+__all__ = ["CLUSTER_RULES", "NAMESPACED_RULES", "Access", "Rule", "access_for", "secrets_rule"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,58 @@ NAMESPACED_RULES: tuple[Rule, ...] = (
 )
 
 CLUSTER_RULES: tuple[Rule, ...] = (Rule(NODES.group, (NODES.plural,), ("list",)),)
+
+
+@dataclass(frozen=True)
+class Access:
+    """What one request needs: a verb on a resource (or subresource) in a namespace."""
+
+    verb: str
+    group: str
+    resource: str
+    subresource: str | None
+    namespace: str | None
+    name: str | None
+
+    def render(self) -> str:
+        what = self.resource + (f"/{self.subresource}" if self.subresource else "")
+        group = f".{self.group}" if self.group else ""
+        named = f" {self.name}" if self.name else ""
+        return f"{self.verb} {what}{group}{named}"
+
+
+def access_for(method: str, path: str) -> Access | None:
+    """The permission a request (or a planned WATCH) needs, from its method and REST path.
+
+    `/api/v1/namespaces/NS/pods/NAME/exec` -> create pods/exec; None for paths that are not
+    resources. An exec is a websocket GET, authorized as `create` by current API servers.
+    """
+    parts = [p for p in path.split("?", 1)[0].split("/") if p]
+    if parts[:1] == ["api"] and len(parts) >= 3:
+        group, rest = "", parts[2:]
+    elif parts[:1] == ["apis"] and len(parts) >= 4:
+        group, rest = parts[1], parts[3:]
+    else:
+        return None
+    namespace = None
+    if len(rest) >= 3 and rest[0] == "namespaces":
+        namespace, rest = rest[1], rest[2:]
+    resource = rest[0]
+    name: str | None = rest[1] if len(rest) > 1 else None
+    sub: str | None = rest[2] if len(rest) > 2 else None
+    if sub == "exec":
+        verb = "create"
+    elif method == "WATCH":
+        verb = "watch"
+    elif method == "GET":
+        verb = "get" if name else "list"
+    else:
+        verb = {"POST": "create", "PATCH": "patch", "PUT": "update", "DELETE": "delete"}.get(
+            method, method.lower()
+        )
+    if method == "WATCH" and "fieldSelector=metadata.name=" in path:
+        name = path.rsplit("=", 1)[1]
+    return Access(verb, group, resource, sub, namespace, name)
 
 
 def secrets_rule(names: Sequence[str]) -> Rule:
