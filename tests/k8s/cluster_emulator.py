@@ -15,6 +15,7 @@ driver's watches see every change, exactly as they would see a kubelet's):
   chosen per purpose (`job_outcomes`); the Job's pod and its log are created too;
 - `psql` in a database pod (exec): finds no long-running query, terminates none, and
   `pg_promote()` promotes the standby; every statement is kept in `sql` for tests to count;
+- a NetworkPolicy denying addresses (`block_addresses`): `blocked`, which the service drops;
 - the system's own health (`service_up`): the control plane answers only while a control-plane
   pod is Ready, a database pod (the primary, or the promoted standby) is Ready, Redis is Ready,
   and no drills NetworkPolicy isolates a store. Each change of that answer is recorded
@@ -28,13 +29,14 @@ import itertools
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import kmock
 
-from drills.targets.kubernetes.manifests import FAULT_POLICY_PREFIX
+from drills.targets.kubernetes.manifests import BLOCK_POLICY_NAME, FAULT_POLICY_PREFIX
 from tests.k8s.kube_server import DEPLOYMENTS, JOBS, PODS, STATEFULSETS, KubeServer, stamp
 
 NETWORK_POLICIES = kmock.resource("networking.k8s.io", "v1", "networkpolicies")
@@ -88,6 +90,8 @@ class ClusterEmulator:
     transitions: list[Transition] = field(default_factory=list)
     jobs_seen: list[str] = field(default_factory=list)
     sql: list[str] = field(default_factory=list)
+    # Further parts of "the system answers" (the service's capacity under a flood), by name.
+    checks: dict[str, Callable[[], bool]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._born: dict[str, float] = {}
@@ -100,6 +104,7 @@ class ClusterEmulator:
         self.up: bool | None = None
         self.parts: dict[str, bool] = {}
         self.ready_control_plane: list[str] = []
+        self.blocked: frozenset[str] = frozenset()  # addresses the block NetworkPolicy denies
         self.error: BaseException | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -314,6 +319,13 @@ class ClusterEmulator:
             selector = selectors.get(workload, {})
             return any(_ready(p) and _matches(p, selector) for p in pods)
 
+        self.blocked = frozenset(
+            cidr.removesuffix("/32")
+            for policy in self._objects(NETWORK_POLICIES)
+            if policy["metadata"]["name"] == BLOCK_POLICY_NAME
+            for peer in ((policy.get("spec") or {}).get("ingress") or [{}])[0].get("from") or []
+            for cidr in (peer.get("ipBlock") or {}).get("except") or []
+        )
         self.ready_control_plane = [
             str(p["metadata"]["name"])
             for p in pods
@@ -324,6 +336,7 @@ class ClusterEmulator:
             "control-plane": bool(self.ready_control_plane),
             "postgres": database and "postgres" not in isolated,
             "redis": ready(self.redis) and "redis" not in isolated,
+            **{name: check() for name, check in self.checks.items()},
         }
 
     # -- API plumbing ------------------------------------------------------------------------

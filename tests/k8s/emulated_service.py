@@ -5,16 +5,24 @@ exactly as they would to the Service of a staging cluster. It is healthy only wh
 `ClusterEmulator` says the system is whole (a control-plane pod Ready, the database and Redis
 Ready and reachable); a circuit breaker is open while its store is down. Canary records live in
 memory, like a database that survives pod restarts (a PersistentVolume). Every request is
-counted by (method, path), so a test can prove that a dry run sent no write and no flood.
+counted by (method, path) and by source address, so a test can prove that a dry run sent no write
+and no flood.
+
+A flood: requests from any address but the harness's own (127.0.0.1) count as foreign; while
+`FLOOD_REQUESTS` of them arrived in the last `FLOOD_WINDOW` seconds, the service is out of
+capacity (503 to everybody; one more part of the emulator's truth). Requests from addresses a
+drills NetworkPolicy blocks get no answer, as when the CNI drops their packets.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import socket
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -22,6 +30,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from tests.k8s.cluster_emulator import ClusterEmulator
 
+HARNESS = "127.0.0.1"
+BLACKHOLE_SECONDS = 10.0
+FLOOD_REQUESTS = 100
+FLOOD_WINDOW = 0.3
 READ_PATHS = frozenset(  # what a probe reads
     {"/health", "/api/resilience/health", "/api/resilience/circuit-breakers",
      "/api/resilience/metrics", "/api/monitoring/databases", "/metrics"}
@@ -88,6 +100,8 @@ class EmulatedService:
         self._lock = threading.Lock()
         self._turn = itertools.count()
         self._stop = threading.Event()
+        self._foreign: deque[float] = deque()
+        emulator.checks["capacity"] = lambda: not self.overloaded()
         service = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -103,7 +117,8 @@ class EmulatedService:
             def log_message(self, *args: object) -> None:
                 return None
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
+        self._server.blocked = lambda address: address in self.emulator.blocked
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -144,14 +159,33 @@ class EmulatedService:
 
     # -- answering ---------------------------------------------------------------------------
 
+    def overloaded(self) -> bool:
+        """Too many foreign requests lately (see the module docstring)."""
+        horizon = time.monotonic() - FLOOD_WINDOW
+        with self._lock:
+            while self._foreign and self._foreign[0] < horizon:
+                self._foreign.popleft()
+            return len(self._foreign) >= FLOOD_REQUESTS
+
     def answer(self, request: BaseHTTPRequestHandler, method: str) -> None:
         url = urlsplit(request.path)
         length = int(request.headers.get("content-length") or 0)
         raw = request.rfile.read(length) if length else b""
+        source = request.client_address[0]
         with self._lock:
             self.requests[method, url.path] += 1
-            self.clients[request.client_address[0]] += 1
+            self.clients[source] += 1
+        if source in self.emulator.blocked:  # dropped by the CNI: the request just hangs
+            self._stop.wait(BLACKHOLE_SECONDS)
+            request.close_connection = True
+            return
+        if source != HARNESS:
+            with self._lock:
+                self._foreign.append(time.monotonic())
         parts = dict(self.emulator.parts)
+        if not parts.get("capacity", True):
+            _send(request, 503, {"error": "overloaded"})
+            return
         pods = list(self.emulator.ready_control_plane)
         if not pods:
             request.close_connection = True
@@ -242,6 +276,31 @@ class EmulatedService:
             self.runs.append(run)
             return 201, run
         return 200, {"runs": self.runs[-100:], "next": None}
+
+
+class _Server(ThreadingHTTPServer):
+    """Connections from blocked addresses are parked unanswered, costing no thread or CPU."""
+
+    request_queue_size = 1024  # a flood's connections must not crowd out the sampler's SYNs
+    daemon_threads = True
+    blocked: Callable[[str], bool] = staticmethod(lambda address: False)
+    parked: list[socket.socket]
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        if self.blocked(client_address[0]):
+            self.parked = [*getattr(self, "parked", []), request][-2048:]
+            return False
+        return True
+
+    def shutdown_request(self, request: Any) -> None:
+        if request in getattr(self, "parked", []):
+            return  # kept open, unanswered, until the server closes
+        super().shutdown_request(request)
+
+    def server_close(self) -> None:
+        for sock in getattr(self, "parked", []):
+            sock.close()
+        super().server_close()
 
 
 def _metrics(breakers: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -12,12 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.k8s.cluster_emulator import ClusterEmulator
 from tests.k8s.database_pair import Standby
 from tests.k8s.kube_server import KubeServer
 from tests.k8s.staging import SAMPLE_INTERVAL, Staging, instant, report, start_staging
 from tests.service.stack import Postgres
 
 pytestmark = [pytest.mark.k8s, pytest.mark.slow]
+
+TICK = ClusterEmulator.tick_seconds
 
 
 @pytest.fixture
@@ -36,8 +39,11 @@ def assert_recovery_measured(staging: Staging, run_dir: Path) -> dict[str, objec
     assert truth is not None, "the fault never took the service down"
     assert m["recovered_at"] is not None, m["unmeasured"]
     error = (instant(m["recovered_at"]) - truth).total_seconds()
-    print(f"{data['drill']['scenario']}: recovered_at - emulator truth = {error:+.3f} s")
-    assert abs(error) <= SAMPLE_INTERVAL + 0.02, (m["recovered_at"], truth.isoformat(), error)
+    # One sampling interval, as achieved during the outage (DESIGN: `resolution`), plus the
+    # emulator's own tick, to which its truth is known.
+    interval = max(SAMPLE_INTERVAL, float(m["resolution_seconds"] or 0.0))
+    print(f"{data['drill']['scenario']}: recovered_at - truth = {error:+.3f} s (<= {interval})")
+    assert abs(error) <= interval + TICK, (m["recovered_at"], truth.isoformat(), error)
     return data
 
 
@@ -120,3 +126,17 @@ def test_an_aborted_drill_restores_replicas_and_deletes_its_hung_job(
         staging.emulator.stop()
         staging.service.close()
     assert staging.emulator.error is None, staging.emulator.error
+
+
+def test_traffic_flood_is_mitigated_by_blocking_the_attackers(
+    staging: Staging, tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    done = staging.drills(
+        "run", "traffic-flood", "--target", str(staging.profile), "--out", str(run_dir)
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = assert_recovery_measured(staging, run_dir)
+    assert data["verdict"] == "met"
+    assert sum(n for ip, n in staging.service.clients.items() if ip != "127.0.0.1") > 100
+    assert_left_as_found(staging)
