@@ -140,3 +140,26 @@ def test_traffic_flood_is_mitigated_by_blocking_the_attackers(
     assert data["verdict"] == "met"
     assert sum(n for ip, n in staging.service.clients.items() if ip != "127.0.0.1") > 100
     assert_left_as_found(staging)
+
+
+def test_the_monthly_suite_runs_what_the_cluster_supports_and_names_the_rest(
+    kube: KubeServer, database_pair: tuple[Postgres, Standby], tmp_path: Path
+) -> None:
+    staging = start_staging(tmp_path, kube, postgres_port=database_pair[0].port)
+    try:
+        out = tmp_path / "suite"
+        done = staging.drills(
+            "run", "--suite", "monthly", "--target", str(staging.profile), "--out", str(out)
+        )
+        text = done.stdout + done.stderr
+        assert "cannot restore into a scratch instance" in text, text
+        assert_recovery_measured(staging, out / "database-failover")
+        assert report(out / "database-failover")["verdict"] == "met"
+        assert not (out / "backup-restore-test" / "report.json").exists()  # refused, not run
+        assert (out / "suite.md").exists()
+        assert done.returncode != 0  # a drill of the cadence could not run here
+        assert_left_as_found(staging)
+    finally:
+        staging.emulator.stop()
+        staging.service.close()
+    assert staging.emulator.error is None, staging.emulator.error
