@@ -30,7 +30,13 @@ from typing import Any
 from drills.errors import DrillError
 from drills.targets.base import SignalKind
 
-__all__ = ["DryRun", "PlannedStep", "blocking_problems", "plan_experiment"]
+__all__ = [
+    "DryRun",
+    "PlannedStep",
+    "blocking_problems",
+    "plan_experiment",
+    "unsupported_steps",
+]
 
 Args = Mapping[str, Any]
 Describer = Callable[[Args, Any], tuple[list[str], str | None]]
@@ -61,6 +67,37 @@ DRIVER_STEPS = frozenset(
     }
 )
 NETWORK_FAULTS = frozenset({"blackhole", "latency", "reset"})
+# Steps that need an optional capability of the target (a method the driver may lack).
+NEEDS_CAPABILITY = {
+    "actions.database:test_restore_newest_backup": (
+        "test_restore",
+        "restore into a scratch instance",
+    ),
+    "actions.database:check_backup_freshness": ("backup_freshness", "report backup freshness"),
+    "probes.database:backup_freshness": ("backup_freshness", "report backup freshness"),
+    "actions.rebuild:destroy_infrastructure": ("destroy_infrastructure", "destroy infrastructure"),
+    "actions.rebuild:rebuild_infrastructure": ("rebuild_infrastructure", "rebuild infrastructure"),
+}
+
+
+def unsupported_steps(experiment: dict[str, Any], target_type: type, kind: str) -> list[str]:
+    """The steps of `experiment` a target of `target_type` cannot run at all, one line each:
+    known without a cluster, so `drills schedule` leaves such drills out."""
+    hypothesis = experiment.get("steady-state-hypothesis") or {}
+    activities = [
+        *(hypothesis.get("probes") or []),
+        *(experiment.get("method") or []),
+        *(experiment.get("rollbacks") or []),
+    ]
+    out: list[str] = []
+    for activity in activities:
+        provider = activity.get("provider") or {}
+        need = NEEDS_CAPABILITY.get(f"{provider.get('module')}:{provider.get('func')}")
+        if need is not None and not callable(getattr(target_type, need[0], None)):
+            line = f"{activity.get('name')}: the {kind} target cannot {need[1]}"
+            if line not in out:
+                out.append(line)
+    return out
 
 
 @dataclass(frozen=True)
@@ -167,6 +204,10 @@ def _step(
     name = str(activity.get("name", key))
     fault = "fault" in (activity.get("tags") or [])
     step = _Step(section, kind, name, fault)
+    need = NEEDS_CAPABILITY.get(key)
+    if need is not None and not callable(getattr(target, need[0], None)):
+        step.failure = f"the {target.kind} target cannot {need[1]}"
+        return step.done()
     if key == "actions.connections:break_database_connections":
         key = _connection_fault_kind(args, target, step)
     if key in DRIVER_STEPS:

@@ -31,7 +31,7 @@ def schedule(
     allow_production: bool,
 ) -> None:
     """Print ServiceAccount, least-privilege RBAC and one CronJob per runbook cadence."""
-    from drills.schedule import emit_kubernetes
+    from drills.schedule import emit_kubernetes, left_out
     from drills.targets.kubernetes import load_profile
 
     if emit not in EMITTERS:
@@ -49,3 +49,5 @@ def schedule(
         ),
         nl=False,
     )
+    for name, reasons in left_out().items():
+        click.echo(f"left out {name}: " + "; ".join(reasons), err=True)

@@ -27,7 +27,7 @@ from tests.service.stack import Postgres
 pytestmark = pytest.mark.k8s
 
 UNSUPPORTED = {
-    "backup-restore-test": ["cannot restore into a scratch instance", "backup freshness"],
+    "backup-restore-test": ["cannot restore into a scratch instance"],
     "infrastructure-rebuild": ["cannot destroy infrastructure"],
 }
 ATTACKERS = {"127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"}

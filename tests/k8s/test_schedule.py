@@ -195,7 +195,7 @@ def test_every_document_passes_its_schema(docs: list[dict[str, Any]]) -> None:
         jsonschema.validate(doc, {"type": "object", **SCHEMAS[key]})
         kinds.append(doc["kind"])
     assert kinds == ["ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding",
-                     "PersistentVolumeClaim", "CronJob", "CronJob", "CronJob", "CronJob"]  # fmt: skip
+                     "PersistentVolumeClaim", "CronJob", "CronJob", "CronJob"]  # fmt: skip
 
 
 def test_the_schema_check_catches_a_wildcard_and_overlap() -> None:
@@ -232,7 +232,7 @@ def test_one_cronjob_per_runbook_cadence(docs: list[dict[str, Any]]) -> None:
     crons = {
         d["metadata"]["labels"]["drills.dev/cadence"]: d for d in docs if d["kind"] == "CronJob"
     }
-    assert set(crons) == {"monthly", "quarterly", "semi-annual", "annual"}
+    assert set(crons) == {"monthly", "quarterly", "semi-annual"}  # no rebuild: see below
     args = {
         cadence: c["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"]
         for cadence, c in crons.items()
@@ -242,12 +242,11 @@ def test_one_cronjob_per_runbook_cadence(docs: list[dict[str, Any]]) -> None:
         "monthly": ["run", "database-failover", *target],
         "quarterly": ["run", "--suite", "quarterly", *target],
         "semi-annual": ["run", "cross-region-failover", *target],
-        "annual": ["run", "infrastructure-rebuild", *target],
     }
     schedules = [c["spec"]["schedule"] for c in crons.values()]
     assert all(valid_cron(s) for s in schedules)
     assert not valid_cron("0 4 32 * *") and not valid_cron("0 4 * *")  # the validator bites
-    assert len({s.split()[2] for s in schedules} - {"8"}) == 2  # cadences start on separate days
+    assert len({s.split()[2] for s in schedules}) == 3  # cadences start on separate days
     for cron in crons.values():
         assert cron["spec"]["timeZone"] == "Etc/UTC" and cron["spec"]["schedule"].startswith("0 4 ")
 
@@ -319,6 +318,16 @@ def test_secret_references_get_exactly_those_secrets(profile: KubernetesProfile)
     assert container["envFrom"] == [{"secretRef": {"name": "drills-env"}}]
     plain = documents(emit_kubernetes(NS, "img"))
     assert "secrets" not in str(next(d for d in plain if d["kind"] == "Role")["rules"])
+
+
+def test_drills_the_cluster_cannot_run_are_left_out_and_named() -> None:
+    text = emit_kubernetes(NS, "img")
+    docs = list(yaml.safe_load_all(text))
+    assert not [d for d in docs if d["metadata"]["name"] == "drills-infrastructure-rebuild"]
+    assert (
+        "# left out: infrastructure-rebuild: infrastructure-rebuild: destroy-every-server: "
+        "the kubernetes target cannot destroy infrastructure"
+    ) in text
 
 
 def test_a_schedule_for_a_production_namespace_is_refused() -> None:
