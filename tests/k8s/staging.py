@@ -95,6 +95,8 @@ def start_staging(
     kube.seed(PODS, o.pod("postgresql-standby-0", STANDBY, container="postgresql"))
     kube.seed(INGRESSES, o.ingress("maestro"))
     (tmp_path / "maintenance.yaml").write_text(MAINTENANCE)
+    for pod in ("maestro-control-plane-7d9f-a", "postgresql-0", "redis-5c4b-a"):
+        kube.handler.logs[pod] = f"{pod}: serving\n"
     emulator = ClusterEmulator(kube, standby="postgresql-standby")
     emulator.start()
     service = EmulatedService(emulator)

@@ -7,6 +7,7 @@ sampling interval), and that the cluster is left as it was found.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,6 +65,9 @@ def test_complete_outage_runs_through_the_cli(staging: Staging, tmp_path: Path) 
     data = assert_recovery_measured(staging, run_dir)
     assert data["verdict"] == "met"
     assert_left_as_found(staging)
+    killed = json.loads((run_dir / "cluster.json").read_text())["killed_pods_logs"]
+    assert killed["postgresql-0"] == "postgresql-0: serving\n"  # read before it was deleted
+    assert {"maestro-control-plane-7d9f-b", "redis-5c4b-a"} <= set(killed)
 
 
 @pytest.mark.parametrize("scenario", ["database-failover", "cross-region-failover"])

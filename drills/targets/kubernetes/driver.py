@@ -51,6 +51,8 @@ __all__ = ["KubernetesTarget"]
 
 logger = logging.getLogger("drills")
 
+KILLED_LOG_LINES = 200
+
 
 class KubernetesTarget:
     """Drives the workloads a profile names in one namespace of a staging cluster."""
@@ -86,6 +88,7 @@ class KubernetesTarget:
         # Replica counts before the drill first changed them: what rollbacks restore and verify.
         self.recorded_replicas: dict[Component, int] = {}
         self.ended_jobs: list[str] = []  # unfinished Jobs `close()` deleted
+        self.killed_logs: dict[str, str] = {}  # pod -> its log just before the drill killed it
         self._selectors: dict[Component, Mapping[str, str]] = {}
         self._signal_conninfo = SignalConninfo(profile.database, self.gateway, environ)
 
@@ -143,12 +146,18 @@ class KubernetesTarget:
         return []
 
     def kill_pods(self, component: Component) -> list[str]:
-        killed: list[str] = []
-        for pod in self._pods(component):
-            name = str(pod["metadata"]["name"])
+        """Delete the component's pods with grace 0; each one's log is read first (a deleted
+        pod's log is gone with it) and kept for the report (`drill_window`)."""
+        pods = [str(pod["metadata"]["name"]) for pod in self._pods(component)]
+        if not self.gateway.dry_run:
+            container = self._spec(component).container
+            for name in pods:
+                self.killed_logs[name] = self.gateway.pod_log(
+                    name, container=container, tail_lines=KILLED_LOG_LINES
+                )
+        for name in pods:
             self.gateway.delete(PODS, name, grace_period_seconds=0)
-            killed.append(name)
-        return killed
+        return pods
 
     def restart(
         self, component: Component, wait: bool = True, timeout_seconds: float = 120.0
@@ -409,7 +418,7 @@ class KubernetesTarget:
             containers=containers,
             log_lines=log_lines,
         )
-        return {**window, "unavailable": unavailable}
+        return {**window, "unavailable": unavailable, "killed_pods_logs": dict(self.killed_logs)}
 
     def readiness_samples(
         self,
