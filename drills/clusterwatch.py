@@ -5,9 +5,13 @@ signal, it must be *sampled on a schedule*: `measure.recovery` needs `sustain` h
 after the last failure, and a signal that spoke only on change rarely had them (RTO "not
 measured"). So the watch keeps the current state, and a second thread emits it as the critical
 signal `pods-ready:control-plane` at start + k x interval, the sampler's schedule, and once more
-at the instant the watch delivers a change of it. Each change itself, stamped with the cluster's `lastTransitionTime`, joins the timeline too as evidence
+at the instant the watch delivers a change of it. Each change itself, stamped with the cluster's
+`lastTransitionTime`, joins the timeline too as evidence
 (`pod-events:control-plane`, not critical: a pod event after the service answered again must not
-move the recovery instant). After the run, the cluster's events and the components' logs of the
+move the recovery instant). The signal is healthy while at least one pod is Ready: a component
+with no Ready pod is down; one with fewer than its replicas is degraded but answering, and
+recovery is when the target answers again (DESIGN.md), not when the last pod is back (the
+detail keeps "1/2 ready"). After the run, the cluster's events and the components' logs of the
 drill window are written to `cluster.json` in the run folder.
 """
 
@@ -36,7 +40,13 @@ class ClusterTarget(Protocol):
     """What this module needs of the Kubernetes driver."""
 
     def readiness_samples(
-        self, component: Component, clock: RunClock, *, timeout_seconds: float, should_stop: Any
+        self,
+        component: Component,
+        clock: RunClock,
+        *,
+        timeout_seconds: float,
+        should_stop: Any,
+        required: int | None = None,
     ) -> Any: ...
 
     def drill_window(
@@ -85,6 +95,7 @@ class ClusterWatch:
                 self._clock,
                 timeout_seconds=self._max,
                 should_stop=self._stop.is_set,
+                required=1,
             ):
                 if not isinstance(change, Sample):
                     continue

@@ -18,7 +18,7 @@ EMITTERS = ("kubernetes",)
 @click.option(
     "--profile",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Target profile: its Secret references get read access in the Role.",
+    help="Target profile: the Role is tailored to it (its objects, by name; its Secrets).",
 )
 @click.option("--profile-configmap", default="drills-profile", show_default=True)
 @click.option("--allow-production", is_flag=True, help="Emit for a production-looking namespace.")
@@ -36,16 +36,14 @@ def schedule(
 
     if emit not in EMITTERS:
         raise InputError(f"unknown emitter {emit!r}")
-    secret_names: tuple[str, ...] = ()
-    if profile is not None:
-        secret_names = tuple(load_profile(profile).secret_names())
+    loaded = load_profile(profile) if profile is not None else None
     click.echo(
         emit_kubernetes(
             namespace,
             image,
             profile_configmap,
-            secret_names=secret_names,
             allow_production=allow_production,
+            profile=loaded,
         ),
         nl=False,
     )

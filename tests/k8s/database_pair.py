@@ -50,6 +50,11 @@ def start_pair(root: Path) -> tuple[Postgres, Standby]:
     primary.init()
     standby = Standby(root / "standby")
     try:
+        # No background writer of its own: autovacuum's ANALYZE takes transaction ids, and a
+        # test proves "no SQL write" by the next transaction id not moving.
+        with psycopg.connect(primary.conninfo("postgres"), autocommit=True) as conn:
+            conn.execute("ALTER SYSTEM SET autovacuum = off")
+            conn.execute("SELECT pg_reload_conf()")
         standby.clone(primary)
         wait_until(lambda: streaming(primary), 30, "the standby to stream")
     except BaseException:

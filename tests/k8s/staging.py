@@ -17,11 +17,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from drills.targets.kubernetes.permissions import rules_for_profile
+from drills.targets.kubernetes.profile import load_profile
 from tests.k8s import objects as o
 from tests.k8s.cluster_emulator import ClusterEmulator
 from tests.k8s.conftest import MAINTENANCE, POSTGRES, job_template, seed_cluster
 from tests.k8s.emulated_service import EmulatedService
 from tests.k8s.kube_server import INGRESSES, PODS, STATEFULSETS, KubeServer
+from tests.k8s.rbac import uncovered
 from tests.k8s.test_safety import kubeconfig
 
 STANDBY = {"app": "postgresql-standby"}
@@ -56,6 +59,10 @@ class Staging:
     service: EmulatedService
     profile: Path
     home: Path
+
+    def outside_the_role(self) -> list[str]:
+        """Requests the drills sent that the profile's tailored Role does not grant."""
+        return uncovered(self.kube.driver_requests(), self.kube.handler.rules)
 
     def drills(
         self, *args: str, timeout: float = 240.0, env: dict[str, str] | None = None
@@ -111,6 +118,9 @@ def start_staging(
     profile.write_text(
         PROFILE.format(kubeconfig=config, url=service.url, rto=rto_seconds, database=database)
     )
+    # The API server authorizes (SelfSubjectAccessReviews) with the Role `drills schedule
+    # --profile` prints for this profile: a drill that needs more is refused by its preflight.
+    kube.handler.rules = list(rules_for_profile(load_profile(profile)))
     assert POSTGRES  # the primary's labels, seeded by seed_cluster
     return Staging(kube, emulator, service, profile, tmp_path / "home")
 

@@ -43,8 +43,11 @@ def test_readiness_is_a_state_sampled_on_the_schedule_and_the_window_is_written(
 
     wait_for(lambda: len(scheduled()) >= 6)  # no event happened: the held state is sampled
     assert all(s.ok and s.critical for s in scheduled())
-    before = len(scheduled())
     cluster.send("DELETE", f"/api/v1/namespaces/{o.NS}/pods/maestro-control-plane-7d9f-a")
+    wait_for(lambda: any("1/1 ready" in (s.detail or "") for s in scheduled()))
+    assert all(s.ok for s in scheduled())  # one Ready pod left: degraded, not down
+    before = len(scheduled())
+    cluster.send("DELETE", f"/api/v1/namespaces/{o.NS}/pods/maestro-control-plane-7d9f-b")
     wait_for(lambda: len([s for s in scheduled()[before:] if not s.ok]) >= 4)
     path = watch.stop(tmp_path, 0.0, clock.now())
 

@@ -76,6 +76,7 @@ def test_a_dry_run_has_no_side_effect_and_names_what_would_fail(
     assert not [s for s in staging.emulator.sql if "pg_terminate" in s or "pg_promote" in s]
     assert staging.emulator.jobs_seen == []
     assert list(temp.iterdir()) == []
+    assert staging.outside_the_role() == []
     assert "Drill plan:" in done.stdout
     if scenario in UNSUPPORTED:
         assert done.returncode == 2, out

@@ -49,6 +49,7 @@ def assert_recovery_measured(staging: Staging, run_dir: Path) -> dict[str, objec
 
 
 def assert_left_as_found(staging: Staging) -> None:
+    assert staging.outside_the_role() == []
     assert staging.emulator.replicas("deployments", "maestro-control-plane") == 2
     assert staging.emulator.replicas("deployments", "redis") == 1
     assert staging.emulator.replicas("statefulsets", "postgresql") == 1
