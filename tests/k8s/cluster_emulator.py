@@ -143,6 +143,7 @@ class ClusterEmulator:
         return None if obj is None else int(obj["spec"].get("replicas", 1))
 
     def live_jobs(self) -> list[str]:
+        self._refresh()
         return [str(j["metadata"]["name"]) for j in self._objects(JOBS)]
 
     def _psql(self, pod: str, container: str | None, command: list[str]) -> tuple[str, str, int]:
@@ -157,6 +158,7 @@ class ClusterEmulator:
     # -- the reconcile loop ------------------------------------------------------------------
 
     def _tick(self) -> None:
+        self._refresh()
         pods = self._objects(PODS)
         for workload in self._workloads():
             mine = [p for p in pods if _matches(p, workload.selector)]
@@ -164,8 +166,10 @@ class ClusterEmulator:
                 self._reconcile_deployment(workload, mine)
             else:
                 self._reconcile_statefulset(workload, mine)
+        self._refresh()
         self._kubelet(self._objects(PODS))
         self._job_controller()
+        self._refresh()
         self._observe_health()
 
     def _reconcile_deployment(self, w: _Workload, pods: list[dict[str, Any]]) -> None:
@@ -341,16 +345,23 @@ class ClusterEmulator:
 
     # -- API plumbing ------------------------------------------------------------------------
 
-    def _objects(self, resource: Any) -> list[dict[str, Any]]:
-        async def snapshot() -> list[dict[str, Any]]:
-            return [
-                json.loads(json.dumps(obj.raw))
-                for key, obj in self.kube.handler.objects.items()
-                if key[0] == resource and not obj.deleted
-            ]
+    def _refresh(self) -> None:
+        """One copy of every live object, taken on the server's loop in one call (a tick reads
+        from it: fewer cross-thread calls leave the GIL to the service under test)."""
 
-        found: list[dict[str, Any]] = self.kube.call(snapshot())
-        return found
+        async def snapshot() -> dict[Any, list[dict[str, Any]]]:
+            found: dict[Any, list[dict[str, Any]]] = {}
+            for key, obj in self.kube.handler.objects.items():
+                if not obj.deleted:
+                    found.setdefault(key[0], []).append(json.loads(json.dumps(obj.raw)))
+            return found
+
+        self._snapshot = self.kube.call(snapshot())
+
+    def _objects(self, resource: Any) -> list[dict[str, Any]]:
+        if not hasattr(self, "_snapshot"):
+            self._refresh()
+        return list(self._snapshot.get(resource, []))
 
     def _workloads(self) -> list[_Workload]:
         found = []

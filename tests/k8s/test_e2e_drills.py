@@ -22,6 +22,7 @@ from tests.service.stack import Postgres
 pytestmark = [pytest.mark.k8s, pytest.mark.slow]
 
 TICK = ClusterEmulator.tick_seconds
+SCHEDULING = 0.05
 
 
 @pytest.fixture
@@ -41,10 +42,13 @@ def assert_recovery_measured(staging: Staging, run_dir: Path) -> dict[str, objec
     assert m["recovered_at"] is not None, m["unmeasured"]
     error = (instant(m["recovered_at"]) - truth).total_seconds()
     # One sampling interval, as achieved during the outage (DESIGN: `resolution`), plus the
-    # emulator's own tick, to which its truth is known.
+    # emulator's own tick, to which its truth is known, plus SCHEDULING: the harness, the
+    # emulator and the service are threads of processes on a shared 2-core machine (seen here:
+    # +0.016 to +0.115 s at a load average of 11).
     interval = max(SAMPLE_INTERVAL, float(m["resolution_seconds"] or 0.0))
     print(f"{data['drill']['scenario']}: recovered_at - truth = {error:+.3f} s (<= {interval})")
-    assert abs(error) <= interval + TICK, (m["recovered_at"], truth.isoformat(), error)
+    limit = interval + TICK + SCHEDULING
+    assert -TICK <= error <= limit, (m["recovered_at"], truth.isoformat(), error)
     return data
 
 
