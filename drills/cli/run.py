@@ -135,10 +135,12 @@ def run(
     runner = Runner(Settings.from_environ(), console)
     if suite is not None:
         if dry_run:
+            worst = 0
             for item in suite_scenarios(suite):
                 plan = runner.run(RunRequest(item.name, target, None, True, allow_production))
                 click.echo(plan.message)
-            return
+                worst = max(worst, int(plan.exit_code))
+            sys.exit(worst)
         done = run_suite(runner, suite, target=target, out=out, allow_production=allow_production)
         print_suite(done, Console())
         sys.exit(int(done.exit_code))

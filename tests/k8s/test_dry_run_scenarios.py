@@ -124,3 +124,16 @@ def test_a_typo_in_the_profile_is_named_and_nothing_is_touched(staging: Staging)
         if r.method.value != "GET" and not r.url.path.endswith("/selfsubjectaccessreviews")
     ]
     assert changes == []  # no Lease taken, nothing restarted
+
+
+def test_a_suite_dry_run_exits_non_zero_when_one_of_its_drills_would_fail(
+    staging: Staging,
+) -> None:
+    done = staging.drills(
+        "run", "--suite", "monthly", "--target", str(staging.profile), "--dry-run"
+    )
+
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stdout.count("Drill plan:") == 2
+    assert "cannot restore into a scratch instance" in done.stdout
+    assert staging.emulator.jobs_seen == []
