@@ -8,15 +8,17 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 
 from drills.errors import DrillError
-from drills.targets.base import Component
+from drills.targets.base import Component, FreezeFaults
 from drills.targets.registry import target_from
 from probes.http import graphql_health_check, healthy_replica
 
 __all__ = [
     "ensure_running",
+    "freeze_components",
     "kill_components",
     "restart_component",
     "scale_component",
+    "thaw_components",
     "wait_until_healthy",
 ]
 
@@ -45,6 +47,54 @@ def kill_components(
     except DrillError as exc:
         raise ActivityFailed(str(exc)) from exc
     return killed
+
+
+def _freezing(configuration: Configuration | None) -> FreezeFaults:
+    target = target_from(configuration)
+    if not isinstance(target, FreezeFaults):
+        raise ActivityFailed(f"target {target.name} cannot freeze processes")
+    return target
+
+
+def freeze_components(
+    components: list[str],
+    seconds: float,
+    configuration: Configuration | None = None,
+    secrets: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Freeze every process of each component for `seconds` (SIGSTOP, then SIGCONT): a hang,
+    not a crash. Requests are accepted and queue until the thaw. Returns how long it was frozen.
+    """
+    target = _freezing(configuration)
+    names = [_component(name) for name in components]
+    frozen: list[Component] = []
+    started = time.monotonic()
+    try:
+        for component in names:
+            target.freeze(component)
+            frozen.append(component)
+        time.sleep(max(0.0, float(seconds)))
+    except DrillError as exc:
+        raise ActivityFailed(str(exc)) from exc
+    finally:  # whatever happens (Ctrl-C included), nothing stays frozen
+        for component in frozen:
+            target.thaw(component)
+    return {"components": components, "frozen_seconds": round(time.monotonic() - started, 3)}
+
+
+def thaw_components(
+    components: list[str],
+    configuration: Configuration | None = None,
+    secrets: dict[str, Any] | None = None,
+) -> list[str]:
+    """Let every process of each component run again (a rollback after a freeze)."""
+    target = _freezing(configuration)
+    try:
+        for name in components:
+            target.thaw(_component(name))
+    except DrillError as exc:
+        raise ActivityFailed(str(exc)) from exc
+    return components
 
 
 def restart_component(

@@ -70,8 +70,15 @@ def main(scenarios: list[str]) -> None:
             f"{100 * cpu / (wall1 - wall0):.1f} % of one core over the whole drill, "
             f"{100 * window.cpu / window.wall:.1f} % over the measured part; "
             f"canary {acked} acked ({acked / measured:.0f}/s over the measured part, "
-            f"{m.writes_failed} failed); resolution {m.resolution_seconds:.3f} s"
+            f"{m.writes_failed} failed); resolution {_s(m.resolution_seconds)}; "
+            f"TTD {_s(m.time_to_detect_seconds)}, RTO {_s(m.rto_seconds)}, "
+            f"RPO {_s(m.rpo_seconds)}, {m.writes_lost} of {acked} acknowledged writes lost",
+            flush=True,
         )
+
+
+def _s(seconds: float | None) -> str:
+    return "n/a" if seconds is None else f"{seconds:.3f} s"
 
 
 if __name__ == "__main__":

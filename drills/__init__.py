@@ -7,4 +7,6 @@ recovery time (RTO), data loss (RPO) and a verdict against the runbook's objecti
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from drills.discovery import discover  # `chaos discover drills`
+
+__all__ = ["__version__", "discover"]

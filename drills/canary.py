@@ -148,6 +148,10 @@ class CanaryWriter:
             self._acked.append(write)
             self.counters.acked += 1
 
+    def journal_problem(self) -> str | None:
+        """Acknowledged writes the journal could not take (a full disk), or None."""
+        return self._journal.problem()
+
     def stop(self) -> None:
         self._stop.set()
         for thread in self._threads:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from drills.errors import UnknownScenarioError
-from drills.yamlfiles import load_mapping
+from drills.experiment import read_experiment
 
 EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
 
@@ -25,12 +24,8 @@ class Scenario:
     cadence: tuple[str, ...]
 
 
-def _read(path: Path) -> dict[str, Any]:
-    return load_mapping(path, "experiment", expected=" (title, method, ...)")
-
-
 def _scenario(path: Path) -> Scenario:
-    data = _read(path)
+    data = read_experiment(path)
     tags = [str(t) for t in data.get("tags") or []]
     cadence = tuple(t.removeprefix("cadence:") for t in tags if t.startswith("cadence:"))
     description = " ".join(str(data.get("description", "")).split())

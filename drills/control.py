@@ -20,9 +20,10 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
-from drills.models import Stage
+from drills.models import FAULT_TAG, Stage
 from drills.session import MeasurementSession
 
 __all__ = [
@@ -47,6 +48,7 @@ _session: MeasurementSession | None = None
 _owned = False
 _method_started = False
 _keys: dict[int, str] = {}
+_fault_names: set[str] = set()  # under a plain `chaos run`: the activities taken as the fault
 _suspended = False
 
 
@@ -87,11 +89,22 @@ def before_experiment_control(
         _method_started = False
         if _session is not None or _suspended:
             return
+    from drills.experiment import designate_fault
     from drills.standalone import start_standalone_session
+
+    designate_fault(context)  # the same fault as `drills run` would take
+    # chaoslib may run the method from a copy of this dict: remember the names, not the tags
+    faults = {
+        str(a.get("name"))
+        for a in context.get("method") or []
+        if isinstance(a, dict) and FAULT_TAG in (a.get("tags") or [])
+    }
 
     session = start_standalone_session(context, configuration, kwargs.get("scenario"))
     with _lock:
         _session, _owned = session, True
+        _fault_names.clear()
+        _fault_names.update(faults)
 
 
 def before_hypothesis_control(context: dict[str, Any], **kwargs: Any) -> None:
@@ -117,6 +130,8 @@ def before_activity_control(context: dict[str, Any], **kwargs: Any) -> None:
         return
     stage = session.view.stage or Stage.HYPOTHESIS_BEFORE
     tags = tuple(str(t) for t in context.get("tags") or ())
+    if stage is Stage.METHOD and context.get("name") in _fault_names and FAULT_TAG not in tags:
+        tags = (*tags, FAULT_TAG)
     key = session.activity_started(
         str(context.get("name", "?")), str(context.get("type", "action")), stage, tags
     )
@@ -133,8 +148,25 @@ def after_activity_control(
     with _lock:
         key = _keys.pop(id(context), None)
     if key is not None:
-        status = (state or {}).get("status")
-        session.activity_ended(key, None if status is None else str(status))
+        run = state or {}
+        status = run.get("status")
+        session.activity_ended(
+            key,
+            None if status is None else str(status),
+            ran_from=_journal_instant(run.get("start")),
+            ran_until=_journal_instant(run.get("end")),
+        )
+
+
+def _journal_instant(value: object) -> datetime | None:
+    """An activity's own start or end as Chaos Toolkit recorded it (ISO-8601), if readable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
 
 
 def after_experiment_control(

@@ -17,6 +17,15 @@ class ExitCode(IntEnum):
     MISSED = 1
     USAGE = 2
     ABORTED = 3
+    INTERNAL = 4  # an unexpected exception: a bug in drills or a library, never a verdict
+    UNRECORDED = 5  # a verdict was reached (said on stderr) but the run folder could not be written
+
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 met, 1 missed, 2 usage/input error, 3 aborted, unsafe or invalid, "
+    "4 internal error (a traceback in a log file), 5 verdict reached but the run folder could not "
+    "be written (the verdict is on stderr)."
+)
 
 
 class DrillError(Exception):

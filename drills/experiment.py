@@ -1,7 +1,12 @@
-"""Loading a Chaos Toolkit experiment for a drill: chaoslib's own validation, plus our control.
+"""Loading a Chaos Toolkit experiment for a drill: its shape, chaoslib's validation, our control.
 
+The shape is checked first, against `drills/schemas/experiment.json`: chaoslib's own validation
+assumes it (a `method: 5` or `rollbacks: 7` is a TypeError inside chaoslib, not an error message).
 Any experiment file can be drilled: when it does not declare the drills measurement control, the
-runner adds it, so every drill is measured the same way.
+runner adds it, so every drill is measured the same way. Nobody outside this project tags an
+activity `fault`, so when none is tagged the fault is the first activity of the method (or the one
+named by `drills run --fault NAME`); `designate_fault` says which, once, for both `drills run` and
+a plain `chaos run`, and the report says why.
 """
 
 from __future__ import annotations
@@ -14,24 +19,39 @@ from typing import Any
 
 from drills.control import CONTROL_MODULE, CONTROL_NAME
 from drills.errors import InputError
+from drills.expectations import EXTENSION_NAME
+from drills.models import FAULT_TAG
+from drills.schema import check_document
+from drills.yamlfiles import load_mapping
+
+FAULT_KEY = "fault"  # in the drills extension: the name of the fault activity
+FAULT_WHY_KEY = "fault_chosen"  # in the drills extension: how it was chosen, when not tagged
+
+
+def read_experiment(path: Path) -> dict[str, Any]:
+    """The experiment in `path`, of the shape of a Chaos Toolkit experiment (else InputError)."""
+    experiment = load_mapping(path, "experiment", expected=" (title, method, ...)")
+    check_document(experiment, "experiment", f"experiment {path}")
+    return experiment
 
 
 def load_for_run(path: Path) -> dict[str, Any]:
+    """The experiment in `path`, valid for chaoslib, with the drills measurement control."""
     from chaoslib.exceptions import ChaosException
     from chaoslib.experiment import ensure_experiment_is_valid
-    from chaoslib.loader import load_experiment
+
+    experiment = read_experiment(path)
 
     quiet = logging.getLogger("chaostoolkit")
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            experiment: dict[str, Any] = dict(load_experiment(str(path)))
             ensure_experiment_is_valid(experiment)
     except ChaosException as exc:
         raise InputError(f"experiment {path} is invalid: {exc}") from exc
-    except (OSError, ValueError) as exc:
-        raise InputError(f"experiment {path} cannot be loaded: {exc}") from exc
+    except ValueError as exc:  # an env_var_type the configuration's value does not convert to
+        raise InputError(f"experiment {path} is invalid: {exc}") from exc
     finally:
         quiet.setLevel(level)
     add_measurement_control(experiment)
@@ -49,3 +69,62 @@ def add_measurement_control(experiment: dict[str, Any]) -> None:
         controls.append(
             {"name": CONTROL_NAME, "provider": {"type": "python", "module": CONTROL_MODULE}}
         )
+
+
+def _drills_extension(experiment: dict[str, Any]) -> dict[str, Any]:
+    extensions = experiment.get("extensions")
+    if not isinstance(extensions, list):
+        extensions = experiment["extensions"] = []
+    for entry in extensions:
+        if isinstance(entry, dict) and entry.get("name") == EXTENSION_NAME:
+            return entry
+    entry = {"name": EXTENSION_NAME}
+    extensions.append(entry)
+    return entry
+
+
+def designate_fault(experiment: dict[str, Any], override: str | None = None) -> str | None:
+    """Tag the experiment's fault activity `fault` (in place) and return why it is the fault when
+    it was not tagged by its author, else None.
+
+    The fault is, in order: the method activity named by `override` (`drills run --fault`) or by
+    the drills extension's `fault` key; the activities tagged `fault`; the first activity of the
+    method. With none (an empty method) nothing is tagged and the drill will be invalid.
+    """
+    method = [a for a in experiment.get("method") or [] if isinstance(a, dict)]
+    extension = _drills_extension(experiment)
+    named = override or extension.get(FAULT_KEY)
+    if named is not None:
+        chosen = [a for a in method if a.get("name") == named]
+        if not chosen:
+            names = ", ".join(str(a.get("name")) for a in method) or "none"
+            raise InputError(f"no method activity named {named!r} to take as the fault ({names})")
+        why = f"named as the fault ({'--fault' if override else 'the drills extension'})"
+    elif any(FAULT_TAG in (a.get("tags") or []) for a in method):
+        return None
+    elif method:
+        chosen = method[:1]
+        why = (
+            "the first activity of the method (no activity is tagged `fault`; "
+            "choose another with `drills run --fault NAME`)"
+        )
+    else:
+        return None
+    for activity in method:  # exactly the chosen activity is the fault
+        tags = [t for t in activity.get("tags") or [] if t != FAULT_TAG]
+        if activity is chosen[0]:
+            tags.append(FAULT_TAG)
+        activity["tags"] = tags
+    extension[FAULT_KEY] = chosen[0].get("name")
+    extension[FAULT_WHY_KEY] = why
+    return why
+
+
+def fault_choice(experiment: dict[str, Any]) -> str | None:
+    """The note saying which activity was taken as the fault and why, when it was not tagged."""
+    for entry in experiment.get("extensions") or []:
+        if isinstance(entry, dict) and entry.get("name") == EXTENSION_NAME:
+            why = entry.get(FAULT_WHY_KEY)
+            if why:
+                return f"the fault is {entry.get(FAULT_KEY)!r}: {why}"
+    return None

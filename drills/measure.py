@@ -33,9 +33,11 @@ __all__ = [
     "NO_FAULT",
     "CanaryLoss",
     "Recovery",
+    "answered_again_at",
     "compute",
     "detected_at",
     "fault_at",
+    "loss_window_seconds",
     "measure_canary",
     "p95",
     "phase_bounds",
@@ -44,6 +46,7 @@ __all__ = [
     "recovery",
     "recovery_started_at",
     "resolution_seconds",
+    "steady_latency",
     "to_json",
 ]
 
@@ -73,12 +76,30 @@ def fault_at(activities: Sequence[ActivityMark]) -> float | None:
 
 
 def detected_at(samples: Sequence[Sample], fault_at: float | None) -> float | None:
-    """Run time of the first failed critical sample at or after `fault_at` (failures before it
-    are the system's own trouble, not the fault's)."""
+    """The instant the first failing critical sample known at or after `fault_at` was known to
+    have failed (its error answer or its timeout): a monitor cannot know sooner. Failures known
+    before the fault are the system's own trouble, not the fault's."""
     if fault_at is None:
         return None
-    failed = [s.t for s in samples if s.critical and not s.ok and s.t >= fault_at]
+    failed = [s.known_at for s in samples if s.critical and not s.ok and s.known_at >= fault_at]
     return min(failed) if failed else None
+
+
+def steady_latency(samples: Sequence[Sample], fault_at: float | None) -> dict[str, float]:
+    """Per signal, the median time from send to a healthy answer before the fault: how long the
+    target takes to answer when nothing is wrong."""
+    by_signal: dict[str, list[float]] = defaultdict(list)
+    for s in samples:
+        if s.ok and (fault_at is None or s.t < fault_at):
+            by_signal[s.signal].append(s.known_at - s.t)
+    return {signal: statistics.median(values) for signal, values in by_signal.items()}
+
+
+def answered_again_at(sample: Sample, steady: dict[str, float]) -> float:
+    """When the target answered `sample`: its known time less the signal's usual answer time,
+    never before it was sent. A probe that sat in a frozen server's queue and was answered after
+    the thaw proves the server was back at the answer, not at the send."""
+    return max(sample.t, sample.known_at - steady.get(sample.signal, 0.0))
 
 
 @dataclass(frozen=True)
@@ -90,25 +111,25 @@ class Recovery:
 
 
 def recovery(samples: Sequence[Sample], fault_at: float | None, sustain: int = 3) -> Recovery:
-    """Start of the window, after the last failure, in which every critical signal is healthy,
-    if it was sustained.
+    """When the target answered again after the last failure, if that was sustained.
 
-    L is the last failed critical sample at or after `fault_at`. A signal is known healthy again
-    only from its first sample after its own last failure (between the two its state is unseen: a
-    check that hung until its timeout says nothing about that time), so the window in which every
-    signal is healthy starts at the latest of those first healthy samples. It counts provided
-    every critical signal seen in the drill then has at least `sustain` samples after L (all
-    healthy, since L was the last failure).
+    Failures are the failed critical samples known at or after `fault_at`; L is the send time of
+    the last of them. A signal is known healthy again only from its first sample sent after its
+    own last failure (between the two its state is unseen: a check that hung until its timeout
+    says nothing about that time), so every signal is healthy from the latest of those first
+    healthy samples, each timed by when it was answered (`answered_again_at`). It counts provided
+    every critical signal seen in the drill then has at least `sustain` samples sent after L
+    (all healthy, since L was the last failure).
     """
     if sustain < 1:
         raise MeasurementError(f"sustain must be at least 1 sample, got {sustain}")
     if fault_at is None:
         return Recovery(None, NO_FAULT)
     critical = _critical(samples)
-    failures = [s.t for s in critical if not s.ok and s.t >= fault_at]
-    if not failures:
+    failed = [s for s in critical if not s.ok and s.known_at >= fault_at]
+    if not failed:
         return Recovery(None, NO_DETECTABLE_FAILURE)
-    last_failure = max(failures)
+    last_failure = max(s.t for s in failed)
     after = [s for s in critical if s.t > last_failure]
     if not after:
         return Recovery(None, NEVER_RECOVERED)
@@ -123,12 +144,15 @@ def recovery(samples: Sequence[Sample], fault_at: float | None, sustain: int = 3
             f"{NEVER_RECOVERED}: not sustained ({detail} healthy samples after the last failure,"
             f" {sustain} needed)",
         )
+    steady = steady_latency(critical, fault_at)
     back_at = []
     for signal in counts:
-        own = [s for s in critical if s.signal == signal and s.t >= fault_at]
-        last_own = max((s.t for s in own if not s.ok), default=None)
+        last_own = max((s.t for s in failed if s.signal == signal), default=None)
         if last_own is not None:
-            back_at.append(min(s.t for s in own if s.t > last_own))
+            first_ok = min(
+                (s for s in critical if s.signal == signal and s.t > last_own), key=lambda s: s.t
+            )
+            back_at.append(answered_again_at(first_ok, steady))
     return Recovery(max(back_at), None)
 
 
@@ -139,12 +163,16 @@ def recovered_at(
     return recovery(samples, fault_at, sustain).at
 
 
-def resolution_seconds(samples: Sequence[Sample]) -> float | None:
-    """The sampling interval actually achieved: the median gap between consecutive samples of the
-    same critical signal, pooled over all critical signals."""
+def resolution_seconds(
+    samples: Sequence[Sample], start: float | None = None, end: float | None = None
+) -> float | None:
+    """The sampling interval actually achieved between `start` and `end` (the outage, when
+    given): the median gap between consecutive sends of the same critical signal, pooled over
+    all critical signals."""
     by_signal: dict[str, list[float]] = defaultdict(list)
     for s in samples:
-        if s.critical:
+        inside = (start is None or s.t >= start) and (end is None or s.t <= end)
+        if s.critical and inside:
             by_signal[s.signal].append(s.t)
     gaps: list[float] = []
     for times in by_signal.values():
@@ -186,16 +214,30 @@ def measure_canary(canary: CanaryLog | None, fault_at: float | None) -> CanaryLo
         reason = f"{NO_FAULT}: no point to measure loss from"
         unmeasured = {"writes_lost_after_fault": reason, "rpo_seconds": reason}
         return CanaryLoss(acknowledged, failed, len(lost), None, corrupted, None, unmeasured)
-    lost_before = [w.sent_t for w in lost if w.sent_t < fault_at]
-    after_fault = len(lost) - len(lost_before)
-    if not any(w.sent_t < fault_at for w in canary.acked):
+    after_fault = sum(1 for w in lost if w.sent_t >= fault_at)
+    if not lost and not any(w.sent_t < fault_at for w in canary.acked):
         # nothing acknowledged before the fault: "nothing lost" would be a claim without evidence
         reason = "no canary write was acknowledged before the fault to measure loss against"
         return CanaryLoss(
-            acknowledged, failed, len(lost), after_fault, corrupted, None, {"rpo_seconds": reason}
+            acknowledged, failed, 0, after_fault, corrupted, None, {"rpo_seconds": reason}
         )
-    rpo = fault_at - min(lost_before) if lost_before else 0.0
+    rpo = loss_window_seconds([w.sent_t for w in lost], fault_at, canary.interval_seconds or 0.0)
     return CanaryLoss(acknowledged, failed, len(lost), after_fault, corrupted, rpo, {})
+
+
+def loss_window_seconds(lost_sent: Sequence[float], fault_at: float, interval: float) -> float:
+    """The span of acknowledged history that is gone (RPO), whichever side of the fault it is on.
+
+    From the oldest lost write to the fault or to the newest lost write, whichever is later; 0
+    when nothing is lost. A crash loses the writes just before the fault (the span ends at the
+    fault); a point-in-time restore after a corruption throws away acknowledged writes made after
+    it (the span ends at the newest of them). Lost writes that span no time (one write sent at or
+    after the fault) count as one canary interval, the canary's resolution: a loss is never "0 s".
+    """
+    if not lost_sent:
+        return 0.0
+    span = max(fault_at, max(lost_sent)) - min(lost_sent)
+    return span if span > 0 else interval
 
 
 def recovery_started_at(activities: Sequence[ActivityMark]) -> float | None:
@@ -334,9 +376,13 @@ def compute(
         reason = found.reason or NEVER_RECOVERED
         for name in ("recovered_at", "rto_seconds", "downtime_seconds"):
             unmeasured[name] = reason
-    resolution = resolution_seconds(samples)
+    resolution = resolution_seconds(
+        samples, fault, recovered if recovered is not None else ended_at
+    )
     if resolution is None:
-        unmeasured["resolution_seconds"] = "fewer than two samples of any critical signal"
+        unmeasured["resolution_seconds"] = (
+            "fewer than two samples of any critical signal during the outage"
+        )
     loss = measure_canary(canary, fault)
     unmeasured.update(loss.unmeasured)
     bounds = phase_bounds(started_at, ended_at, fault, recovery_started_at(activities), recovered)

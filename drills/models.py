@@ -62,7 +62,12 @@ FAULT_TAG = "fault"
 
 @dataclass(frozen=True)
 class Sample:
-    """One observation of one signal at run time `t`."""
+    """One observation of one signal: sent at run time `t`, its outcome known at `known`.
+
+    The two differ when a check hangs: a probe sent into a frozen server is answered (or times
+    out) long after it was sent, and only the later instant says anything about the server.
+    `known` is None for samples that have no send (a state read from a watch): then it is `t`.
+    """
 
     t: float
     signal: str
@@ -70,6 +75,12 @@ class Sample:
     latency_seconds: float | None = None
     critical: bool = True
     detail: str | None = None
+    known: float | None = None
+
+    @property
+    def known_at(self) -> float:
+        """When the outcome was known (the answer, the error or the timeout)."""
+        return self.t if self.known is None else self.known
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -82,10 +93,12 @@ class Sample:
             else round(self.latency_seconds, 6),
             "critical": self.critical,
             "detail": self.detail,
+            "known": None if self.known is None else round(self.known, 6),
         }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Sample:
+        known = d.get("known")
         return cls(
             t=float(d["t"]),
             signal=str(d["signal"]),
@@ -93,6 +106,7 @@ class Sample:
             latency_seconds=d.get("latency_seconds"),
             critical=bool(d.get("critical", True)),
             detail=d.get("detail"),
+            known=None if known is None else float(known),
         )
 
 

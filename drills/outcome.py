@@ -7,8 +7,10 @@ and record the run in the history.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,7 +18,8 @@ from typing import Any
 
 from drills import measure
 from drills.errors import DrillError
-from drills.expectations import judge_without_outage, outage_expected
+from drills.expectations import EXTENSION_NAME, judge_without_outage, outage_expected
+from drills.experiment import fault_choice
 from drills.history import History
 from drills.models import DrillRef, DrillResult, RunStatus, Stage, TargetRef, Verdict
 from drills.objectives import ObjectiveTargets, evaluate
@@ -41,14 +44,17 @@ def run_status(journal: dict[str, Any], aborted: bool = False) -> RunStatus:
     return RunStatus.COMPLETED
 
 
-def failed_steps(data: SessionData) -> list[str]:
-    """The runbook steps and checks of the method that failed.
-
-    A steady state that deviates after the method is not among them: some drills end their
-    method in a degraded but served state on purpose (after a failover the standby region is
-    rebuilt by the rollbacks), and whether the service came back is what RTO measures.
+def failed_steps(data: SessionData, journal: dict[str, Any]) -> list[str]:
+    """The runbook steps and checks of the method that failed, and the experiment's own criterion:
+    a steady-state hypothesis that deviated after (or during) the method, as Chaos Toolkit judges
+    it. A drill whose system is degraded on purpose when its method ends (a failover leaves no
+    standby until the rollbacks fail back) says so with `runtime.hypothesis.strategy:
+    before-method-only`, as it would for `chaos run`.
     """
-    return [a.name for a in data.activities if a.stage is Stage.METHOD and a.status == "failed"]
+    failed = [a.name for a in data.activities if a.stage is Stage.METHOD and a.status == "failed"]
+    if journal.get("deviated") and not steady_state_failed_before(journal):
+        failed.append("the steady-state hypothesis after the method")
+    return failed
 
 
 def steady_state_failed_before(journal: dict[str, Any]) -> bool:
@@ -60,6 +66,7 @@ def steady_state_failed_before(journal: dict[str, Any]) -> bool:
 class Conclusion:
     result: DrillResult
     files: list[Path]
+    unwritten: str | None = None  # why the run folder could not be written (a full disk)
 
 
 def conclude(
@@ -102,7 +109,10 @@ def conclude(
         except DrillError as exc:
             logger.warning("history not read: %s", exc)
     results = evaluate(measured, objectives, history_rto_seconds=history_rtos)
-    verdict, reason = decide(status, measured, results, failed_steps(data))
+    chosen = fault_choice(journal.get("experiment") or {})
+    verdict, reason = decide(
+        status, measured, results, failed_steps(data, journal), fault_note=chosen
+    )
     judged = None
     if not outage_expected(journal.get("experiment") or {}):  # e.g. a restore test
         judged = judge_without_outage(status, measured, results)
@@ -115,10 +125,10 @@ def conclude(
     all_notes = list(notes)
     if aborted_reason:
         all_notes.insert(0, aborted_reason)
-    if journal.get("deviated"):
-        all_notes.append("the steady state did not hold right after the method (see the journal)")
     if steady_state_failed_before(journal):
         all_notes.insert(0, "steady state did not hold before the fault: no fault was injected")
+    if chosen:
+        all_notes.append(chosen)
     result = DrillResult(
         run_id=run_id,
         drill=drill,
@@ -134,16 +144,53 @@ def conclude(
         activities=data.activities,
         notes=tuple(all_notes),
     )
-    files = write_run_folder(result, data, journal, run_dir)
+    record_in_journal(journal, result, data, run_dir)
+    files: list[Path] = []
+    unwritten = None
+    try:
+        files = write_run_folder(result, data, journal, run_dir)
+    except OSError as exc:  # the verdict stands; the caller says it and that the files are missing
+        unwritten = f"the run folder {run_dir} could not be written ({exc.strerror or exc})"
+        logger.warning("%s", unwritten)
     if history_path is not None:
-        report_path = run_dir / "report.json"
-        report = json.loads(report_path.read_text()) if report_path.exists() else None
+        report = None
+        with contextlib.suppress(OSError, ValueError):
+            report = json.loads((run_dir / "report.json").read_text()) if not unwritten else None
         try:
             with History(history_path) as history:
                 history.record(result, report)
-        except DrillError as exc:
+        except (DrillError, OSError, sqlite3.Error) as exc:  # a full disk too
             logger.warning("run not recorded in history: %s", exc)
-    return Conclusion(result, files)
+    return Conclusion(result, files, unwritten)
+
+
+def record_in_journal(
+    journal: dict[str, Any], result: DrillResult, data: SessionData, run_dir: Path
+) -> None:
+    """Put the verdict, the measurements and the run folder into the journal's `extensions`
+    (Chaos Toolkit's place for a tool's own results), and mark the journal deviated unless the
+    drill met its objectives: `chaos run` then exits non-zero exactly when `drills run` does."""
+    from drills.clock import iso
+
+    measured = measure.to_json(result.measurements, lambda t: str(iso(data.clock.to_utc(t))))
+    extensions = [
+        e
+        for e in journal.get("extensions") or []
+        if not (isinstance(e, dict) and e.get("name") == EXTENSION_NAME)
+    ]
+    extensions.append(
+        {
+            "name": EXTENSION_NAME,
+            "run_id": result.run_id,
+            "verdict": result.verdict.value,
+            "verdict_reason": result.verdict_reason,
+            "run_dir": str(run_dir),
+            "measurements": measured,
+        }
+    )
+    journal["extensions"] = extensions
+    if result.verdict is not Verdict.MET:
+        journal["deviated"] = True
 
 
 def write_run_folder(

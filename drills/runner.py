@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -26,17 +26,19 @@ from rich.console import Console
 
 from drills import control
 from drills.catalog import Scenario, resolve
+from drills.chaosrun import ChaosOptions, run_like_chaos
 from drills.dryrun import DryRun
 from drills.errors import (
     ExitCode,
     InputError,
     UnsafeTargetError,
 )
-from drills.experiment import load_for_run
+from drills.experiment import designate_fault, load_for_run
 from drills.models import DrillRef, Stage, TargetRef, Verdict
 from drills.objectives import ObjectiveTargets
 from drills.outcome import Conclusion, conclude
 from drills.progress import DrillProgress
+from drills.runfolder import prepare_run_folder
 from drills.session import MeasurementSession
 from drills.settings import Settings
 from drills.targets import registry
@@ -54,6 +56,8 @@ class RunRequest:
     out: Path | None = None
     dry_run: bool = False
     allow_production: bool = False
+    fault: str | None = None  # the method activity to take as the fault (else tags, else first)
+    chaos: ChaosOptions = field(default_factory=ChaosOptions)  # `chaos run`'s flags
 
 
 @dataclass(frozen=True)
@@ -171,6 +175,7 @@ class Runner:
         spec = parse_spec(request.target)
         objectives = objectives_for(spec)
         experiment = load_for_run(scenario.path)
+        designate_fault(experiment, request.fault)
         if request.dry_run:
             dry = self.kubernetes_plan(spec, experiment, request.allow_production)
             if dry is None:
@@ -187,10 +192,18 @@ class Runner:
                     + "\n".join(f"  {line}" for line in found.failures)
                 )
         run_id = new_run_id(scenario.name)
-        run_dir = (request.out or self.settings.home / "runs" / run_id).resolve()
-        run_dir.mkdir(parents=True, exist_ok=True)
-        with sigterm_as_interrupt():
-            return self._run(scenario, spec, experiment, objectives, run_id, run_dir, request)
+        folder = (
+            prepare_run_folder(request.out)
+            if request.out is not None
+            else prepare_run_folder(self.settings.home / "runs" / run_id, "run folder")
+        )  # before anything starts: a folder we cannot use is bad input, not a failed drill
+        try:
+            with sigterm_as_interrupt():
+                return self._run(
+                    scenario, spec, experiment, objectives, run_id, folder.path.resolve(), request
+                )
+        finally:
+            folder.remove_if_unused()  # a refusal leaves no empty run folder behind
 
     def _run(
         self,
@@ -218,7 +231,15 @@ class Runner:
                 # A fresh sandbox lives in a new temp dir each time; its history is one series.
                 name = spec.text if spec.kind is SpecKind.FRESH_SANDBOX else target.name
                 return self._measure(
-                    scenario, experiment, objectives, target, key, name, run_id, run_dir
+                    scenario,
+                    experiment,
+                    objectives,
+                    target,
+                    key,
+                    name,
+                    run_id,
+                    run_dir,
+                    request.chaos,
                 )
         except KeyboardInterrupt:
             return RunOutcome(
@@ -282,9 +303,8 @@ class Runner:
         target_name: str,
         run_id: str,
         run_dir: Path,
+        chaos: ChaosOptions,
     ) -> RunOutcome:
-        from chaoslib.experiment import run_experiment
-
         session = MeasurementSession(
             target,
             run_dir,
@@ -324,11 +344,7 @@ class Runner:
             time.sleep(self.settings.baseline_seconds)
             session.view.note = None
             with chaostoolkit_log(run_dir):
-                journal = run_experiment(
-                    experiment,
-                    settings={"runtime": {"rollbacks": {"strategy": "always"}}},
-                    experiment_vars=({registry.CONFIG_KEY: key}, {}),
-                )
+                journal = run_like_chaos(experiment, chaos, {registry.CONFIG_KEY: key})
         except KeyboardInterrupt:  # outside Chaos Toolkit's own handling: before the experiment
             interrupted = True
             aborted_reason = "interrupted (Ctrl-C or SIGTERM) before the experiment ran"
@@ -359,7 +375,7 @@ class Runner:
         with deferred_interrupts() as received:  # finish the run folder whatever comes now
             self.say("Reading the canary back ...")
             data = session.stop()
-            notes: list[str] = []
+            notes: list[str] = session.write_problems()
             if cluster is not None:
                 if cluster.stop(run_dir, data.started_at, data.ended_at) is None:
                     notes.append(
@@ -381,9 +397,8 @@ class Runner:
             )
         interrupted = interrupted or bool(received)
         result = conclusion.result
-        return RunOutcome(
-            exit_code_for(result.verdict), run_dir, conclusion, result.verdict_reason, interrupted
-        )
+        code = exit_code_for(result.verdict) if not conclusion.unwritten else ExitCode.UNRECORDED
+        return RunOutcome(code, run_dir, conclusion, result.verdict_reason, interrupted)
 
 
 @contextlib.contextmanager

@@ -3,14 +3,19 @@
 A drill kills pods, scales deployments to zero and restores databases. Two rails stand between
 that and an accident:
 
-- `ProductionGuard` refuses any namespace, context or cluster whose name *looks like* production
-  (a `prod` or `production` token), unless the operator overrides it explicitly. Drivers call it
-  before they build anything that can send a request, so a refused target never sees one.
+- `ProductionGuard` refuses any namespace, context or cluster whose name *looks like* production,
+  and any target whose profile does not declare a non-production `environment:`, unless the
+  operator overrides it explicitly (`--allow-production`). Drivers call it before they build
+  anything that can send a request, so a refused target never sees one.
 - `Plan` records what a drill *would* change (method, path, body summary) when it runs in
   `RunMode.DRY_RUN`; drivers route every mutating call through it instead of the wire.
 
-Matching is on name tokens, not substrings: `intelgraph-prod`, `prod-eu`, `Production` and
-`gke_acme_prod01` match; `product-x`, `reproduce` and `preprod` do not.
+Names are matched on tokens (split on separators and camelCase, trailing digits trimmed): a token
+that is, or ends in, `prod`, `prd` or `production` matches - `intelgraph-prod`, `prod-eu`,
+`Production`, `gke_acme_prod01`, `prd`, `myprod`, `intelgraphprod` - unless it starts with `pre` or
+`non` (`preprod`, `nonprod` say they are not production). `product-x` and `reproduce` do not match.
+A name that hides the word inside a longer token (`prodeu`) is not caught: that is what the
+profile's `environment:` is for.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any
 from drills.errors import UnsafeTargetError
 
 __all__ = [
+    "NON_PRODUCTION_ENVIRONMENTS",
     "PRODUCTION_TOKENS",
     "GuardMatch",
     "Plan",
@@ -37,8 +43,15 @@ __all__ = [
     "summarize_body",
 ]
 
-PRODUCTION_TOKENS = frozenset({"prod", "production"})
+PRODUCTION_TOKENS = frozenset({"prod", "prd", "production"})
+_NOT_PRODUCTION_PREFIXES = ("pre", "non")  # preprod, nonprod, preproduction: not production
+NON_PRODUCTION_ENVIRONMENTS = frozenset(
+    {"staging", "stage", "test", "testing", "qa", "dev", "development", "sandbox", "training",
+     "lab", "demo", "ci", "preprod", "pre-production", "nonprod", "non-production"}
+)  # fmt: skip
+"""The values of a profile's `environment:` that let a drill run without the override."""
 
+_UNDECLARED = "(not declared)"
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _TRAILING_DIGITS = re.compile(r"\d+$")
@@ -72,6 +85,11 @@ class GuardMatch:
     token: str
 
     def describe(self) -> str:
+        if self.label == "environment":
+            known = ", ".join(sorted(NON_PRODUCTION_ENVIRONMENTS))
+            if self.value == _UNDECLARED:
+                return f"the profile declares no environment (a non-production one is: {known})"
+            return f"the profile's environment {self.value!r} is not one of: {known}"
         return f"{self.label} {self.value!r} contains {self.token!r}"
 
 
@@ -95,19 +113,45 @@ class ProductionGuard:
             if not value:
                 continue
             for token in name_tokens(value):
-                if token in self.tokens:
-                    found.append(GuardMatch(label, value, token))
+                word = self._production_word(token)
+                if word is not None:
+                    found.append(GuardMatch(label, value, word))
                     break
         return tuple(found)
 
-    def check(self, **names: str | None) -> tuple[GuardMatch, ...]:
+    def _production_word(self, token: str) -> str | None:
+        """The production word `token` is or ends in (None when it is neither)."""
+        if token.startswith(_NOT_PRODUCTION_PREFIXES):
+            return None
+        ending = [word for word in self.tokens if token.endswith(word)]
+        return max(ending, key=len) if ending else None
+
+    def environment_match(self, environment: str | None) -> GuardMatch | None:
+        """A declared environment that is not a known non-production one (or none declared)."""
+        text = (environment or "").strip()
+        if text.lower() in NON_PRODUCTION_ENVIRONMENTS:
+            return None
+        return GuardMatch("environment", text or _UNDECLARED, "not a non-production value")
+
+    def check(
+        self,
+        *,
+        profile_environment: bool = False,
+        environment: str | None = None,
+        **names: str | None,
+    ) -> tuple[GuardMatch, ...]:
+        """Refuse (or, overridden, return) every match; with `profile_environment`, also a
+        declared `environment` that is not a non-production value."""
         found = self.matches(**names)
+        if profile_environment and (declared := self.environment_match(environment)):
+            found = (*found, declared)
         if found and not self.allow_production:
             reasons = "; ".join(match.describe() for match in found)
             raise UnsafeTargetError(
                 f"refusing a target that looks like production: {reasons}. "
-                "Drills inject real faults; point the profile at a staging namespace, or, if "
-                "this really is not production, rerun with --allow-production."
+                "Drills inject real faults; point the profile at a staging namespace and declare "
+                "its environment (environment: staging), or, if this really is not production, "
+                "rerun with --allow-production."
             )
         return found
 
@@ -118,10 +162,21 @@ def check_not_production(
     *,
     allow_production: bool,
     cluster: str | None = None,
+    profile_environment: bool = False,
+    environment: str | None = None,
 ) -> tuple[GuardMatch, ...]:
-    """The guard as one call; returns the overridden matches (empty when nothing matched)."""
+    """The guard as one call; returns the overridden matches (empty when nothing matched).
+
+    `profile_environment=True` (a target opened from a profile) also requires the profile's
+    `environment` to be a non-production value."""
     guard = ProductionGuard(allow_production=allow_production)
-    return guard.check(namespace=namespace, context=context, cluster=cluster)
+    return guard.check(
+        namespace=namespace,
+        context=context,
+        cluster=cluster,
+        profile_environment=profile_environment,
+        environment=environment,
+    )
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,25 @@
-"""The timeline sampler: polls every signal of the target at a fixed rate in the background.
+"""The timeline sampler: probes every signal of the target on a fixed schedule in the background.
 
-One thread per signal, so a signal that hangs until its timeout never delays the others. Ticks are
-scheduled on the run clock (start + k x interval) and skipped, not bunched, when a check overruns.
-A sample is stamped with the time its check was sent.
+A drill is judged on when the target failed and when it answered again, so the schedule must not
+bend to the target: each signal is probed at start + k x interval whether or not earlier probes
+of it are still waiting for an answer. A server that freezes (a stuck event loop, a stopped
+process, a saturated pool) leaves its probes hanging until their timeout; those probes sit in
+flight side by side (bounded: at most `timeout / interval + 2` per signal) while new ones keep
+going out on time. Every sample records when it was sent (`t`) and when its outcome was known
+(`known`: the answer, the error or the timeout), and `drills.measure` times detection and
+recovery from the known instants.
+
+Each in-flight probe runs on its own worker thread with its own connection: a probe costs a
+plain keep-alive HTTP request either way (see `drills.wire` for why not httpx), and idle workers
+cost nothing, so the harness stays inside its CPU budget whether the target is up or hung.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
+import queue
 import threading
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -130,7 +141,10 @@ def make_check(spec: SignalSpec, clock: RunClock, timeout_seconds: float) -> Che
 
 
 class Sampler:
-    """Samples every signal until stopped; hands each sample to `sink` (timeline, display...)."""
+    """Samples every signal until stopped; hands each sample to `sink` (timeline, display...).
+
+    `sink` is called from several threads at once and must be thread-safe.
+    """
 
     def __init__(
         self,
@@ -141,53 +155,133 @@ class Sampler:
         interval_seconds: float = 0.1,
         timeout_seconds: float = 0.5,
     ) -> None:
-        self._signals = list(signals)
-        self._clock = clock
-        self._sink = sink
         self.interval_seconds = interval_seconds
-        self._timeout = timeout_seconds
+        self.timeout_seconds = timeout_seconds
+        self.max_in_flight = math.ceil(timeout_seconds / interval_seconds) + 2
         self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._probes = [
+            _SignalProbes(
+                spec, clock, sink, self._stop, interval_seconds, timeout_seconds, self.max_in_flight
+            )
+            for spec in signals
+        ]
 
     def start(self) -> None:
-        for spec in self._signals:
-            thread = threading.Thread(
-                target=self._loop, args=(spec,), name=f"sampler-{spec.name}", daemon=True
-            )
-            thread.start()
-            self._threads.append(thread)
+        for probes in self._probes:
+            probes.start()
 
-    def _loop(self, spec: SignalSpec) -> None:
+    @property
+    def skipped(self) -> dict[str, int]:
+        """Per signal, the scheduled probes that could not be sent on time (all slots in flight,
+        or the harness itself fell behind)."""
+        return {p.spec.name: p.skipped for p in self._probes}
+
+    def stop(self) -> None:
+        """Stop scheduling; probes in flight finish (at most one timeout) and are recorded."""
+        self._stop.set()
+        for probes in self._probes:
+            probes.join(self.timeout_seconds + 2.0)
+
+
+class _SignalProbes:
+    """The probes of one signal: a scheduler thread and the workers that carry its probes."""
+
+    def __init__(
+        self,
+        spec: SignalSpec,
+        clock: RunClock,
+        sink: Callable[[Sample], None],
+        stop: threading.Event,
+        interval_seconds: float,
+        timeout_seconds: float,
+        max_in_flight: int,
+    ) -> None:
+        self.spec = spec
+        self.skipped = 0
+        self._clock = clock
+        self._sink = sink
+        self._stop = stop
+        self._interval = interval_seconds
+        self._timeout = timeout_seconds
+        self._limit = max_in_flight
+        self._due: queue.SimpleQueue[float | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._in_flight = 0  # queued or running probes
+        self._workers: list[threading.Thread] = []
+        self._scheduler = threading.Thread(
+            target=self._schedule, name=f"sampler-{spec.name}", daemon=True
+        )
+
+    def start(self) -> None:
+        self._scheduler.start()
+
+    def _schedule(self) -> None:
+        start = self._clock.now()
+        tick = 0
+        while not self._stop.is_set():
+            self._dispatch()
+            tick += 1
+            now = self._clock.now()
+            behind = int((now - start) / self._interval) + 1
+            if behind > tick:  # the harness itself fell behind: those ticks are gone
+                self.skipped += behind - tick
+                tick = behind
+            self._stop.wait(max(0.0, start + tick * self._interval - now))
+
+    def _dispatch(self) -> None:
+        with self._lock:
+            if self._in_flight >= self._limit:
+                self.skipped += 1
+                return
+            self._in_flight += 1
+            # at least as many workers as probes in flight: a queued probe never waits for one
+            if len(self._workers) < self._in_flight:
+                worker = threading.Thread(
+                    target=self._work,
+                    name=f"sampler-{self.spec.name}-{len(self._workers)}",
+                    daemon=True,
+                )
+                self._workers.append(worker)
+                worker.start()
+        self._due.put(self._clock.now())
+
+    def _work(self) -> None:
         check: Check | None = None
         broken = ""
         try:
-            check = make_check(spec, self._clock, self._timeout)
+            check = make_check(self.spec, self._clock, self._timeout)
         except Exception as exc:  # e.g. an address it cannot use: every sample says so
             broken = f"cannot check: {exc}"
-        start = self._clock.now()
-        tick = 0
         try:
-            while not self._stop.is_set():
-                sent = self._clock.now()
-                detail: str | None
-                if check is None:
-                    ok, latency, detail = False, None, broken
-                else:
-                    try:
-                        ok, latency, detail = check()
-                    except Exception as exc:  # a broken check is a failed sample, not a dead thread
-                        ok, latency, detail = False, None, f"check error: {type(exc).__name__}"
-                self._sink(Sample(sent, spec.name, ok, latency, spec.critical, detail))
-                tick += 1
-                now = self._clock.now()
-                behind = int((now - start) / self.interval_seconds) + 1
-                tick = max(tick, behind)
-                self._stop.wait(max(0.0, start + tick * self.interval_seconds - now))
+            while self._due.get() is not None:
+                self._probe_once(check, broken)
         finally:
             if check is not None:
                 check.close()
 
-    def stop(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=self._timeout + 2.0)
+    def _probe_once(self, check: Check | None, broken: str) -> None:
+        sent = self._clock.now()
+        detail: str | None
+        if check is None:
+            ok, latency, detail = False, None, broken
+        else:
+            try:
+                ok, latency, detail = check()
+            except Exception as exc:  # a broken check is a failed sample, not a dead worker
+                ok, latency, detail = False, None, f"check error: {type(exc).__name__}"
+        known = self._clock.now()
+        spec = self.spec
+        try:
+            self._sink(Sample(sent, spec.name, ok, latency, spec.critical, detail, known))
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def join(self, timeout_seconds: float) -> None:
+        self._scheduler.join(timeout=timeout_seconds)
+        with self._lock:
+            workers = list(self._workers)
+        for _ in workers:
+            self._due.put(None)
+        for worker in workers:
+            worker.join(timeout=timeout_seconds)

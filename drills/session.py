@@ -11,6 +11,7 @@ import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 from drills.canary import CanaryWriter, verify
@@ -134,19 +135,46 @@ class MeasurementSession:
         self._timeline.append({**mark.to_json(), "type": "activity-start", "id": key})
         return key
 
-    def activity_ended(self, key: str, status: str | None) -> None:
+    def activity_ended(
+        self,
+        key: str,
+        status: str | None,
+        *,
+        ran_from: datetime | None = None,
+        ran_until: datetime | None = None,
+    ) -> None:
+        """Close an activity's mark. `ran_from`/`ran_until` are the activity's own start and end
+        as Chaos Toolkit recorded them: the control's hooks also enclose the activity's pauses
+        (`pauses.before` is not fault time), so within the hooks' span those times win."""
         end = self.clock.now()
         with self._lock:
             mark = self._marks.get(key)
             if mark is None:
                 return
+            start = _within(ran_from, self.clock, mark.start, end, mark.start)
+            end = _within(ran_until, self.clock, start, end, end)
             self._marks[key] = ActivityMark(
-                mark.name, mark.kind, mark.stage, mark.start, end, mark.tags, status
+                mark.name, mark.kind, mark.stage, start, end, mark.tags, status
             )
         self.view.activity = None
+        if self.view.fault_at == mark.start:
+            self.view.fault_at = start
         self._timeline.append(
-            {"type": "activity-end", "id": key, "end": round(end, 6), "status": status}
+            {
+                "type": "activity-end",
+                "id": key,
+                "start": round(start, 6),
+                "end": round(end, 6),
+                "status": status,
+            }
         )
+
+    def write_problems(self) -> list[str]:
+        """What could not be written to the run folder (a full disk): notes for the report."""
+        problems = [self._timeline.problem()]
+        if self.canary is not None:
+            problems.append(self.canary.journal_problem())
+        return [problem for problem in problems if problem]
 
     def stop(self, *, verify_canary: bool = True) -> SessionData:
         """Stop writing and sampling, read the canary back, close the files."""
@@ -188,3 +216,14 @@ class MeasurementSession:
             canary=canary_log,
             pool_readings=pool_readings,
         )
+
+
+def _within(
+    instant: datetime | None, clock: RunClock, low: float, high: float, default: float
+) -> float:
+    """`instant` on the run clock when it falls inside [low, high] (the wall clock agrees with
+    the monotonic one), else `default`."""
+    if instant is None:
+        return default
+    t = clock.from_utc(instant)
+    return t if low <= t <= high else default

@@ -14,11 +14,14 @@ from typing import Any
 from drills.models import DrillRef, TargetRef
 from drills.objectives import ObjectiveTargets
 from drills.outcome import conclude
+from drills.runfolder import prepare_run_folder
 from drills.session import MeasurementSession
 from drills.settings import Settings
 from drills.targets.registry import target_from
 
-logger = logging.getLogger("drills")
+# what a person running `chaos run` must see (the verdict, where the reports are) goes where Chaos
+# Toolkit's own lines go: its console and its log file
+console = logging.getLogger("chaostoolkit")
 
 
 def _scenario(experiment: dict[str, Any], scenario: str | None) -> str:
@@ -33,7 +36,12 @@ def start_standalone_session(
     settings = Settings.from_environ()
     target = target_from(configuration)
     run_id = new_run_id(_scenario(experiment, scenario))
-    run_dir = (settings.out or settings.home / "runs" / run_id).resolve()
+    folder = (  # a file, an unwritable or an earlier run's folder is refused (InputError)
+        prepare_run_folder(settings.out, "DRILLS_OUT")
+        if settings.out is not None
+        else prepare_run_folder(settings.home / "runs" / run_id, "run folder")
+    )
+    run_dir = folder.path.resolve()
     session = MeasurementSession(
         target,
         run_dir,
@@ -42,7 +50,7 @@ def start_standalone_session(
         canary_rate=settings.canary_rate,
     )
     session.start()
-    logger.info("drills: measuring into %s", run_dir)
+    console.info("drills: measuring into %s", run_dir)
     time.sleep(settings.baseline_seconds)  # a steady-state baseline, as `drills run` measures
     return session
 
@@ -56,6 +64,11 @@ def finish_standalone_session(
     settings = Settings.from_environ()
     time.sleep(settings.observe_after_seconds)  # enough samples to see the recovery hold
     data = session.stop()
+    from drills.experiment import designate_fault
+
+    ran = journal.get("experiment")
+    if isinstance(ran, dict):
+        designate_fault(ran)  # the journal says which activity was taken as the fault, and why
     title = str(experiment.get("title", "experiment"))
     target = session.target
     conclusion = conclude(
@@ -69,7 +82,7 @@ def finish_standalone_session(
         objectives=_objectives(settings),
     )
     result = conclusion.result
-    logger.info(
+    console.info(
         "drills: verdict %s (%s); reports in %s",
         result.verdict.value,
         result.verdict_reason,

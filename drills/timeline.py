@@ -3,10 +3,16 @@
 Each record is one line written with a single `write()` on an O_APPEND descriptor, so a crash can
 at worst leave a torn last line, which the reader skips. fsync runs at most every `sync_seconds`
 (the canary journal, which proves acknowledgements, syncs every line instead).
+
+A write that fails (a full disk, a folder gone read-only) is counted, never raised: appends come
+from sampler and canary threads that must keep measuring, and their callers keep every record in
+memory too, so the drill's verdict survives a disk that cannot take its timeline.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import threading
@@ -20,31 +26,69 @@ from drills.models import ActivityMark, Sample
 
 
 class JsonlAppender:
-    """Thread-safe appends of JSON objects, one per line."""
+    """Thread-safe appends of JSON objects, one per line; failed writes counted, not raised."""
 
     def __init__(self, path: Path, *, sync_seconds: float = 1.0) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self.failed_writes = 0
+        self.first_error: str | None = None
         self._lock = threading.Lock()
         self._sync_seconds = sync_seconds
         self._last_sync = time.monotonic()
+        self._closed = False
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        except OSError as exc:
+            self._fd = -1
+            self._failed(exc)
 
-    def append(self, record: dict[str, Any]) -> None:
+    def append(self, record: dict[str, Any]) -> bool:
+        """Append one record; False when it could not be written (and is counted)."""
         line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
         with self._lock:
+            if self._closed:
+                return False
             if self._fd < 0:
-                return
-            os.write(self._fd, line)
-            now = time.monotonic()
-            if now - self._last_sync >= self._sync_seconds:
-                os.fsync(self._fd)
-                self._last_sync = now
+                self.failed_writes += 1
+                return False
+            try:
+                written = os.write(self._fd, line)
+                if written < len(line):  # the disk filled mid-line: end the torn line
+                    with contextlib.suppress(OSError):
+                        os.write(self._fd, b"\n")
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                now = time.monotonic()
+                if now - self._last_sync >= self._sync_seconds:
+                    os.fsync(self._fd)
+                    self._last_sync = now
+            except OSError as exc:
+                self._failed(exc)
+                return False
+            return True
+
+    def _failed(self, exc: OSError) -> None:
+        self.failed_writes += 1
+        if self.first_error is None:
+            self.first_error = f"{exc.strerror or exc}"
+
+    def problem(self) -> str | None:
+        """One line about the writes that failed, None when every write succeeded."""
+        if not self.failed_writes:
+            return None
+        return (
+            f"{self.failed_writes} record(s) could not be written to {self.path} "
+            f"({self.first_error}); the measurement kept them in memory"
+        )
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             if self._fd >= 0:
-                os.fsync(self._fd)
+                try:
+                    os.fsync(self._fd)
+                except OSError as exc:
+                    self._failed(exc)
                 os.close(self._fd)
                 self._fd = -1
 
@@ -90,8 +134,12 @@ def load_timeline(path: Path) -> TimelineData:
             ended[record["id"]] = record
     for key, start in started.items():
         end = ended.get(key, {})
+        # the end record carries the activity's own start (after its pauses) when known
+        ran_from = end.get("start", start.get("start"))
         data.activities.append(
-            ActivityMark.from_json({**start, "end": end.get("end"), "status": end.get("status")})
+            ActivityMark.from_json(
+                {**start, "start": ran_from, "end": end.get("end"), "status": end.get("status")}
+            )
         )
     data.activities.sort(key=lambda a: a.start)
     return data

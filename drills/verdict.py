@@ -38,19 +38,22 @@ def decide(
     m: Measurements,
     objectives: Sequence[ObjectiveResult],
     failed_steps: Sequence[str] = (),
+    fault_note: str | None = None,
 ) -> tuple[Verdict, str]:
     """The verdict and a one-line reason for it.
 
     `failed_steps` names the experiment's own checks and recovery steps that failed (a breaker
     that did not open, a restore that did not validate, a steady state that deviated after the
-    drill): a drill whose runbook step failed missed, whatever the numbers say.
+    drill): a drill whose runbook step failed missed, whatever the numbers say. `fault_note` says
+    which activity was taken as the fault when none was tagged; an invalid verdict names it.
     """
     if status is RunStatus.ABORTED:
         return Verdict.ABORTED, "the drill was aborted before it finished"
+    why = f" ({fault_note})" if fault_note else ""
     if m.fault_at is None:
-        return Verdict.INVALID, NO_FAULT
+        return Verdict.INVALID, NO_FAULT + why
     if m.detected_at is None:
-        return Verdict.INVALID, f"{NO_DETECTABLE_FAILURE}: the drill proves nothing"
+        return Verdict.INVALID, f"{NO_DETECTABLE_FAILURE}: the drill proves nothing{why}"
     missed = [o for o in objectives if o.met is False]
     if missed or failed_steps:
         parts = [f"{step} failed" for step in failed_steps] + [describe(o) for o in missed]

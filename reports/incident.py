@@ -138,7 +138,8 @@ def impact(result: DrillResult, samples: Sequence[Sample]) -> str:
     if m.writes_lost is not None:
         corrupted = m.writes_corrupted if m.writes_corrupted is not None else "unknown"
         parts.append(
-            f"{m.writes_lost} acknowledged writes lost (RPO {fmt_seconds(m.rpo_seconds)}),"
+            f"{m.writes_lost} acknowledged writes lost (data loss window, RPO"
+            f" {fmt_seconds(m.rpo_seconds)}),"
             f" {corrupted} corrupted."
         )
     else:

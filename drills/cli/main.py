@@ -1,11 +1,13 @@
 """The `drills` command group and its one error boundary.
 
 Only here do errors become exit codes: 0 met, 1 missed, 2 usage or input error, 3 aborted, refused
-as unsafe, or invalid. Every error is one line on stderr.
+as unsafe, or invalid, 4 an unexpected exception (its traceback in a log file). Every error is one
+line on stderr.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import click
@@ -14,14 +16,13 @@ from rich.table import Table
 
 from drills import __version__
 from drills.catalog import scenarios
+from drills.cli.crash import install_thread_hook, report_crash
 from drills.cli.due import due_command
 from drills.cli.history import history
 from drills.cli.run import run
 from drills.cli.sandbox import sandbox
 from drills.cli.schedule import schedule
-from drills.errors import DrillError, ExitCode
-
-EXIT_CODES_HELP = "Exit codes: 0 met, 1 missed, 2 usage/input error, 3 aborted, unsafe or invalid."
+from drills.errors import EXIT_CODES_HELP, DrillError, ExitCode
 
 
 @click.group(
@@ -56,6 +57,8 @@ cli.add_command(due_command)
 
 
 def main(argv: list[str] | None = None) -> None:
+    install_thread_hook()
+    logging.raiseExceptions = False  # a log file on a full disk must not print tracebacks
     try:
         cli.main(args=argv, prog_name="drills", standalone_mode=False)
     except click.exceptions.Abort:
@@ -65,8 +68,11 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(ExitCode.USAGE)
     except DrillError as exc:
-        click.echo(f"drills: error: {exc}", err=True)
+        click.echo(f"drills: error: {' '.join(str(exc).split())}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("drills: interrupted", err=True)
         sys.exit(ExitCode.ABORTED)
+    except Exception as exc:  # the last boundary: one line, the traceback in a log, exit 4
+        report_crash(exc)
+        sys.exit(ExitCode.INTERNAL)

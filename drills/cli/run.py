@@ -10,7 +10,10 @@ from rich.console import Console
 from rich.table import Table
 
 from drills.catalog import suite as suite_scenarios
+from drills.chaosrun import HYPOTHESIS_STRATEGIES, ROLLBACK_STRATEGIES, ChaosOptions
+from drills.errors import EXIT_CODES_HELP
 from drills.models import Verdict
+from drills.runfolder import prepare_run_folder
 from drills.runner import Runner, RunOutcome, RunRequest
 from drills.settings import Settings
 from drills.suite import SuiteOutcome, run_suite
@@ -86,6 +89,14 @@ def print_summary(outcome: RunOutcome, console: Console) -> None:
             mark,
         )
     console.print(objectives)
+    if conclusion.unwritten:
+        # stdout may be the same full disk or a pipe nobody reads: the verdict goes to stderr too
+        click.echo(
+            f"drills: {label} {result.drill.scenario}: {result.verdict_reason}; but "
+            f"{conclusion.unwritten}",
+            err=True,
+        )
+        return
     console.print(f"Reports in {outcome.run_dir}", highlight=False)
 
 
@@ -102,7 +113,7 @@ def print_suite(done: SuiteOutcome, console: Console) -> None:
     console.print(f"\nSummary in {done.out_dir / 'suite.md'}", highlight=False)
 
 
-@click.command()
+@click.command(epilog=EXIT_CODES_HELP)
 @click.argument("scenario", required=False)
 @click.option(
     "--suite",
@@ -120,6 +131,44 @@ def print_suite(done: SuiteOutcome, console: Console) -> None:
 @click.option(
     "--allow-production", is_flag=True, help="Drill a production-looking target anyway (dangerous)."
 )
+@click.option(
+    "--fault",
+    metavar="ACTIVITY",
+    help="The method activity that is the fault (default: those tagged `fault`, else the first"
+    " activity of the method).",
+)
+@click.option(
+    "--hypothesis-strategy",
+    type=click.Choice(HYPOTHESIS_STRATEGIES),
+    help="As in `chaos run`; overrides the experiment's runtime block.",
+)
+@click.option(
+    "--hypothesis-frequency",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="As in `chaos run`: pace of the hypothesis for during-method-only and continuously.",
+)
+@click.option("--fail-fast", is_flag=True, help="As in `chaos run`.")
+@click.option(
+    "--rollback-strategy",
+    type=click.Choice(ROLLBACK_STRATEGIES),
+    help="As in `chaos run`, except the default: drills plays the rollbacks always, unless the"
+    " experiment's runtime block or this option says otherwise.",
+)
+@click.option("--var", "variables", multiple=True, help="As in `chaos run`: key[:type]=value.")
+@click.option(
+    "--var-file",
+    "var_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="As in `chaos run`.",
+)
+@click.option(
+    "--chaos-settings",
+    type=click.Path(path_type=Path),
+    help="Chaos Toolkit settings file (default: ~/.chaostoolkit/settings.yaml, as `chaos run`).",
+)
 def run(
     scenario: str | None,
     suite: str | None,
@@ -127,6 +176,14 @@ def run(
     out: Path | None,
     dry_run: bool,
     allow_production: bool,
+    fault: str | None,
+    hypothesis_strategy: str | None,
+    hypothesis_frequency: float,
+    fail_fast: bool,
+    rollback_strategy: str | None,
+    variables: tuple[str, ...],
+    var_files: tuple[Path, ...],
+    chaos_settings: Path | None,
 ) -> None:
     """Run SCENARIO (a name from `drills list` or an experiment file) and measure it."""
     if (scenario is None) == (suite is None):
@@ -141,11 +198,27 @@ def run(
                 click.echo(plan.message)
                 worst = max(worst, int(plan.exit_code))
             sys.exit(worst)
-        done = run_suite(runner, suite, target=target, out=out, allow_production=allow_production)
+        folder = prepare_run_folder(out) if out is not None else None  # before anything starts
+        try:
+            done = run_suite(
+                runner, suite, target=target, out=out, allow_production=allow_production
+            )
+        finally:
+            if folder is not None:
+                folder.remove_if_unused()
         print_suite(done, Console())
         sys.exit(int(done.exit_code))
     assert scenario is not None
-    outcome = runner.run(RunRequest(scenario, target, out, dry_run, allow_production))
+    chaos = ChaosOptions(
+        hypothesis_strategy,
+        hypothesis_frequency,
+        fail_fast,
+        rollback_strategy,
+        variables,
+        var_files,
+        chaos_settings,
+    )
+    outcome = runner.run(RunRequest(scenario, target, out, dry_run, allow_production, fault, chaos))
     if dry_run:
         click.echo(outcome.message)
     else:

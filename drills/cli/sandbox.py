@@ -16,6 +16,7 @@ from drills.targets.base import Component
 from drills.targets.sandbox.stack import Sandbox
 
 COMPONENTS = [c.value for c in Component]
+MAX_REPLICAS = 16  # each replica is a Python process; more than this only starves the machine
 
 state_dir_option = click.option(
     "--state-dir",
@@ -47,7 +48,13 @@ def sandbox() -> None:
 
 @sandbox.command()
 @state_dir_option
-@click.option("--replicas", default=2, show_default=True, help="Control-plane replicas.")
+@click.option(
+    "--replicas",
+    type=click.IntRange(1, MAX_REPLICAS),
+    default=2,
+    show_default=True,
+    help="Control-plane replicas.",
+)
 def up(state_dir: Path | None, replicas: int) -> None:
     """Start every component and wait until all are healthy (idempotent)."""
     box = _sandbox(state_dir, progress=True)

@@ -33,9 +33,17 @@ def schedule(
     """Print ServiceAccount, least-privilege RBAC and one CronJob per runbook cadence."""
     from drills.schedule import emit_kubernetes, left_out
     from drills.targets.kubernetes import load_profile
+    from drills.targets.kubernetes.names import (
+        check_dns_label,
+        check_dns_subdomain,
+        check_image_reference,
+    )
 
     if emit not in EMITTERS:
         raise InputError(f"unknown emitter {emit!r}")
+    check_dns_label(namespace, "--namespace")
+    check_image_reference(image, "--image")
+    check_dns_subdomain(profile_configmap, "--profile-configmap")
     loaded = load_profile(profile) if profile is not None else None
     click.echo(
         emit_kubernetes(

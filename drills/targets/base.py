@@ -195,3 +195,21 @@ class TableLockFaults(Protocol):
     def release_table_locks(self) -> int:
         """End every lock-holding session this driver started; returns how many were open."""
         ...
+
+
+@runtime_checkable
+class FreezeFaults(Protocol):
+    """Optional capability: freeze a component's processes and let them go again.
+
+    A hang, not a crash: the frozen server keeps its sockets, so connections are accepted by the
+    kernel and requests queue until the thaw (a stuck event loop, a long GC pause, a SIGSTOP'd
+    process). The most common real-world outage, and the hardest to time honestly.
+    """
+
+    def freeze(self, component: Component) -> list[int]:
+        """Stop every process of the component where it stands (SIGSTOP). Returns ids."""
+        ...
+
+    def thaw(self, component: Component) -> list[int]:
+        """Let every process of the component run again (SIGCONT). Returns ids."""
+        ...

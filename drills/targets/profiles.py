@@ -10,19 +10,21 @@ from pathlib import Path
 from typing import Any
 
 from drills.errors import ProfileError
+from drills.schema import check_document
 from drills.targets.base import Target
 from drills.yamlfiles import load_mapping
 
 
 def read_profile(path: Path) -> dict[str, Any]:
-    return load_mapping(path, "profile", error=ProfileError, expected=" with a 'kind' key")
+    """The profile in `path`, of the shape `drills/schemas/profile.json` describes."""
+    data = load_mapping(path, "profile", error=ProfileError, expected=" with a 'kind' key")
+    check_document(data, "profile", f"profile {path}", error=ProfileError)
+    return data
 
 
 def profile_objectives(path: Path) -> dict[str, Any]:
     """The profile's `objectives:` overrides (validated by drills.objectives)."""
-    objectives = read_profile(path).get("objectives") or {}
-    if not isinstance(objectives, dict):
-        raise ProfileError(f"profile {path}: 'objectives' must be a mapping")
+    objectives: dict[str, Any] = read_profile(path).get("objectives") or {}
     return objectives
 
 
@@ -30,12 +32,10 @@ def open_profile(path: Path, *, allow_production: bool = False) -> Target:
     data = read_profile(path)
     kind = data.get("kind")
     if kind == "sandbox":
+        from drills.targets.registry import existing_sandbox_dir
         from drills.targets.sandbox.driver import SandboxTarget
 
-        state_dir = data.get("state_dir")
-        if not isinstance(state_dir, str):
-            raise ProfileError(f"profile {path}: kind sandbox needs 'state_dir'")
-        return SandboxTarget(Path(state_dir).expanduser())
+        return SandboxTarget(existing_sandbox_dir(Path(data["state_dir"]).expanduser()))
     if kind == "kubernetes":
         from drills.targets.kubernetes import open_kubernetes_profile
 

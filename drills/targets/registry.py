@@ -45,7 +45,7 @@ def parse_spec(text: str) -> TargetSpec:
             raise InputError(
                 "target 'sandbox:' needs a state directory, e.g. sandbox:/var/lib/drills/sandbox"
             )
-        return TargetSpec(SpecKind.SANDBOX_DIR, text, Path(raw).expanduser())
+        return TargetSpec(SpecKind.SANDBOX_DIR, text, existing_sandbox_dir(Path(raw).expanduser()))
     path = Path(text).expanduser()
     if path.suffix in (".yaml", ".yml", ".json") or path.exists():
         if not path.is_file():
@@ -54,6 +54,19 @@ def parse_spec(text: str) -> TargetSpec:
     raise InputError(
         f"unknown target {text!r}: use 'sandbox', 'sandbox:DIR' or a profile file (.yaml)"
     )
+
+
+def existing_sandbox_dir(path: Path) -> Path:
+    """`path` if it holds a sandbox (a state file); a wrong path is bad input, not a failure."""
+    from drills.targets.sandbox.state import STATE_FILE
+
+    if path.exists() and not path.is_dir():
+        raise InputError(f"sandbox state directory {path} is not a directory")
+    if not (path / STATE_FILE).is_file():
+        raise InputError(
+            f"no sandbox in {path}; start one with `drills sandbox up --state-dir {path}`"
+        )
+    return path
 
 
 _lock = threading.Lock()

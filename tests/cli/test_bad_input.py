@@ -51,7 +51,7 @@ def test_experiment_that_chaoslib_rejects(tmp_path: Path) -> None:
     bad.write_text("title: no method\ndescription: x\n")
     done = drills("run", str(bad), env_home=tmp_path)
     assert done.returncode == ExitCode.USAGE
-    assert "is invalid" in one_line(done.stderr)
+    assert "'method' is a required property" in one_line(done.stderr)
 
 
 def test_unknown_target(tmp_path: Path) -> None:

@@ -133,16 +133,151 @@ def test_canary_counts_and_rpo(data: st.DataObject) -> None:
     assert loss.writes_lost == len(missing)
     assert loss.writes_corrupted == len(corrupt - missing)
     assert loss.writes_lost + len(log.readback or {}) == n
-    lost_before = [i * interval for i in missing if i * interval < fault]
-    assert loss.writes_lost_after_fault == len(missing) - len(lost_before)
-    if not any(i * interval < fault for i in range(n)):
-        # nothing acknowledged before the fault: no evidence either way
+    lost_after = [i for i in missing if i * interval >= fault]
+    assert loss.writes_lost_after_fault == len(lost_after)
+    if not missing and not any(i * interval < fault for i in range(n)):
+        # nothing lost, nothing acknowledged before the fault: no evidence either way
         assert loss.rpo_seconds is None and "rpo_seconds" in loss.unmeasured
         return
-    assert loss.rpo_seconds is not None and loss.rpo_seconds >= 0
-    expected = fault - min(lost_before) if lost_before else 0.0
-    assert loss.rpo_seconds == expected
     assert loss.unmeasured == {}
+    assert loss.rpo_seconds is not None
+    if not missing:
+        assert loss.rpo_seconds == 0.0
+        return
+    # never "0 s" while acknowledged writes are gone, whichever side of the fault they are on
+    assert loss.rpo_seconds > 0
+    oldest, newest = min(missing) * interval, max(missing) * interval
+    span = max(fault, newest) - oldest
+    assert loss.rpo_seconds == pytest.approx(span if span > 0 else interval)
+
+
+def _rpo(missing: set[int], fault: float, n: int = 20) -> float | None:
+    return measure.measure_canary(canary_log(n, 1.0, missing=missing), fault).rpo_seconds
+
+
+def test_rpo_of_a_lost_tail_ends_at_the_fault() -> None:
+    # a crash at 10.5 lost the writes sent at 8, 9 and 10: 2.5 s of history before the fault
+    assert _rpo({8, 9, 10}, 10.5) == pytest.approx(2.5)
+
+
+def test_rpo_of_writes_thrown_away_after_the_fault_is_their_span() -> None:
+    # a corruption at 5.5 repaired by a restore to 5.5: the writes of 6..12 are gone (6 s)
+    assert _rpo(set(range(6, 13)), 5.5) == pytest.approx(6.0)
+
+
+def test_rpo_of_a_gap_in_the_middle_spans_it() -> None:
+    assert _rpo({4, 5}, 10.5) == pytest.approx(6.5)  # from 4 to the fault
+    assert _rpo({12, 13, 16}, 10.5) == pytest.approx(4.0)  # from 12 to 16
+
+
+def test_rpo_of_one_lost_write_after_the_fault_is_one_canary_interval() -> None:
+    assert _rpo({14}, 10.5) == pytest.approx(1.0)
+    assert _rpo({10}, 10.5) == pytest.approx(0.5)  # before the fault: up to the fault
+
+
+def test_rpo_without_loss_is_zero() -> None:
+    assert _rpo(set(), 10.5) == 0.0
+
+
+@dataclass(frozen=True)
+class Freeze:
+    """A target frozen on [a, b): probes hang until the thaw or their timeout."""
+
+    samples: list[Sample]
+    fault: float
+    a: float
+    b: float
+    interval: float
+    timeout: float
+    sustain: int
+    end: float
+
+
+def frozen_series(
+    signal: str,
+    offset: float,
+    end: float,
+    interval: float,
+    a: float,
+    b: float,
+    timeout: float,
+    latency: float,
+) -> list[Sample]:
+    """Probes sent every `interval`; each is answered `latency` after the server can answer it,
+    or fails at its timeout."""
+    samples = []
+    k = 0
+    while (t := offset + k * interval) < end:
+        answered = t + latency if (t + latency < a or t >= b) else b + latency
+        if answered <= t + timeout:
+            samples.append(Sample(t, signal, True, answered - t, known=answered))
+        else:
+            samples.append(Sample(t, signal, False, None, detail="timeout", known=t + timeout))
+        k += 1
+    return samples
+
+
+@st.composite
+def freezes(draw: st.DrawFn) -> Freeze:
+    interval = draw(st.floats(0.05, 0.5))
+    timeout = interval * draw(st.floats(1.0, 10.0))
+    latency = interval * draw(st.floats(0.0, 0.5))
+    offsets = draw(st.lists(st.floats(0.0, 0.999), min_size=1, max_size=3))
+    fault = draw(st.floats(1.0, 5.0))
+    a = fault + draw(st.floats(0.0, 1.0))
+    b = a + timeout + interval * draw(st.floats(1.5, 30.0))  # long enough to fail a probe
+    sustain = draw(st.integers(1, 5))
+    end = b + timeout + (sustain + 2) * interval
+    samples = [
+        s
+        for i, off in enumerate(offsets)
+        for s in frozen_series(f"sig{i}", off * interval, end, interval, a, b, timeout, latency)
+    ]
+    return Freeze(samples, fault, a, b, interval, timeout, sustain, end)
+
+
+@settings(max_examples=300, deadline=None)
+@given(freezes())
+def test_a_freeze_is_measured_within_one_interval(case: Freeze) -> None:
+    m = measure.compute(
+        case.samples,
+        [method_mark(0.0), fault_mark(case.fault)],
+        None,
+        started_at=0.0,
+        ended_at=case.end,
+        sustain=case.sustain,
+    )
+    assert m.detected_at is not None and m.recovered_at is not None, m.unmeasured
+    # detection: the first hung probe can only be known as failed at its timeout
+    assert case.a + case.timeout - case.interval - EPS <= m.detected_at
+    assert m.detected_at <= case.a + case.timeout + case.interval + EPS
+    # recovery: the thaw, not the send of a probe that sat in the frozen queue
+    assert case.b - EPS <= m.recovered_at <= case.b + case.interval + EPS
+    assert m.rto_seconds is not None
+    assert abs(m.rto_seconds - (case.b - case.fault)) <= case.interval + EPS
+    # the probes kept going out on schedule during the freeze
+    assert m.resolution_seconds == pytest.approx(case.interval)
+
+
+def test_detection_is_when_the_failure_was_known() -> None:
+    hung = Sample(10.1, "api", False, None, known=10.6)  # sent 0.1 s after the fault, timed out
+    assert measure.detected_at([hung], 10.0) == 10.6
+    before = Sample(9.8, "api", False, None, known=10.3)  # in flight at the fault, failed after
+    assert measure.detected_at([before, hung], 10.0) == 10.3
+
+
+def test_recovery_is_timed_by_the_answer_less_the_usual_latency_never_before_the_send() -> None:
+    steady = [Sample(float(t) / 10, "api", True, 0.01, known=t / 10 + 0.01) for t in range(50)]
+    hung = [Sample(5.0 + i / 10, "api", False, None, known=5.5 + i / 10) for i in range(20)]
+    # sent at 7.0 into the frozen server, answered at the thaw (8.0)
+    thawed = [Sample(7.0 + i / 10, "api", True, None, known=8.01) for i in range(10)]
+    after = [Sample(8.0 + i / 10, "api", True, 0.01, known=8.01 + i / 10) for i in range(10)]
+    samples = steady + [s for s in hung if s.t < 7.0] + thawed + after
+    assert measure.recovered_at(samples, 5.0) == pytest.approx(8.0)
+    quick = [Sample(t, "api", True, None, known=t + 0.001) for t in (9.0, 9.1, 9.2)]
+    late = [Sample(8.9, "api", False, None, known=8.95)]
+    # answered 1 ms after its send, while the steady latency is 10 ms: never before the send
+    assert measure.recovered_at(steady + late + quick, 5.0) == pytest.approx(9.0)
 
 
 # --- detection and recovery examples -----------------------------------------------------------
@@ -268,6 +403,9 @@ def test_resolution_is_the_median_gap_of_critical_signals() -> None:
     samples += series("noise", [(0.0, True), (0.001, True), (0.002, True)], critical=False)
     assert measure.resolution_seconds(samples) == pytest.approx(0.2)
     assert measure.resolution_seconds(series("a", [(1.0, True)])) is None
+    # during an outage: only the sends inside it
+    slow = series("a", [(0.0, True), (1.0, False), (1.5, False), (2.0, False), (2.1, True)])
+    assert measure.resolution_seconds(slow, 1.0, 2.0) == pytest.approx(0.5)
 
 
 # --- canary examples ---------------------------------------------------------------------------
@@ -294,9 +432,10 @@ def test_a_gap_in_the_middle_sets_rpo_and_lost_after_fault_counts_twice() -> Non
     loss = measure.measure_canary(canary_log(10, 1.0, missing={2, 8}), 6.5)
     assert loss.writes_lost == 2
     assert loss.writes_lost_after_fault == 1
-    assert loss.rpo_seconds == pytest.approx(4.5)
+    assert loss.rpo_seconds == pytest.approx(6.0)
     only_after = measure.measure_canary(canary_log(10, 1.0, missing={8, 9}), 6.5)
-    assert only_after.rpo_seconds == 0.0 and only_after.writes_lost_after_fault == 2
+    # the defect this pins: writes lost after the fault used to give "RPO 0 s"
+    assert only_after.rpo_seconds == pytest.approx(1.0) and only_after.writes_lost_after_fault == 2
 
 
 def test_loss_without_a_fault_has_no_rpo() -> None:

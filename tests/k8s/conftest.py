@@ -33,6 +33,7 @@ REDIS = {"app": "redis"}
 PROFILE = """\
 kind: kubernetes
 name: maestro-staging
+environment: staging
 kubernetes: {namespace: maestro-staging}
 components:
   control-plane: {kind: deployment, name: maestro-control-plane, container: maestro}

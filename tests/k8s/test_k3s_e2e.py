@@ -81,6 +81,7 @@ def test_runbook_steps_on_k3s(tmp_path: Path) -> None:
             {
                 "kind": "kubernetes",
                 "name": "k3s-e2e",
+                "environment": "test",
                 "kubernetes": {"kubeconfig": str(config_file), "namespace": NS},
                 "components": {"control-plane": "deployment/web"},
                 "services": {"control_plane": "http://127.0.0.1:9"},

@@ -24,7 +24,8 @@ pytestmark = pytest.mark.k8s
 @pytest.mark.parametrize(
     "name",
     ["intelgraph-prod", "prod-eu", "production", "Production", "gke_acme_prod01", "eks/prod",
-     "arn:aws:eks:eu-west-1:1:cluster/intelgraph-prod", "IntelgraphProd", "prod"],
+     "arn:aws:eks:eu-west-1:1:cluster/intelgraph-prod", "IntelgraphProd", "prod",
+     "prd", "eu-prd-1", "myprod", "intelgraphprod", "gke_acme_myprd02"],
 )  # fmt: skip
 def test_production_looking_names_are_refused(name: str) -> None:
     with pytest.raises(UnsafeTargetError) as err:
@@ -36,7 +37,17 @@ def test_production_looking_names_are_refused(name: str) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["product-x", "reproduce", "preprod", "staging", "productivity", "intelgraph-staging", ""],
+    [
+        "product-x",
+        "reproduce",
+        "preprod",
+        "nonprod",
+        "staging",
+        "productivity",
+        "intelgraph-staging",
+        "prdx",
+        "",
+    ],
 )
 def test_names_that_merely_contain_the_letters_pass(name: str) -> None:
     assert check_not_production(name, name or None, allow_production=False) == ()
@@ -65,9 +76,10 @@ def test_any_prod_token_between_separators_is_caught(
     assert ProductionGuard().matches(namespace=f"{left}{sep}{token}{sep}{right}")
 
 
-@given(st.from_regex(r"[a-z0-9]{1,20}", fullmatch=True))
-def test_a_single_token_is_caught_only_if_it_is_the_word(word: str) -> None:
-    expected = word.rstrip("0123456789") in ("prod", "production")
+@given(st.from_regex(r"[a-z0-9]{0,8}(prod|prd|production)?[0-9]{0,2}", fullmatch=True))
+def test_a_single_token_is_caught_only_if_it_ends_in_the_word(word: str) -> None:
+    stem = word.rstrip("0123456789")
+    expected = stem.endswith(("prod", "prd", "production")) and not stem.startswith(("pre", "non"))
     assert bool(ProductionGuard().matches(namespace=word)) is expected
     assert name_tokens(word) in ((), (word.rstrip("0123456789"),))
 
@@ -150,6 +162,30 @@ def test_the_explicit_override_lets_the_drill_through(kube: KubeServer, tmp_path
     ]
     (patch,) = kube.mutating_requests()
     assert patch.headers["Authorization"] == "Bearer t0ken"  # the kubeconfig's credentials
+    target.close()
+
+
+@pytest.mark.parametrize(
+    ("line", "refusal"),
+    [
+        ("", "the profile declares no environment"),
+        ("environment: production\n", "the profile's environment 'production' is not one of"),
+        ("environment: live\n", "the profile's environment 'live' is not one of"),
+    ],
+)
+def test_a_profile_must_declare_a_non_production_environment(
+    kube: KubeServer, tmp_path: Path, line: str, refusal: str
+) -> None:
+    seed_cluster(kube)
+    config = kubeconfig(tmp_path / "kubeconfig", kube.url, "staging-eu")
+    text = profile_with_kubeconfig(tmp_path, config).replace("environment: staging\n", line)
+    profile = load_profile(write_profile(tmp_path, text))
+    with pytest.raises(UnsafeTargetError, match=refusal) as err:
+        open_target(profile)
+    assert "--allow-production" in str(err.value)
+    assert kube.driver_requests() == []
+    target = open_target(profile, allow_production=True)  # the explicit override still works
+    assert [m.label for m in target.gateway.production_override] == []  # names are fine
     target.close()
 
 

@@ -105,7 +105,10 @@ def test_data_loss_is_critical_and_missed_objectives_are_follow_ups() -> None:
     run = missed_run()
     texts = build_incident_texts(run.result, run.samples)
     assert texts.severity is Severity.CRITICAL
-    assert "12 acknowledged writes lost (RPO 4.200 s), 1 corrupted." in texts.declaration
+    assert (
+        "12 acknowledged writes lost (data loss window, RPO 4.200 s), 1 corrupted."
+        in texts.declaration
+    )
     assert (
         "every critical signal failed: api-health, graphql-health."
         " Informational signals failing: latency-probe." in texts.declaration

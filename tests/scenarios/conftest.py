@@ -23,7 +23,7 @@ def run_drill(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DrillFn:
     monkeypatch.setenv("DRILLS_HOME", str(tmp_path / "home"))
 
     def run(scenario: str, **request: Any) -> tuple[RunOutcome, dict[str, Any]]:
-        out = tmp_path / scenario
+        out = tmp_path / Path(scenario).stem  # a name, or an experiment file by path
         outcome = Runner(Settings.from_environ()).run(RunRequest(scenario, out=out, **request))
         report = json.loads((out / "report.json").read_text())
         jsonschema.validate(report, load_schema())  # every scenario's report is drills.report/v1

@@ -32,6 +32,8 @@ def open_target(
         identity.context,
         cluster=identity.cluster,
         allow_production=allow_production,
+        profile_environment=True,
+        environment=profile.environment,
     )
     return KubernetesTarget(
         profile,

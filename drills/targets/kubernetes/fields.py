@@ -105,6 +105,8 @@ class FieldReader:
             return list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
         except OSError as exc:
             raise self.error(where, f"cannot read {path} ({exc.strerror or exc})") from None
+        except UnicodeDecodeError as exc:
+            raise self.error(where, f"{path} is not UTF-8 text (at byte {exc.start})") from None
         except yaml.YAMLError as exc:
             raise self.error(where, f"{path} is not valid YAML ({yaml_problem(exc)})") from None
 

@@ -1,10 +1,13 @@
 """The Kubernetes target profile: one YAML file that says which cluster, which objects, which URLs.
 
 Example (every key but `kind`, `name`, `kubernetes.namespace`, `components.control-plane` and
-`services.control_plane` is optional)::
+`services.control_plane` is optional; without `environment:` - or with one that is not a
+non-production value such as staging, test, dev, qa - the production guard refuses the profile
+unless `--allow-production`)::
 
     kind: kubernetes
     name: maestro-staging
+    environment: staging                 # anything but a non-production value needs the override
     kubernetes: {kubeconfig: ~/.kube/staging.yaml, context: staging, namespace: maestro-staging}
     components:
       control-plane: deployment/maestro-control-plane
@@ -48,6 +51,7 @@ from drills.errors import InputError, ProfileError
 from drills.objectives import ObjectiveTargets
 from drills.targets.base import Component
 from drills.targets.kubernetes.fields import FieldReader, yaml_problem
+from drills.targets.kubernetes.names import check_dns_label
 from drills.targets.kubernetes.resources import MANIFEST_KINDS
 
 __all__ = [
@@ -67,8 +71,8 @@ __all__ = [
 
 KIND = "kubernetes"
 _TOP_KEYS = frozenset(
-    {"kind", "name", "kubernetes", "components", "services", "database", "maintenance",
-     "network", "jobs", "objectives"}
+    {"kind", "name", "environment", "kubernetes", "components", "services", "database",
+     "maintenance", "network", "jobs", "objectives"}
 )  # fmt: skip
 
 
@@ -204,6 +208,7 @@ class KubernetesProfile:
     objectives: ObjectiveTargets = field(default_factory=ObjectiveTargets)
     source: Path | None = None
     kind: str = KIND
+    environment: str | None = None  # the production guard wants a non-production value here
 
     def secret_refs(self) -> tuple[SecretRef, ...]:
         db = self.database
@@ -218,6 +223,7 @@ class KubernetesProfile:
         return {
             "kind": self.kind,
             "name": self.name,
+            "environment": self.environment,
             "kubernetes": {
                 "kubeconfig": None
                 if self.cluster.kubeconfig is None
@@ -261,6 +267,8 @@ def load_profile(path: Path | str) -> KubernetesProfile:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ProfileError(f"{path}: cannot read the profile ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ProfileError(f"{path}: not UTF-8 text (at byte {exc.start})") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -281,8 +289,13 @@ def parse_profile(data: object, *, source: Path | None = None) -> KubernetesProf
     assert cluster_map is not None
     r.only(cluster_map, {"kubeconfig", "context", "namespace"}, "kubernetes")
     kubeconfig = r.string(cluster_map, "kubeconfig", where="kubernetes")
+    namespace = r.string(cluster_map, "namespace", where="kubernetes", required=True) or ""
+    try:
+        check_dns_label(namespace, "namespace")  # a label: no dots, at most 63 characters
+    except InputError as exc:
+        raise r.error("kubernetes.namespace", str(exc)) from None
     cluster = ClusterSettings(
-        namespace=r.dns_name(cluster_map, "namespace", where="kubernetes", required=True) or "",
+        namespace=namespace,
         kubeconfig=None if kubeconfig is None else r.path(kubeconfig),
         context=r.string(cluster_map, "context", where="kubernetes"),
     )
@@ -316,6 +329,7 @@ def parse_profile(data: object, *, source: Path | None = None) -> KubernetesProf
         jobs=_jobs(r, top.get("jobs"), cluster.namespace),
         objectives=objectives,
         source=source,
+        environment=r.string(top, "environment"),
     )
 
 

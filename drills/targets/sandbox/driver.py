@@ -60,6 +60,12 @@ class SandboxTarget:
     def kill(self, component: Component) -> list[int]:
         return self.sandbox.kill(component)
 
+    def freeze(self, component: Component) -> list[int]:
+        return self.sandbox.freeze(component)
+
+    def thaw(self, component: Component) -> list[int]:
+        return self.sandbox.thaw(component)
+
     def restart(
         self, component: Component, wait: bool = True, timeout_seconds: float = 120.0
     ) -> None:

@@ -216,6 +216,14 @@ class Supervisor:
         _wait_dead(victims, timeout_seconds=5.0)
         return [p.pid for p in victims]
 
+    def freeze(self, refs: Iterable[ProcessRef]) -> list[int]:
+        """SIGSTOP every process of every tree (a hang: sockets stay open). Returns pids."""
+        return _signal_trees(refs, signal.SIGSTOP)
+
+    def thaw(self, refs: Iterable[ProcessRef]) -> list[int]:
+        """SIGCONT every process of every tree. Returns pids."""
+        return _signal_trees(refs, signal.SIGCONT)
+
     def terminate(
         self, refs: Sequence[ProcessRef], sig: int = signal.SIGTERM, timeout_seconds: float = 15.0
     ) -> None:
@@ -265,3 +273,17 @@ def tail(path: Path, lines: int = 40) -> str:
     except FileNotFoundError:
         return ""
     return "\n".join(data.splitlines()[-lines:])
+
+
+def _signal_trees(refs: Iterable[ProcessRef], sig: int) -> list[int]:
+    signalled: list[int] = []
+    for ref in refs:
+        proc = ref.process()
+        if proc is None:
+            continue
+        with contextlib.suppress(psutil.Error):
+            for member in [proc, *proc.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    member.send_signal(sig)
+                    signalled.append(member.pid)
+    return signalled

@@ -336,6 +336,16 @@ class Sandbox:
             refs = state.components[component].processes
             return self.supervisor.crash(refs)
 
+    def freeze(self, component: Component) -> list[int]:
+        """SIGSTOP every process of the component: it hangs, holding its sockets."""
+        with operation_lock(self.layout):
+            return self.supervisor.freeze(self.state().components[component].processes)
+
+    def thaw(self, component: Component) -> list[int]:
+        """SIGCONT every process of the component."""
+        with operation_lock(self.layout):
+            return self.supervisor.thaw(self.state().components[component].processes)
+
     def restart(self, component: Component) -> None:
         """Bring a component back (after a kill -9 or while running), data intact."""
         with operation_lock(self.layout):

@@ -22,7 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from drills.errors import StateDirError
+from drills.errors import InputError, StateDirError
+from drills.schema import check_document
 from drills.targets.base import Component
 from drills.targets.sandbox.processes import ProcessRef
 
@@ -148,19 +149,63 @@ class SandboxState:
         )
 
 
+_PORT = {"type": "integer", "minimum": 1, "maximum": 65535}
+_PROCESS = {
+    "type": "object",
+    "required": ["pid", "create_time"],
+    "properties": {
+        "pid": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+        "create_time": {"type": "number", "minimum": 0},
+    },
+}
+_COMPONENT = {
+    "type": "object",
+    "properties": {
+        "processes": {"type": "array", "items": _PROCESS},
+        "replicas": {"type": "integer", "minimum": 0, "maximum": 1024},
+    },
+}
+STATE_SHAPE: dict[str, Any] = {
+    "type": "object",
+    "required": ["schema", "sandbox_id", "created_at", "ports", "components"],
+    "properties": {
+        "schema": {"const": STATE_SCHEMA},
+        "sandbox_id": {"type": "string"},
+        "created_at": {"type": "string"},
+        "ports": {
+            "type": "object",
+            "required": [c.value for c in Component],
+            "properties": {c.value: _PORT for c in Component},
+        },
+        "components": {
+            "type": "object",
+            "required": [c.value for c in Component],
+            "properties": {c.value: _COMPONENT for c in Component},
+        },
+    },
+}
+"""What `from_json` relies on; a state file of any other shape is refused as corrupt."""
+
+
 def load_state(layout: Layout) -> SandboxState | None:
     """The saved state, None when this directory holds no sandbox yet; refuses a corrupt file."""
+    path = layout.state_file
+    advice = "remove the directory or choose another --state-dir"
     try:
-        text = layout.state_file.read_text()
+        text = path.read_bytes().decode("utf-8")
+        data = json.loads(text)
+        check_document(data, STATE_SHAPE, f"corrupt sandbox state file {path}")
+        return SandboxState.from_json(data)
     except FileNotFoundError:
         return None
-    try:
-        return SandboxState.from_json(json.loads(text))
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise StateDirError(
-            f"corrupt sandbox state file {layout.state_file}: {exc}; "
-            "remove the directory or choose another --state-dir"
-        ) from exc
+    except NotADirectoryError:
+        raise StateDirError(f"{layout.root} is not a directory") from None
+    except OSError as exc:
+        raise StateDirError(f"cannot read sandbox state file {path}: {exc.strerror}") from None
+    except InputError as exc:
+        raise StateDirError(f"{exc}; {advice}") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # not JSON, or not ours
+        raise StateDirError(f"corrupt sandbox state file {path}: {exc}; {advice}") from None
 
 
 def save_state(layout: Layout, state: SandboxState) -> None:
