@@ -33,6 +33,7 @@ SAMPLE_INTERVAL = 0.1
 PROFILE = """\
 kind: kubernetes
 name: maestro-staging
+environment: staging
 kubernetes: {{namespace: maestro-staging, kubeconfig: {kubeconfig}}}
 components:
   control-plane: {{kind: deployment, name: maestro-control-plane, container: maestro}}
