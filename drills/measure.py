@@ -51,6 +51,7 @@ __all__ = [
 ]
 
 NO_FAULT = "the fault never ran"
+FAILED_STATUS = "failed"  # chaoslib's run status of an activity that raised
 NO_DETECTABLE_FAILURE = "the fault produced no detectable failure"
 NEVER_RECOVERED = "did not recover before the drill ended"
 
@@ -60,8 +61,17 @@ def _critical(samples: Iterable[Sample]) -> list[Sample]:
 
 
 def fault_at(activities: Sequence[ActivityMark]) -> float | None:
-    """Start of the first method activity tagged `fault`, or None when no fault ran."""
-    starts = [a.start for a in activities if a.is_fault and a.stage is Stage.METHOD]
+    """Start of the first method activity tagged `fault`, or None when no fault ran.
+
+    A fault activity that failed (refused by the target: an RBAC 403, a missing object) did not
+    inject its fault: it does not count, so a later outage, caused by a recovery step, is never
+    timed as the fault's RTO.
+    """
+    starts = [
+        a.start
+        for a in activities
+        if a.is_fault and a.stage is Stage.METHOD and a.status != FAILED_STATUS
+    ]
     return min(starts) if starts else None
 
 
@@ -352,7 +362,12 @@ def compute(
     found = recovery(samples, fault, sustain)
     recovered = found.at
     if fault is None:
-        unmeasured["fault_at"] = "no activity tagged 'fault' ran in the method"
+        refused = [a.name for a in activities if a.is_fault and a.status == FAILED_STATUS]
+        unmeasured["fault_at"] = (
+            f"the fault step failed ({', '.join(refused)}): the target refused it"
+            if refused
+            else "no activity tagged 'fault' ran in the method"
+        )
     detect_reason = NO_FAULT if fault is None else NO_DETECTABLE_FAILURE
     if detected is None:
         unmeasured["detected_at"] = detect_reason

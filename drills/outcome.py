@@ -125,6 +125,10 @@ def conclude(
         judged = judge_without_outage(status, measured, results)
     if judged is not None:
         results, verdict, reason = judged
+    if verdict is Verdict.ABORTED and aborted_reason:  # why, on the terminal and the headline
+        reason = (
+            aborted_reason if aborted_reason.startswith("aborted") else f"aborted: {aborted_reason}"
+        )
     all_notes = list(notes)
     if aborted_reason:
         all_notes.insert(0, aborted_reason)

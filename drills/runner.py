@@ -28,8 +28,10 @@ from rich.console import Console
 from drills import control
 from drills.catalog import Scenario, resolve
 from drills.chaosrun import ChaosOptions, run_like_chaos
+from drills.dryrun import DryRun
 from drills.errors import (
     ExitCode,
+    InputError,
     UnsafeTargetError,
 )
 from drills.experiment import designate_fault, load_for_run
@@ -141,43 +143,37 @@ class Runner:
             lines.append(f"    - {activity.get('type')}: {activity.get('name')}")
         return "\n".join(lines)
 
-    def planned_calls(
-        self, spec: TargetSpec, experiment: dict[str, Any], allow_production: bool
-    ) -> str:
-        """Run the experiment against the profile's target in dry-run mode: reads are sent,
-        every mutating call is only recorded. Refused like a real run for production."""
-        from chaoslib.experiment import run_experiment
-
-        from drills.safety import Plan, RunMode
+    def kubernetes_plan(
+        self,
+        spec: TargetSpec,
+        experiment: dict[str, Any],
+        allow_production: bool,
+        *,
+        steady_state: bool = True,
+    ) -> DryRun | None:
+        """The experiment planned step by step on a dry-run driver of the profile (see
+        `drills.dryrun`); None when the profile is not a Kubernetes one. Refused like a real
+        run for production."""
+        from drills.dryrun import plan_experiment
+        from drills.safety import RunMode
         from drills.targets.profiles import read_profile
 
-        assert spec.path is not None
+        if spec.kind is not SpecKind.PROFILE or spec.path is None:
+            return None
         if read_profile(spec.path).get("kind") != "kubernetes":
-            return "  (calls are planned for Kubernetes profiles only)"
+            return None
         from drills.targets.kubernetes import open_kubernetes_profile
 
-        recorded = Plan()
         target = open_kubernetes_profile(
-            spec.path, allow_production=allow_production, mode=RunMode.DRY_RUN, plan=recorded
+            spec.path, allow_production=allow_production, mode=RunMode.DRY_RUN
         )
         registry.register(spec.text, target)
         try:
-            with (
-                control.suspended(),
-                chaostoolkit_log(Path(tempfile.mkdtemp(prefix="drills-plan-"))),
-            ):
-                run_experiment(
-                    experiment,
-                    settings={"runtime": {"rollbacks": {"strategy": "always"}}},
-                    experiment_vars=({registry.CONFIG_KEY: spec.text}, {}),
-                )
+            with control.suspended():
+                return plan_experiment(experiment, target, spec.text, steady_state=steady_state)
         finally:
             registry.unregister(spec.text)
             target.close()
-        calls = [call.render() for call in recorded.calls()]
-        lines = ["  calls the drill would make (mutating; not sent):"]
-        lines += [f"    {call}" for call in calls] or ["    none"]
-        return "\n".join(lines)
 
     def run(self, request: RunRequest) -> RunOutcome:
         scenario = resolve(request.scenario)
@@ -188,10 +184,20 @@ class Runner:
         for orphan in sweep_orphans():
             self.say(f"Removed a fresh sandbox whose harness had died: {orphan}")
         if request.dry_run:
-            plan = self.plan(scenario, spec, experiment)
-            if spec.kind is SpecKind.PROFILE:
-                plan += "\n" + self.planned_calls(spec, experiment, request.allow_production)
-            return RunOutcome(ExitCode.MET, None, None, plan)
+            dry = self.kubernetes_plan(spec, experiment, request.allow_production)
+            if dry is None:
+                return RunOutcome(ExitCode.MET, None, None, self.plan(scenario, spec, experiment))
+            code = ExitCode.USAGE if dry.failures else ExitCode.MET
+            return RunOutcome(code, None, None, dry.render())
+        if spec.kind is SpecKind.PROFILE:  # preflight: name what is missing before any change
+            found = self.kubernetes_plan(
+                spec, experiment, request.allow_production, steady_state=False
+            )
+            if found is not None and found.failures:
+                raise InputError(
+                    f"{scenario.name} cannot run on {spec.text}:\n"
+                    + "\n".join(f"  {line}" for line in found.failures)
+                )
         run_id = new_run_id(scenario.name)
         folder = (
             prepare_run_folder(request.out)
@@ -232,7 +238,7 @@ class Runner:
                 target = registry.open_target(spec, allow_production=request.allow_production)
             registry.register(key, target)
             with _drill_lock(target):
-                self._preflight(target)
+                self._preflight(target, key)
                 # A fresh sandbox lives in a new temp dir each time; its history is one series.
                 name = spec.text if spec.kind is SpecKind.FRESH_SANDBOX else target.name
                 return self._measure(
@@ -290,11 +296,15 @@ class Runner:
             self._warden.dismiss()
             self._warden = None
 
-    def _preflight(self, target: Target) -> None:
-        """The target must answer and be healthy before any fault (else: refused, exit 3)."""
+    def _preflight(self, target: Target, key: str) -> None:
+        """The target must answer and be healthy before any fault (else: refused, exit 3).
+
+        The probes find the target by `key`, the text it was registered under (the `--target`
+        argument), never by the profile's `name:`.
+        """
         from probes.http import graphql_health_check, health_ok
 
-        config = {registry.CONFIG_KEY: target.name}
+        config = {registry.CONFIG_KEY: key}
         deadline = time.monotonic() + PREFLIGHT_SECONDS
         while time.monotonic() < deadline:
             if health_ok(1.0, config) and graphql_health_check(1.0, config):
@@ -339,7 +349,12 @@ class Runner:
         if target.kind == "kubernetes":
             from drills.clusterwatch import ClusterWatch
 
-            cluster = ClusterWatch(target, session.clock, session.record_sample)  # type: ignore[arg-type]
+            cluster = ClusterWatch(
+                target,  # type: ignore[arg-type]
+                session.clock,
+                session.record_sample,
+                interval_seconds=self.settings.sample_interval_seconds,
+            )
         session.start()
         if cluster is not None:
             cluster.start()

@@ -2,13 +2,15 @@
 
 `emit_kubernetes()` prints, as one multi-document YAML stream for `kubectl apply -f -`:
 
-- a ServiceAccount, and a Role + RoleBinding granting exactly the verbs the Kubernetes driver
-  uses (see `drills.targets.kubernetes.permissions`; no wildcards), plus `get` on the Secrets a
-  profile names, if any;
-- a ClusterRole + ClusterRoleBinding that only lists nodes (cluster-scoped, read-only);
+- a ServiceAccount, and a Role + RoleBinding granting exactly the verbs the drills use (see
+  `drills.targets.kubernetes.permissions`; no wildcards, nothing cluster-wide); given the
+  profile, tailored to it: only the objects it names, by name where RBAC can check one, plus
+  `get` on the Secrets it references;
 - a PersistentVolumeClaim for reports and history (`DRILLS_HOME=/reports`);
-- one CronJob per cadence of the runbook: monthly database failover, quarterly full DR
-  simulation, semi-annual cross-region failover, annual infrastructure rebuild. Each forbids
+- one CronJob per cadence of the runbook whose drills the Kubernetes target can run: monthly
+  database failover, quarterly full DR simulation, semi-annual cross-region failover (the annual
+  infrastructure rebuild cannot run on a cluster and is left out, with the reason in a comment
+  and on stderr). Each forbids
   overlapping runs, never retries a drill (a retried drill measures a different outage), and
   runs the `drills` image as a non-root user with a read-only root filesystem.
 
@@ -25,9 +27,15 @@ from typing import Any
 import yaml
 
 from drills.safety import ProductionGuard
-from drills.targets.kubernetes.permissions import CLUSTER_RULES, NAMESPACED_RULES, secrets_rule
+from drills.targets.kubernetes.permissions import (
+    NAMESPACED_RULES,
+    Rule,
+    rules_for_profile,
+    secrets_rule,
+)
+from drills.targets.kubernetes.profile import KubernetesProfile
 
-__all__ = ["CADENCES", "Cadence", "emit_kubernetes"]
+__all__ = ["CADENCES", "Cadence", "emit_kubernetes", "left_out", "role_rules"]
 
 PROFILE_DIR = "/etc/drills"
 PROFILE_FILE = f"{PROFILE_DIR}/profile.yaml"
@@ -73,6 +81,35 @@ CADENCES: tuple[Cadence, ...] = (
 )
 
 
+def _scenarios(cadence: Cadence) -> list[str]:
+    from drills.catalog import suite
+
+    if cadence.args[1] == "--suite":
+        return [scenario.name for scenario in suite(cadence.args[2])]
+    return [cadence.args[1]]
+
+
+def left_out() -> dict[str, list[str]]:
+    """Cadences whose drills the Kubernetes target cannot run: cadence name -> why (per step).
+
+    Known without a cluster (`drills.dryrun.unsupported_steps`): a CronJob that could only
+    fail every time is not scheduled.
+    """
+    from drills.catalog import resolve
+    from drills.dryrun import unsupported_steps
+    from drills.targets.kubernetes.driver import KubernetesTarget
+    from drills.yamlfiles import load_mapping
+
+    out: dict[str, list[str]] = {}
+    for cadence in CADENCES:
+        for name in _scenarios(cadence):
+            experiment = load_mapping(resolve(name).path, "experiment")
+            reasons = unsupported_steps(experiment, KubernetesTarget, "kubernetes")
+            if reasons:
+                out.setdefault(cadence.name, []).extend(f"{name}: {r}" for r in reasons)
+    return out
+
+
 def emit_kubernetes(
     namespace: str,
     image: str,
@@ -84,32 +121,21 @@ def emit_kubernetes(
     reports_claim: str = "drills-reports",
     reports_storage: str = "1Gi",
     allow_production: bool = False,
+    profile: KubernetesProfile | None = None,
 ) -> str:
     """The whole schedule as multi-document YAML (refuses a production-looking namespace).
 
     `profile_configmap` holds `profile.yaml` (and any Job templates or manifests it names,
     mounted beside it at /etc/drills); `env_from_secret` is a Secret whose keys become the
-    runner's environment (for `{env: VAR}` references in the profile).
+    runner's environment (for `{env: VAR}` references in the profile). With `profile`, the
+    Role is tailored to it (`rules_for_profile`) and `secret_names` come from it.
     """
     ProductionGuard(allow_production=allow_production).check(namespace=namespace)
     meta = _meta_factory(namespace)
     docs: list[dict[str, Any]] = [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(service_account)},
-        _role(meta(service_account), secret_names),
+        _role(meta(service_account), role_rules(secret_names, profile)),
         _binding("RoleBinding", meta(service_account), "Role", service_account, namespace),
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRole",
-            "metadata": _cluster_meta(f"{service_account}-{namespace}-nodes"),
-            "rules": [rule.to_json() for rule in CLUSTER_RULES],
-        },
-        _binding(
-            "ClusterRoleBinding",
-            _cluster_meta(f"{service_account}-{namespace}-nodes"),
-            "ClusterRole",
-            service_account,
-            namespace,
-        ),
         {
             "apiVersion": "v1",
             "kind": "PersistentVolumeClaim",
@@ -120,7 +146,10 @@ def emit_kubernetes(
             },
         },
     ]
+    skipped = left_out()
     for cadence in CADENCES:
+        if cadence.name in skipped:
+            continue
         docs.append(
             _cronjob(
                 meta(f"drills-{cadence.name}"),
@@ -136,6 +165,8 @@ def emit_kubernetes(
         f"# drills schedule for namespace {namespace}: apply with `kubectl apply -f -`.\n"
         "# Generated by `drills schedule --emit kubernetes`; edit the profile, not this file.\n"
     )
+    for name, reasons in skipped.items():
+        header += f"# left out: {name}: " + "; ".join(reasons) + "\n"
     return header + yaml.safe_dump_all(docs, sort_keys=False, default_flow_style=False)
 
 
@@ -146,19 +177,23 @@ def _meta_factory(namespace: str) -> Callable[[str], dict[str, Any]]:
     return meta
 
 
-def _cluster_meta(name: str) -> dict[str, Any]:
-    return {"name": name, "labels": dict(_LABELS)}
-
-
-def _role(metadata: dict[str, Any], secret_names: Sequence[str]) -> dict[str, Any]:
-    rules = [rule.to_json() for rule in NAMESPACED_RULES]
+def role_rules(
+    secret_names: Sequence[str] = (), profile: KubernetesProfile | None = None
+) -> tuple[Rule, ...]:
+    """The runner's Role: tailored to `profile` when given, else every verb drills use."""
+    if profile is not None:
+        return rules_for_profile(profile)
     if secret_names:
-        rules.append(secrets_rule(secret_names).to_json())
+        return (*NAMESPACED_RULES, secrets_rule(secret_names))
+    return NAMESPACED_RULES
+
+
+def _role(metadata: dict[str, Any], rules: Sequence[Rule]) -> dict[str, Any]:
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "Role",
         "metadata": metadata,
-        "rules": rules,
+        "rules": [rule.to_json() for rule in rules],
     }
 
 

@@ -257,14 +257,16 @@ def run(
     if suite is not None:
         if dry_run:
             plans = []
+            worst = 0
             for item in suite_scenarios(suite):
                 plan = runner.run(RunRequest(item.name, target, None, True, allow_production))
                 plans.append(run_summary(plan))
+                worst = max(worst, int(plan.exit_code))
                 if not as_json:
                     click.echo(plan.message)
             if as_json:
                 click.echo(json.dumps({"suite": suite, "dry_run": True, "plans": plans}))
-            return
+            sys.exit(worst)
         folder = prepare_run_folder(out) if out is not None else None  # before anything starts
         try:
             done = run_suite(

@@ -18,7 +18,7 @@ EMITTERS = ("kubernetes",)
 @click.option(
     "--profile",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Target profile: its Secret references get read access in the Role.",
+    help="Target profile: the Role is tailored to it (its objects, by name; its Secrets).",
 )
 @click.option("--profile-configmap", default="drills-profile", show_default=True)
 @click.option("--allow-production", is_flag=True, help="Emit for a production-looking namespace.")
@@ -31,7 +31,7 @@ def schedule(
     allow_production: bool,
 ) -> None:
     """Print ServiceAccount, least-privilege RBAC and one CronJob per runbook cadence."""
-    from drills.schedule import emit_kubernetes
+    from drills.schedule import emit_kubernetes, left_out
     from drills.targets.kubernetes import load_profile
     from drills.targets.kubernetes.names import (
         check_dns_label,
@@ -44,16 +44,16 @@ def schedule(
     check_dns_label(namespace, "--namespace")
     check_image_reference(image, "--image")
     check_dns_subdomain(profile_configmap, "--profile-configmap")
-    secret_names: tuple[str, ...] = ()
-    if profile is not None:
-        secret_names = tuple(load_profile(profile).secret_names())
+    loaded = load_profile(profile) if profile is not None else None
     click.echo(
         emit_kubernetes(
             namespace,
             image,
             profile_configmap,
-            secret_names=secret_names,
             allow_production=allow_production,
+            profile=loaded,
         ),
         nl=False,
     )
+    for name, reasons in left_out().items():
+        click.echo(f"left out {name}: " + "; ".join(reasons), err=True)

@@ -9,7 +9,9 @@ kubelets would do, each switched on per test:
 - a rollout controller (`rollout_delay_seconds`): after a change to a Deployment/StatefulSet it
   reports progress, then completion, through status patches (real HTTP, so watches see them);
 - a Job controller (`job_outcome`): a created Job starts, runs a pod, then completes or fails;
-- pod logs (`logs`) served as text, and pod exec (`exec_handler`) over a v4/v5 channel websocket.
+- pod logs (`logs`) served as text, and pod exec (`exec_handler`) over a v4/v5 channel websocket;
+- SelfSubjectAccessReviews, answered from `rules` (default: the Role `drills schedule` emits),
+  so a test can take a verb away and see a dry run name it.
 
 Requests the emulator sends to itself carry kmock's user agent; `driver_requests()` leaves them
 out, so assertions and the RBAC check see only what the code under test sent.
@@ -29,6 +31,7 @@ import kmock
 from kubernetes import client
 
 from drills.targets.kubernetes import resources as drills_resources
+from drills.targets.kubernetes.permissions import CLUSTER_RULES, NAMESPACED_RULES, Rule
 
 ExecHandler = Callable[[str, str | None, list[str]], tuple[str, str, int]]
 
@@ -36,6 +39,7 @@ DEPLOYMENTS = kmock.resource("apps", "v1", "deployments")
 STATEFULSETS = kmock.resource("apps", "v1", "statefulsets")
 PODS = kmock.resource("", "v1", "pods")
 JOBS = kmock.resource("batch", "v1", "jobs")
+INGRESSES = kmock.resource("networking.k8s.io", "v1", "ingresses")
 _WORKLOADS = {"deployments": DEPLOYMENTS, "statefulsets": STATEFULSETS}
 KNOWN_RESOURCES = [
     value
@@ -55,16 +59,20 @@ class Emulator(kmock.KubernetesEmulator):
     job_outcome: str | None = None  # "Complete" | "Failed" | None (Jobs never finish)
     logs: dict[str, str]
     exec_handler: ExecHandler | None = None
+    rules: list[Rule]
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
         self.logs = {}
+        self.rules = [*NAMESPACED_RULES, *CLUSTER_RULES]
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def _handle(self, request: Any) -> aiohttp.web.StreamResponse:
         internal = str(request.headers.get("User-Agent", "")).startswith("kmock/")
         if request.subresource == "exec":
             return await self._serve_exec(request)
+        if request.method == "POST" and request.url.path.endswith("/selfsubjectaccessreviews"):
+            return self._review(request.data)
         if request.subresource == "log" and request.method == "GET":
             return self._serve_log(request)
         workload = request.resource is not None and request.resource.plural in _WORKLOADS
@@ -147,6 +155,22 @@ class Emulator(kmock.KubernetesEmulator):
     async def _send(self, method: str, path: str, body: Any) -> None:
         async with self.request(method, path, json=body) as response:
             await response.read()
+
+    def _review(self, review: dict[str, Any]) -> aiohttp.web.StreamResponse:
+        """Answer a SelfSubjectAccessReview from `rules`, as an RBAC authorizer would."""
+        attributes = (review.get("spec") or {}).get("resourceAttributes") or {}
+        resource = str(attributes.get("resource", ""))
+        if attributes.get("subresource"):
+            resource += f"/{attributes['subresource']}"
+        allowed = any(
+            rule.group == attributes.get("group", "")
+            and resource in rule.resources
+            and attributes.get("verb") in rule.verbs
+            and (not rule.resource_names or attributes.get("name") in rule.resource_names)
+            for rule in self.rules
+        )
+        status = {"allowed": allowed, "reason": "granted by the Role" if allowed else ""}
+        return aiohttp.web.json_response({**review, "status": status}, status=201)
 
     def _serve_log(self, request: Any) -> aiohttp.web.StreamResponse:
         text = self.logs.get(request.name)

@@ -15,6 +15,8 @@ def needed(request: Any) -> tuple[set[Permission], str | None]:
     resource = request.resource
     if resource is None or resource.plural is None:
         return set(), None  # discovery and /version: open to every authenticated user
+    if resource.plural == "selfsubjectaccessreviews":
+        return set(), None  # open to every authenticated user (system:basic-user)
     plural = resource.plural + (f"/{request.subresource}" if request.subresource else "")
     method = request.method.value
     if request.subresource == "exec":

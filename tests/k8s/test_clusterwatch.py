@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,26 +19,47 @@ from tests.k8s.kube_server import KubeServer
 
 pytestmark = pytest.mark.k8s
 
+READY = "pods-ready:control-plane"
 
-def test_readiness_joins_the_timeline_and_the_window_is_written(
+
+def wait_for(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert condition()
+
+
+def test_readiness_is_a_state_sampled_on_the_schedule_and_the_window_is_written(
     target: KubernetesTarget, cluster: KubeServer, tmp_path: Path
 ) -> None:
     target.gateway.watch_poll_seconds = 0.1
     clock = RunClock()
     samples: list[Sample] = []
-    watch = ClusterWatch(target, clock, samples.append)
+    watch = ClusterWatch(target, clock, samples.append, interval_seconds=0.05)
     watch.start()
-    deadline = time.monotonic() + 5
-    while not samples and time.monotonic() < deadline:
-        time.sleep(0.01)
+
+    def scheduled() -> list[Sample]:
+        return [s for s in list(samples) if s.signal == READY]
+
+    wait_for(lambda: len(scheduled()) >= 6)  # no event happened: the held state is sampled
+    assert all(s.ok and s.critical for s in scheduled())
     cluster.send("DELETE", f"/api/v1/namespaces/{o.NS}/pods/maestro-control-plane-7d9f-a")
-    deadline = time.monotonic() + 5
-    while len(samples) < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for(lambda: any("1/1 ready" in (s.detail or "") for s in scheduled()))
+    assert all(s.ok for s in scheduled())  # one Ready pod left: degraded, not down
+    before = len(scheduled())
+    cluster.send("DELETE", f"/api/v1/namespaces/{o.NS}/pods/maestro-control-plane-7d9f-b")
+    wait_for(lambda: len([s for s in scheduled()[before:] if not s.ok]) >= 4)
     path = watch.stop(tmp_path, 0.0, clock.now())
+
     assert watch.error is None
-    assert [s.signal for s in samples[:2]] == ["pods-ready:control-plane"] * 2
-    assert samples[0].ok and not samples[1].ok and samples[1].critical
+    after = scheduled()[before:]
+    first_down = next(i for i, s in enumerate(after) if not s.ok)
+    assert not any(s.ok for s in after[first_down:])  # the failure holds until a change
+    times = [s.t for s in scheduled()]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert times == sorted(times) and max(gaps) < 0.5
+    events = [s for s in samples if s.signal == "pod-events:control-plane"]
+    assert events and not any(s.critical for s in events)  # evidence, never the recovery instant
     assert path == tmp_path / CLUSTER_FILE
     window = json.loads(path.read_text())
     assert "events" in window

@@ -77,9 +77,14 @@ def test_dry_run_lists_the_calls_and_sends_none(
         RunRequest("complete-outage", str(profile), dry_run=True)
     )
     assert outcome.exit_code == ExitCode.MET
-    assert "calls the drill would make" in outcome.message
+    assert "every step can run" in outcome.message, outcome.message
     assert "DELETE /api/v1/namespaces/maestro-staging/pods" in outcome.message
-    assert not [r for r in cluster.driver_requests() if r.method in MUTATING]
+    print(outcome.message)
+    assert not [
+        r
+        for r in cluster.driver_requests()
+        if r.method in MUTATING and "accessreview" not in r.url.path
+    ]
     assert not (tmp_path / "home" / "runs").exists()
 
 

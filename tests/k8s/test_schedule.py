@@ -13,7 +13,12 @@ import yaml
 from drills.errors import UnsafeTargetError
 from drills.schedule import CADENCES, emit_kubernetes
 from drills.targets.kubernetes.driver import KubernetesTarget
-from drills.targets.kubernetes.permissions import CLUSTER_RULES, NAMESPACED_RULES
+from drills.targets.kubernetes.permissions import (
+    CLUSTER_RULES,
+    INVENTORY_RULES,
+    NAMESPACED_RULES,
+    rules_for_profile,
+)
 from drills.targets.kubernetes.profile import KubernetesProfile
 from tests.k8s.kube_server import KubeServer
 from tests.k8s.rbac import granted, used
@@ -194,8 +199,8 @@ def test_every_document_passes_its_schema(docs: list[dict[str, Any]]) -> None:
         assert key in SCHEMAS, f"unexpected document {key}"
         jsonschema.validate(doc, {"type": "object", **SCHEMAS[key]})
         kinds.append(doc["kind"])
-    assert kinds == ["ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding",
-                     "PersistentVolumeClaim", "CronJob", "CronJob", "CronJob", "CronJob"]  # fmt: skip
+    assert kinds == ["ServiceAccount", "Role", "RoleBinding", "PersistentVolumeClaim",
+                     "CronJob", "CronJob", "CronJob"]  # fmt: skip
 
 
 def test_the_schema_check_catches_a_wildcard_and_overlap() -> None:
@@ -232,7 +237,7 @@ def test_one_cronjob_per_runbook_cadence(docs: list[dict[str, Any]]) -> None:
     crons = {
         d["metadata"]["labels"]["drills.dev/cadence"]: d for d in docs if d["kind"] == "CronJob"
     }
-    assert set(crons) == {"monthly", "quarterly", "semi-annual", "annual"}
+    assert set(crons) == {"monthly", "quarterly", "semi-annual"}  # no rebuild: see below
     args = {
         cadence: c["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"]
         for cadence, c in crons.items()
@@ -242,12 +247,11 @@ def test_one_cronjob_per_runbook_cadence(docs: list[dict[str, Any]]) -> None:
         "monthly": ["run", "database-failover", *target],
         "quarterly": ["run", "--suite", "quarterly", *target],
         "semi-annual": ["run", "cross-region-failover", *target],
-        "annual": ["run", "infrastructure-rebuild", *target],
     }
     schedules = [c["spec"]["schedule"] for c in crons.values()]
     assert all(valid_cron(s) for s in schedules)
     assert not valid_cron("0 4 32 * *") and not valid_cron("0 4 * *")  # the validator bites
-    assert len({s.split()[2] for s in schedules} - {"8"}) == 2  # cadences start on separate days
+    assert len({s.split()[2] for s in schedules}) == 3  # cadences start on separate days
     for cron in crons.values():
         assert cron["spec"]["timeZone"] == "Etc/UTC" and cron["spec"]["schedule"].startswith("0 4 ")
 
@@ -273,25 +277,25 @@ def test_pods_run_the_image_as_the_service_account_with_reports_volume(
 
 def test_bindings_point_at_their_roles(docs: list[dict[str, Any]]) -> None:
     by_kind = {d["kind"]: d for d in docs}
-    for binding, role in (("RoleBinding", "Role"), ("ClusterRoleBinding", "ClusterRole")):
-        ref = by_kind[binding]["roleRef"]
-        assert (ref["kind"], ref["name"]) == (role, by_kind[role]["metadata"]["name"])
-        assert by_kind[binding]["subjects"] == [
-            {"kind": "ServiceAccount", "name": "drills-runner", "namespace": NS}
-        ]
-    assert by_kind["ClusterRole"]["rules"] == [
-        {"apiGroups": [""], "resources": ["nodes"], "verbs": ["list"]}
+    ref = by_kind["RoleBinding"]["roleRef"]
+    assert (ref["kind"], ref["name"]) == ("Role", by_kind["Role"]["metadata"]["name"])
+    assert by_kind["RoleBinding"]["subjects"] == [
+        {"kind": "ServiceAccount", "name": "drills-runner", "namespace": NS}
     ]
+    assert "ClusterRole" not in by_kind  # nothing cluster-wide: drills never list nodes
 
 
 def test_the_role_grants_exactly_what_the_driver_uses(
     cluster: KubeServer, profile: KubernetesProfile
 ) -> None:
     prepare(cluster)
-    tour(KubernetesTarget(profile, cluster.api_client(), environ={"DRILLS_TEST_PGPASSWORD": "pw"}))
+    driver = KubernetesTarget(
+        profile, cluster.api_client(), environ={"DRILLS_TEST_PGPASSWORD": "pw"}
+    )
+    tour(driver, hang_on=cluster)
 
     requested = used(cluster.driver_requests())
-    allowed = granted([*NAMESPACED_RULES, *CLUSTER_RULES])
+    allowed = granted([*NAMESPACED_RULES, *INVENTORY_RULES, *CLUSTER_RULES])
     assert requested - allowed == set()  # every request is allowed (also checked per test)
     assert allowed - requested == set()  # and nothing is allowed that no request needs
     emitted = documents(emit_kubernetes(NS, "img"))
@@ -316,6 +320,34 @@ def test_secret_references_get_exactly_those_secrets(profile: KubernetesProfile)
     assert container["envFrom"] == [{"secretRef": {"name": "drills-env"}}]
     plain = documents(emit_kubernetes(NS, "img"))
     assert "secrets" not in str(next(d for d in plain if d["kind"] == "Role")["rules"])
+
+
+def test_the_role_for_a_profile_names_its_objects(profile: KubernetesProfile) -> None:
+    docs = documents(emit_kubernetes(NS, "img", profile=profile))
+    rules = next(d for d in docs if d["kind"] == "Role")["rules"]
+    assert rules == [r.to_json() for r in rules_for_profile(profile)]
+    named = {(r["resources"][0], v): r.get("resourceNames") for r in rules for v in r["verbs"]}
+    assert named["leases", "patch"] == ["drills-lock"]
+    assert named["configmaps", "delete"] == ["maestro-maintenance"]
+    assert named["ingresses", "patch"] == ["maestro", "maestro-maintenance-page"] or named[
+        "ingresses", "patch"
+    ] == ["maestro"]
+    assert named["deployments/scale", "patch"] == ["maestro-control-plane"]
+    assert ("statefulsets/scale", "patch") not in named  # only the control plane is scaled
+    assert named["pods/exec", "create"] == ["postgresql-0"]
+    assert not [r for r in rules if r["resources"][0] in ("nodes", "horizontalpodautoscalers")]
+    assert not [r for r in rules if "list" in r["verbs"] and r["resources"][0] in (
+        "services", "deployments", "statefulsets", "ingresses")]  # fmt: skip
+
+
+def test_drills_the_cluster_cannot_run_are_left_out_and_named() -> None:
+    text = emit_kubernetes(NS, "img")
+    docs = list(yaml.safe_load_all(text))
+    assert not [d for d in docs if d["metadata"]["name"] == "drills-infrastructure-rebuild"]
+    assert (
+        "# left out: infrastructure-rebuild: infrastructure-rebuild: destroy-every-server: "
+        "the kubernetes target cannot destroy infrastructure"
+    ) in text
 
 
 def test_a_schedule_for_a_production_namespace_is_refused() -> None:

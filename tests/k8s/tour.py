@@ -6,8 +6,10 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import kmock
+import pytest
 
 from drills.clock import RunClock
+from drills.errors import TargetError
 from drills.targets.base import Component, NetworkFault
 from drills.targets.kubernetes.driver import KubernetesTarget
 from tests.k8s import objects as o
@@ -38,8 +40,11 @@ def prepare(cluster: KubeServer) -> None:
     )
 
 
-def tour(target: KubernetesTarget) -> None:
-    """Call every driver operation once, the way a drill would (lock first, unlock last)."""
+def tour(target: KubernetesTarget, hang_on: KubeServer | None = None) -> None:
+    """Call every driver operation once, the way a drill would (lock first, unlock last).
+
+    With `hang_on` (the live server), a backup Job also hangs past its wait, and closing the
+    driver deletes it (a dry run has no Job to end)."""
     lock = target.lock(holder="tour/1/run")
     lock.acquire()
     lock.renew()
@@ -75,4 +80,10 @@ def tour(target: KubernetesTarget) -> None:
     now = datetime.now(UTC)
     target.drill_window(now - timedelta(minutes=5), now)
     target.signals()
+    if hang_on is not None:
+        hang_on.handler.job_outcome = None  # Jobs from now on never finish
+        with pytest.raises(TargetError, match="not finished"):
+            target.take_backup(Component.POSTGRES, timeout_seconds=0.3)
     lock.release()
+    target.close()
+    assert hang_on is None or len(target.ended_jobs) == 1

@@ -17,8 +17,9 @@ requests match chaosk8s's for the shared operations.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from kubernetes import client
@@ -33,6 +34,7 @@ from drills.targets.kubernetes.client import ClusterIdentity
 from drills.targets.kubernetes.credentials import SignalConninfo
 from drills.targets.kubernetes.gateway import Gateway, JsonObject
 from drills.targets.kubernetes.lease import DrillLease
+from drills.targets.kubernetes.permissions import Access, access_for
 from drills.targets.kubernetes.profile import (
     ComponentSpec,
     KubernetesProfile,
@@ -46,6 +48,10 @@ from drills.targets.kubernetes.resources import (
 )
 
 __all__ = ["KubernetesTarget"]
+
+logger = logging.getLogger("drills")
+
+KILLED_LOG_LINES = 200
 
 
 class KubernetesTarget:
@@ -76,7 +82,13 @@ class KubernetesTarget:
             mode=mode,
             plan=plan,
         )
-        self.recovery = Recovery(self.gateway, profile.jobs)
+        # Every wait (a rollout, a Job) ends within the drill's watchdog: twice the RTO objective.
+        self.wait_cap_seconds = 2 * profile.objectives.rto_seconds
+        self.recovery = Recovery(self.gateway, profile.jobs, self.wait_cap_seconds)
+        # Replica counts before the drill first changed them: what rollbacks restore and verify.
+        self.recorded_replicas: dict[Component, int] = {}
+        self.ended_jobs: list[str] = []  # unfinished Jobs `close()` deleted
+        self.killed_logs: dict[str, str] = {}  # pod -> its log just before the drill killed it
         self._selectors: dict[Component, Mapping[str, str]] = {}
         self._signal_conninfo = SignalConninfo(profile.database, self.gateway, environ)
 
@@ -134,19 +146,32 @@ class KubernetesTarget:
         return []
 
     def kill_pods(self, component: Component) -> list[str]:
-        killed: list[str] = []
-        for pod in self._pods(component):
-            name = str(pod["metadata"]["name"])
+        """Delete the component's pods with grace 0; each one's log is read first (a deleted
+        pod's log is gone with it) and kept for the report (`drill_window`)."""
+        pods = [str(pod["metadata"]["name"]) for pod in self._pods(component)]
+        if not self.gateway.dry_run:
+            container = self._spec(component).container
+            for name in pods:
+                self.killed_logs[name] = self.gateway.pod_log(
+                    name, container=container, tail_lines=KILLED_LOG_LINES
+                )
+        for name in pods:
             self.gateway.delete(PODS, name, grace_period_seconds=0)
-            killed.append(name)
-        return killed
+        return pods
 
     def restart(
         self, component: Component, wait: bool = True, timeout_seconds: float = 120.0
     ) -> None:
-        """`kubectl rollout restart`, then (if `wait`) watch until the rollout completes."""
+        """`kubectl rollout restart`, then (if `wait`) watch until the rollout completes.
+
+        A component the drill scaled (to 0, say) is first scaled back to its recorded count.
+        """
         spec = self._spec(component)
         res = WORKLOADS[spec.kind.value]
+        recorded = self.recorded_replicas.get(component)
+        if recorded is not None and self._desired(component) != recorded:
+            body = manifests.scale_body(recorded)
+            self.gateway.patch(res, spec.name, body, sub="scale")
         patched = self.gateway.patch(res, spec.name, manifests.restart_patch())
         if wait:
             self._wait_rollout(spec, patched, timeout_seconds)
@@ -154,8 +179,14 @@ class KubernetesTarget:
     def scale(
         self, component: Component, replicas: int, wait: bool = True, timeout_seconds: float = 120.0
     ) -> None:
-        """`kubectl scale --replicas=N` (the `/scale` subresource), then wait for the rollout."""
+        """`kubectl scale --replicas=N` (the `/scale` subresource), then wait for the rollout.
+
+        The count before the drill's first scale of the component is recorded: rollbacks
+        restore it (`restart`) and `wait_ready` does not call a component ready below it.
+        """
         spec = self._spec(component)
+        if component not in self.recorded_replicas and not self.gateway.dry_run:
+            self.recorded_replicas[component] = self._desired(component)
         body = manifests.scale_body(replicas)
         patched = self.gateway.patch(WORKLOADS[spec.kind.value], spec.name, body, sub="scale")
         if wait:
@@ -171,13 +202,21 @@ class KubernetesTarget:
         )
 
     def wait_ready(self, component: Component, timeout_seconds: float = 120.0) -> float:
+        """Wait for the rollout; a component below its recorded count is not ready (0 of 2
+        replicas is a stopped service, not a completed rollout): TargetError at once."""
         spec = self._spec(component)
+        recorded = self.recorded_replicas.get(component)
+        if recorded is not None and (desired := self._desired(component)) < recorded:
+            raise TargetError(
+                f"{spec.kind.value.lower()} {spec.name} runs {desired} replicas; "
+                f"{recorded} before the drill"
+            )
         return readiness.wait_for_rollout(
             self.gateway,
             WORKLOADS[spec.kind.value],
             spec.name,
             spec.kind,
-            timeout_seconds=timeout_seconds,
+            timeout_seconds=self._bounded(timeout_seconds),
         )
 
     def logs(self, component: Component, lines: int = 100) -> str:
@@ -224,6 +263,26 @@ class KubernetesTarget:
 
     def list_backups(self, component: Component) -> list[Backup]:
         return self.recovery.list_backups(component)
+
+    def backup_freshness(self) -> dict[str, Any]:
+        """Age of the newest PostgreSQL base backup a drills backup Job took (reads only).
+
+        The cluster's WAL archive is the profile's Jobs' business, unknown here: the newest
+        restorable point is taken to be that backup, so the exposure is an upper bound.
+        """
+        backups = self.list_backups(Component.POSTGRES)
+        if not backups:
+            return {"backup_age_seconds": None, "rpo_exposure_seconds": None,
+                    "restorable_point_age_seconds": None,
+                    "detail": "no succeeded drills backup Job of postgres"}  # fmt: skip
+        age = (datetime.now(UTC) - backups[-1].taken_at).total_seconds()
+        return {
+            "backup_id": backups[-1].backup_id,
+            "backup_age_seconds": round(age, 3),
+            "restorable_point_age_seconds": round(age, 3),
+            "rpo_exposure_seconds": round(age, 3),
+            "detail": "WAL archiving is not visible to drills: exposure is the backup's age",
+        }
 
     def terminate_long_queries(self, older_than_seconds: float) -> list[int]:
         settings, pod = database.locate(self.profile)
@@ -278,6 +337,11 @@ class KubernetesTarget:
         self.gateway.apply(NETWORK_POLICIES, body)
 
     def close(self) -> None:
+        """Release the client; first end any Job this driver started that still runs."""
+        try:
+            self.ended_jobs = self.recovery.delete_unfinished()
+        except TargetError as exc:
+            logger.warning("could not delete the Jobs this drill started: %s", exc)
         self._signal_conninfo.close()
         api_client: Any = self.gateway.api_client  # ApiClient.close() is untyped
         api_client.close()
@@ -354,7 +418,7 @@ class KubernetesTarget:
             containers=containers,
             log_lines=log_lines,
         )
-        return {**window, "unavailable": unavailable}
+        return {**window, "unavailable": unavailable, "killed_pods_logs": dict(self.killed_logs)}
 
     def readiness_samples(
         self,
@@ -381,6 +445,44 @@ class KubernetesTarget:
             should_stop=should_stop,
             critical=critical,
         )
+
+    def object_problems(self) -> list[str]:
+        """What the profile names that the cluster lacks: one line per missing workload or
+        container (reads only). A typo must not surface as "no detectable failure"."""
+        problems: list[str] = []
+        namespace = self.gateway.namespace
+        for component, spec in self.profile.components.items():
+            obj = self.gateway.get(WORKLOADS[spec.kind.value], spec.name)
+            what = f"{component.value}: {spec.kind.value.lower()} {spec.name}"
+            if obj is None:
+                problems.append(f"{what} not found in namespace {namespace}")
+                continue
+            template = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+            names = [str(c.get("name")) for c in template.get("containers") or []]
+            if spec.container is not None and spec.container not in names:
+                problems.append(
+                    f"{what} has no container {spec.container!r} (it has: {', '.join(names)})"
+                )
+        return problems
+
+    def access_problems(self, calls: Sequence[PlannedCall]) -> tuple[list[str], int]:
+        """The planned calls this client may not make, per SelfSubjectAccessReview (one line
+        each), and how many reviews were sent (POSTs that change nothing)."""
+        problems: list[str] = []
+        seen: set[Access] = set()
+        for call in calls:
+            access = access_for(call.method, call.path)
+            if access is None or access in seen:
+                continue
+            seen.add(access)
+            allowed, reason = self.gateway.access_allowed(access)
+            if allowed is False:
+                because = f" ({reason})" if reason else ""
+                problems.append(
+                    f"RBAC: the runner may not {access.render()} in namespace "
+                    f"{access.namespace or '(cluster)'}{because}"
+                )
+        return problems, len(seen)
 
     def lock(self, holder: str | None = None, duration_seconds: int = 60) -> DrillLease:
         """The namespace's drill lock (not yet acquired)."""
@@ -417,6 +519,17 @@ class KubernetesTarget:
         self._selectors[component] = selector
         return selector
 
+    def _desired(self, component: Component) -> int:
+        """The workload's `spec.replicas` now (TargetError when it does not exist)."""
+        spec = self._spec(component)
+        obj = self.gateway.get(WORKLOADS[spec.kind.value], spec.name)
+        if obj is None:
+            raise TargetError(f"{spec.kind.value.lower()} {spec.name} does not exist")
+        return int((obj.get("spec") or {}).get("replicas", 1))
+
+    def _bounded(self, timeout_seconds: float) -> float:
+        return min(timeout_seconds, self.wait_cap_seconds)
+
     def _pods(self, component: Component) -> list[JsonObject]:
         selector = self._selector(component)
         pods = self.gateway.list(PODS, label_selector=readiness.selector_text(selector))
@@ -432,5 +545,5 @@ class KubernetesTarget:
             spec.name,
             spec.kind,
             min_generation=generation,
-            timeout_seconds=timeout,
+            timeout_seconds=self._bounded(timeout),
         )

@@ -39,6 +39,7 @@ from drills.targets.kubernetes.api_errors import (
     parse,
     unreachable,
 )
+from drills.targets.kubernetes.permissions import Access
 from drills.targets.kubernetes.resources import PODS, Resource
 
 __all__ = ["ExecResult", "Gateway", "JsonObject"]
@@ -345,6 +346,34 @@ class Gateway:
             except (OSError, urllib3.exceptions.HTTPError) as exc:
                 raise unreachable(f"exec in pod {pod}", exc) from exc
         return result
+
+    def access_allowed(self, access: Access) -> tuple[bool | None, str]:
+        """A SelfSubjectAccessReview: may this client do `access`? (None: the server could not
+        say), and its reason. A review changes nothing, so a dry run sends it too."""
+        attributes = {
+            "namespace": access.namespace,
+            "verb": access.verb,
+            "group": access.group,
+            "resource": access.resource,
+            "subresource": access.subresource,
+            "name": access.name,
+        }
+        body: Any = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": {k: v for k, v in attributes.items() if v}},
+        }
+        api = self._apis.get(client.AuthorizationV1Api)
+        if api is None:
+            api = self._apis[client.AuthorizationV1Api] = client.AuthorizationV1Api(self.api_client)
+        review = self._json_call(
+            f"access review of {access.render()}",
+            lambda: api.create_self_subject_access_review(body, **self._opts()),
+        )
+        status = (review or {}).get("status") or {}
+        allowed = status.get("allowed")
+        reason = str(status.get("reason") or status.get("evaluationError") or "")
+        return (allowed if isinstance(allowed, bool) else None), reason
 
     def plan_wait(self, res: Resource, name: str, until: str) -> None:
         """Record a wait a dry run skips (it would watch `name` until `until`)."""

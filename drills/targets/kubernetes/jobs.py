@@ -31,7 +31,14 @@ from drills.targets.kubernetes.manifests import (
 from drills.targets.kubernetes.readiness import labels_match, parse_time, selector_text
 from drills.targets.kubernetes.resources import JOBS, PODS
 
-__all__ = ["JobOutcome", "job_state", "list_backup_jobs", "new_backup_id", "run_job"]
+__all__ = [
+    "JobOutcome",
+    "delete_unfinished",
+    "job_state",
+    "list_backup_jobs",
+    "new_backup_id",
+    "run_job",
+]
 
 _LOG_TAIL_LINES = 50
 
@@ -92,11 +99,13 @@ def run_job(
     timeout_seconds: float,
     backup_id: str | None = None,
     target_time: datetime | None = None,
+    created: list[str] | None = None,
 ) -> JobOutcome | None:
     """Create a Job from `template` and watch it to the end; None when a dry run planned it.
 
-    A Job that fails or outlives `timeout_seconds` raises TargetError (it is left in place for
-    inspection; its name is in the message).
+    A Job that fails raises TargetError (it is left in place for inspection; its name is in the
+    message); so does one that outlives `timeout_seconds`, and `delete_unfinished` ends it. The
+    created Job's name is appended to `created`.
     """
     body = job_from_template(
         template,
@@ -111,6 +120,8 @@ def run_job(
     if gateway.create(JOBS, body) is None:
         gateway.plan_wait(JOBS, name, "until the Job completes or fails")
         return None
+    if created is not None:
+        created.append(name)
     last = "not started"
     for event in gateway.watch(
         JOBS, field_selector=f"metadata.name={name}", timeout_seconds=timeout_seconds
@@ -138,6 +149,22 @@ def run_job(
             raise TargetError(f"{purpose} Job {name} failed ({last}); last log line: {tail[0]}")
         return outcome
     raise TargetError(f"{purpose} Job {name} not finished after {timeout_seconds:.0f} s ({last})")
+
+
+def delete_unfinished(gateway: Gateway, names: list[str]) -> list[str]:
+    """Delete those of `names` that still run (with their pods); the names deleted.
+
+    A drill that ends (aborted, interrupted, or a Job that outlived its wait) must not leave a
+    restore or verify Job running in staging; finished Jobs stay for inspection.
+    """
+    deleted: list[str] = []
+    for name in names:
+        job = gateway.get(JOBS, name)
+        if job is None or job_state(job)[0] is not None:
+            continue
+        if gateway.delete(JOBS, name, propagation_policy="Background"):
+            deleted.append(name)
+    return deleted
 
 
 def list_backup_jobs(gateway: Gateway, component: Component) -> list[Backup]:

@@ -31,9 +31,13 @@ AUTO_BACKUP_ID = "chosen-by-restore-job"
 class Recovery:
     """The recovery steps of one namespace, through its profile's Job templates."""
 
-    def __init__(self, gateway: Gateway, templates: JobTemplates) -> None:
+    def __init__(
+        self, gateway: Gateway, templates: JobTemplates, wait_cap_seconds: float | None = None
+    ) -> None:
         self.gateway = gateway
         self.templates = templates
+        self.wait_cap_seconds = wait_cap_seconds  # no Job is waited for longer than this
+        self.started: list[str] = []  # Jobs this driver created, oldest first
 
     def take_backup(self, component: Component, timeout_seconds: float) -> Backup:
         backup_id = jobs.new_backup_id()
@@ -80,6 +84,10 @@ class Recovery:
         outcome = self.run("verify", Component.POSTGRES, timeout_seconds, backup_id=backup_id)
         return {"backup_id": backup_id, "verified": outcome is not None, **_details(outcome)}
 
+    def delete_unfinished(self) -> list[str]:
+        """End the Jobs this driver started that are still running (see `jobs`)."""
+        return jobs.delete_unfinished(self.gateway, self.started)
+
     def rebuild_standby(self, timeout_seconds: float) -> None:
         self.run("rebuild_standby", Component.POSTGRES_STANDBY, timeout_seconds)
 
@@ -103,7 +111,8 @@ class Recovery:
             component=component,
             backup_id=backup_id,
             target_time=target_time,
-            timeout_seconds=timeout_seconds,
+            timeout_seconds=min(timeout_seconds, self.wait_cap_seconds or timeout_seconds),
+            created=self.started,
         )
 
 

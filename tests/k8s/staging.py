@@ -1,0 +1,135 @@
+"""An emulated staging cluster for end-to-end drills: API server, controllers, service, profile.
+
+`Staging` bundles the kmock API server (seeded like `conftest.seed_cluster`, plus a standby
+StatefulSet), the `ClusterEmulator` acting on it, the `EmulatedService` whose health follows
+the pods, and a profile + kubeconfig pointing at both; `drills()` runs the real CLI in a
+subprocess against it, with the settings that keep a drill short.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from drills.targets.kubernetes.permissions import rules_for_profile
+from drills.targets.kubernetes.profile import load_profile
+from tests.k8s import objects as o
+from tests.k8s.cluster_emulator import ClusterEmulator
+from tests.k8s.conftest import MAINTENANCE, POSTGRES, job_template, seed_cluster
+from tests.k8s.emulated_service import EmulatedService
+from tests.k8s.kube_server import INGRESSES, PODS, STATEFULSETS, KubeServer
+from tests.k8s.rbac import uncovered
+from tests.k8s.test_safety import kubeconfig
+
+STANDBY = {"app": "postgresql-standby"}
+SAMPLE_INTERVAL = 0.1
+
+PROFILE = """\
+kind: kubernetes
+name: maestro-staging
+environment: staging
+kubernetes: {{namespace: maestro-staging, kubeconfig: {kubeconfig}}}
+components:
+  control-plane: {{kind: deployment, name: maestro-control-plane, container: maestro}}
+  postgres: {{kind: statefulset, name: postgresql, container: postgresql}}
+  postgres-standby: {{kind: statefulset, name: postgresql-standby, container: postgresql}}
+  redis: deployment/redis
+services: {{control_plane: "{url}"}}
+{database}maintenance: {{manifest: maintenance.yaml}}
+network: {{ingress: maestro}}
+jobs:
+  backup: backup-job.yaml
+  restore: restore-job.yaml
+  verify: verify-job.yaml
+  promote: promote-job.yaml
+  rebuild_standby: rebuild-standby-job.yaml
+objectives: {{rto_seconds: {rto}, rpo_seconds: 300}}
+"""
+
+
+@dataclass
+class Staging:
+    kube: KubeServer
+    emulator: ClusterEmulator
+    service: EmulatedService
+    profile: Path
+    home: Path
+
+    def outside_the_role(self) -> list[str]:
+        """Requests the drills sent that the profile's tailored Role does not grant."""
+        return uncovered(self.kube.driver_requests(), self.kube.handler.rules)
+
+    def drills(
+        self, *args: str, timeout: float = 240.0, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        environ = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("DRILLS_", "KUBECONFIG"))
+        }
+        environ |= {
+            "DRILLS_HOME": str(self.home),
+            "DRILLS_BASELINE": "1",
+            "DRILLS_OBSERVE_AFTER": "1",
+            "DRILLS_CANARY_RATE": "20",
+            "DRILLS_SAMPLE_INTERVAL": str(SAMPLE_INTERVAL),
+            "NO_COLOR": "1",
+            "COLUMNS": "200",
+            **(env or {}),
+        }
+        return subprocess.run(
+            [sys.executable, "-m", "drills", *args],
+            capture_output=True,
+            text=True,
+            env=environ,
+            timeout=timeout,
+            check=False,
+        )
+
+
+def start_staging(
+    tmp_path: Path, kube: KubeServer, *, rto_seconds: int = 900, postgres_port: int | None = None
+) -> Staging:
+    """The cluster, its emulator and service, and a profile; `postgres_port`: a real PostgreSQL
+    (the primary of a `database_pair`) as `database.conninfo`, for drills that read SQL."""
+    seed_cluster(kube)
+    kube.seed(STATEFULSETS, o.statefulset("postgresql-standby", STANDBY))
+    kube.seed(PODS, o.pod("postgresql-standby-0", STANDBY, container="postgresql"))
+    kube.seed(INGRESSES, o.ingress("maestro"))
+    (tmp_path / "maintenance.yaml").write_text(MAINTENANCE)
+    for pod in ("maestro-control-plane-7d9f-a", "postgresql-0", "redis-5c4b-a"):
+        kube.handler.logs[pod] = f"{pod}: serving\n"
+    emulator = ClusterEmulator(kube, standby="postgresql-standby")
+    emulator.start()
+    service = EmulatedService(emulator)
+    config = kubeconfig(tmp_path / "kubeconfig", kube.url, "staging")
+    for purpose in ("backup", "restore", "verify", "promote", "rebuild-standby"):
+        (tmp_path / f"{purpose}-job.yaml").write_text(job_template(f"pg-{purpose}", purpose))
+    profile = tmp_path / "profile.yaml"
+    database = ""
+    if postgres_port is not None:
+        conninfo = f"host: 127.0.0.1, port: {postgres_port}, user: postgres, dbname: maestro"
+        database = f"database: {{conninfo: {{{conninfo}}}}}\n"
+    profile.write_text(
+        PROFILE.format(kubeconfig=config, url=service.url, rto=rto_seconds, database=database)
+    )
+    # The API server authorizes (SelfSubjectAccessReviews) with the Role `drills schedule
+    # --profile` prints for this profile: a drill that needs more is refused by its preflight.
+    kube.handler.rules = list(rules_for_profile(load_profile(profile)))
+    assert POSTGRES  # the primary's labels, seeded by seed_cluster
+    return Staging(kube, emulator, service, profile, tmp_path / "home")
+
+
+def report(run_dir: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((run_dir / "report.json").read_text())
+    return data
+
+
+def instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
