@@ -32,7 +32,11 @@ class Standby(Postgres):
             _as_pg_user([str(self.bin / "pg_basebackup"), "-D", str(self.datadir), *source]),
             check=True,
             capture_output=True,
+            stdin=subprocess.DEVNULL,  # never wait for a password prompt
+            env={**os.environ, "PGPASSWORD": primary.password},  # scram, as in the sandboxes
+            timeout=120,
         )
+        self.password = primary.password  # a clone: the same roles, the same password
         self.start()
 
 

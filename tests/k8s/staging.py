@@ -60,6 +60,7 @@ class Staging:
     service: EmulatedService
     profile: Path
     home: Path
+    pg_password: str = ""  # the real PostgreSQL's (scram), given to the CLI by environment
 
     def outside_the_role(self) -> list[str]:
         """Requests the drills sent that the profile's tailored Role does not grant."""
@@ -81,6 +82,7 @@ class Staging:
             "DRILLS_SAMPLE_INTERVAL": str(SAMPLE_INTERVAL),
             "NO_COLOR": "1",
             "COLUMNS": "200",
+            **({PG_PASSWORD_ENV: self.pg_password} if self.pg_password else {}),
             **(env or {}),
         }
         return subprocess.run(
@@ -93,8 +95,16 @@ class Staging:
         )
 
 
+PG_PASSWORD_ENV = "DRILLS_STAGING_PGPASSWORD"
+
+
 def start_staging(
-    tmp_path: Path, kube: KubeServer, *, rto_seconds: int = 900, postgres_port: int | None = None
+    tmp_path: Path,
+    kube: KubeServer,
+    *,
+    rto_seconds: int = 900,
+    postgres_port: int | None = None,
+    postgres_password: str = "",
 ) -> Staging:
     """The cluster, its emulator and service, and a profile; `postgres_port`: a real PostgreSQL
     (the primary of a `database_pair`) as `database.conninfo`, for drills that read SQL."""
@@ -115,6 +125,8 @@ def start_staging(
     database = ""
     if postgres_port is not None:
         conninfo = f"host: 127.0.0.1, port: {postgres_port}, user: postgres, dbname: maestro"
+        if postgres_password:
+            conninfo += f", password: {{env: {PG_PASSWORD_ENV}}}"
         database = f"database: {{conninfo: {{{conninfo}}}}}\n"
     profile.write_text(
         PROFILE.format(kubeconfig=config, url=service.url, rto=rto_seconds, database=database)
@@ -123,7 +135,7 @@ def start_staging(
     # --profile` prints for this profile: a drill that needs more is refused by its preflight.
     kube.handler.rules = list(rules_for_profile(load_profile(profile)))
     assert POSTGRES  # the primary's labels, seeded by seed_cluster
-    return Staging(kube, emulator, service, profile, tmp_path / "home")
+    return Staging(kube, emulator, service, profile, tmp_path / "home", postgres_password)
 
 
 def report(run_dir: Path) -> dict[str, Any]:

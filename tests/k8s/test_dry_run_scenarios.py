@@ -37,7 +37,12 @@ ATTACKERS = {"127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"}
 def staging(
     kube: KubeServer, database_pair: tuple[Postgres, Standby], tmp_path: Path
 ) -> Iterator[Staging]:
-    env = start_staging(tmp_path, kube, postgres_port=database_pair[0].port)
+    env = start_staging(
+        tmp_path,
+        kube,
+        postgres_port=database_pair[0].port,
+        postgres_password=database_pair[0].password,
+    )
     yield env
     env.emulator.stop()
     env.service.close()

@@ -79,7 +79,12 @@ def test_complete_outage_runs_through_the_cli(staging: Staging, tmp_path: Path) 
 def test_failover_promotes_the_standby_and_fails_back(
     kube: KubeServer, database_pair: tuple[Postgres, Standby], tmp_path: Path, scenario: str
 ) -> None:
-    staging = start_staging(tmp_path, kube, postgres_port=database_pair[0].port)
+    staging = start_staging(
+        tmp_path,
+        kube,
+        postgres_port=database_pair[0].port,
+        postgres_password=database_pair[0].password,
+    )
     try:
         check_failover(staging, tmp_path, scenario)
     finally:
@@ -154,7 +159,12 @@ def test_traffic_flood_is_mitigated_by_blocking_the_attackers(
 def test_the_monthly_suite_runs_what_the_cluster_supports_and_names_the_rest(
     kube: KubeServer, database_pair: tuple[Postgres, Standby], tmp_path: Path
 ) -> None:
-    staging = start_staging(tmp_path, kube, postgres_port=database_pair[0].port)
+    staging = start_staging(
+        tmp_path,
+        kube,
+        postgres_port=database_pair[0].port,
+        postgres_password=database_pair[0].password,
+    )
     try:
         out = tmp_path / "suite"
         done = staging.drills(
