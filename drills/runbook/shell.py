@@ -17,6 +17,7 @@ __all__ = ["CommandLine", "split_block"]
 _SEPARATORS = frozenset({";", "&&", "||", "&"})
 _PIPE = "|"
 _HEREDOC = frozenset({"<<", "<<-"})
+_OPERATORS = _SEPARATORS | _HEREDOC | {_PIPE}
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,31 @@ class CommandLine:
     error: str | None = None  # why it could not be tokenized
 
 
-def _tokens(text: str) -> list[str]:
-    lexer = shlex.shlex(text, posix=True, punctuation_chars=";&|<>()")
+class _Operator(str):
+    """A token the shell reads as an operator (`;`, `|`, `<<`...), not a word that only looks
+    like one because it was quoted (`'|'` is an argument)."""
+
+    __slots__ = ()
+
+
+def _lex(text: str, *, posix: bool) -> list[str]:
+    lexer = shlex.shlex(text, posix=posix, punctuation_chars=";&|<>()")
     lexer.whitespace_split = True
     lexer.commenters = "#"
     return list(lexer)
+
+
+def _tokens(text: str) -> list[str]:
+    """The words of `text` with quotes removed; unquoted operators as `_Operator`. The
+    non-POSIX pass keeps the quotes, so it tells `'|'` (a word) from `|` (a pipe)."""
+    words = _lex(text, posix=True)
+    raw = _lex(text, posix=False)
+    if len(raw) != len(words):  # the two passes disagree: trust the shell's own reading
+        raw = words
+    return [
+        _Operator(word) if word == raw_token and word in _OPERATORS else word
+        for word, raw_token in zip(words, raw, strict=True)
+    ]
 
 
 def _tokens_across_lines(line: str, following: list[tuple[int, str]]) -> tuple[list[str], int]:
@@ -55,7 +76,7 @@ def _tokens_across_lines(line: str, following: list[tuple[int, str]]) -> tuple[l
 def _heredoc_delimiter(tokens: list[str]) -> tuple[list[str], str | None]:
     """The tokens without the `<< WORD` redirection, and WORD (quotes already removed)."""
     for index, token in enumerate(tokens):
-        if token in _HEREDOC and index + 1 < len(tokens):
+        if isinstance(token, _Operator) and token in _HEREDOC and index + 1 < len(tokens):
             return tokens[:index] + tokens[index + 2 :], tokens[index + 1]
     return tokens, None
 
@@ -64,13 +85,13 @@ def _commands(tokens: list[str]) -> list[tuple[tuple[str, ...], tuple[tuple[str,
     """Split tokens on separators into (argv, pipeline) pairs; empty commands are dropped."""
     out: list[tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]] = []
     stages: list[list[str]] = [[]]
-    for token in [*tokens, ";"]:
-        if token in _SEPARATORS:
+    for token in [*tokens, _Operator(";")]:
+        if isinstance(token, _Operator) and token in _SEPARATORS:
             parts = [tuple(stage) for stage in stages if stage]
             if parts:
                 out.append((parts[0], tuple(parts[1:])))
             stages = [[]]
-        elif token == _PIPE:
+        elif isinstance(token, _Operator) and token == _PIPE:
             stages.append([])
         else:
             stages[-1].append(token)

@@ -83,3 +83,10 @@ def test_heredoc_bodies_are_the_command_input(lines: list[str]) -> None:
         ("kubectl", "get", "pods"),
     ]
     assert commands[0].stdin == "\n".join(body) + "\n"
+
+
+def test_a_quoted_operator_is_a_word_not_a_pipe() -> None:
+    # found by the property above: `'|'` was read as a pipe once its quotes were removed
+    (command,) = split_block("grep -v '|' log | wc -l\n")
+    assert command.argv == ("grep", "-v", "|", "log")
+    assert command.pipeline == (("wc", "-l"),)
