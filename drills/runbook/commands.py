@@ -210,17 +210,24 @@ def _curl(cmd: CommandLine, origin: StepOrigin) -> Step:
 def _expand_short(words: Sequence[str]) -> list[str]:
     """curl's combined short flags (`-fsS`) as separate flags; `-XPOST` as `-X POST`."""
     out: list[str] = []
+    value_next = False  # the word after a flag that takes a value is that value (`-d -00`)
     for word in words:
-        if word.startswith("-") and not word.startswith("--") and len(word) > 2:
+        if value_next:
+            out.append(word)
+            value_next = False
+        elif word.startswith("-") and not word.startswith("--") and len(word) > 2:
             letters = word[1:]
             for index, letter in enumerate(letters):
                 out.append(f"-{letter}")
                 if letter in _CURL_SHORT_VALUED:
                     if letters[index + 1 :]:
                         out.append(letters[index + 1 :])
+                    else:
+                        value_next = True
                     break
         else:
             out.append(word)
+            value_next = word in _CURL_VALUED
     return out
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drills.runbook.commands import to_step
@@ -22,6 +22,7 @@ NAMES = st.from_regex(r"[a-z][a-z0-9-]{0,14}[a-z0-9]", fullmatch=True)
 KINDS = st.sampled_from(["deployment", "statefulset", "pod", "service"])
 
 
+@settings(derandomize=True, max_examples=300)  # the same examples every run: CI never flakes
 @given(st.lists(WORDS, min_size=1, max_size=6), st.booleans(), st.booleans())
 def test_words_survive_quoting_comments_and_continuations(
     words: list[str], comment: bool, continued: bool
@@ -37,6 +38,7 @@ def test_words_survive_quoting_comments_and_continuations(
     assert commands[0].note == ("a note" if comment else None)
 
 
+@settings(derandomize=True, max_examples=300)  # the same examples every run: CI never flakes
 @given(KINDS, NAMES, NAMES, st.dictionaries(NAMES, NAMES, min_size=1, max_size=3), st.booleans())
 def test_kubectl_objects_namespace_and_selector(
     kind: str, name: str, namespace: str, labels: dict[str, str], slash: bool
@@ -53,6 +55,7 @@ def test_kubectl_objects_namespace_and_selector(
     assert not step.mutating
 
 
+@settings(derandomize=True, max_examples=300)  # the same examples every run: CI never flakes
 @given(
     st.sampled_from(["GET", "POST", "PUT", "DELETE", None]),
     st.from_regex(r"https://[a-z]{1,10}\.example/[a-z/]{0,20}", fullmatch=True),
@@ -73,6 +76,7 @@ def test_curl_method_url_and_body(method: str | None, url: str, body: str | None
     assert step.pipeline == (("jq", "."),)
 
 
+@settings(derandomize=True, max_examples=300)  # the same examples every run: CI never flakes
 @given(st.lists(st.text(st.characters(min_codepoint=32, max_codepoint=126)), max_size=6))
 def test_heredoc_bodies_are_the_command_input(lines: list[str]) -> None:
     body = [line for line in lines if line.strip() != "EOF"]
@@ -90,3 +94,10 @@ def test_a_quoted_operator_is_a_word_not_a_pipe() -> None:
     (command,) = split_block("grep -v '|' log | wc -l\n")
     assert command.argv == ("grep", "-v", "|", "log")
     assert command.pipeline == (("wc", "-l"),)
+
+
+def test_a_curl_value_that_looks_like_flags_is_a_value() -> None:
+    # found by the property above: `-d -00` lost a character to short-flag expansion
+    (command,) = split_block("curl -fsS https://a.example/ -d -00\n")
+    step = to_step(command, ORIGIN)
+    assert isinstance(step, HttpStep) and step.body == "-00" and step.fail_on_error

@@ -4,6 +4,7 @@ reported can be held against the database itself afterwards."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ import psycopg
 from drills.integrity import table_facts
 from drills.targets.base import Component
 from drills.targets.sandbox.pgcluster import Role, role_of, streams_from
+from drills.targets.sandbox.driver import SandboxTarget
 from drills.targets.sandbox.postgres import conninfo
 from drills.targets.sandbox.stack import Sandbox
 from tests.conftest import private_dir
@@ -56,3 +58,23 @@ def assert_as_it_began(box: Sandbox) -> None:
     assert streams_from(standby, primary)
     status = box.status()
     assert status["running"], status
+
+
+def settle(target: SandboxTarget, timeout_seconds: float = 90.0) -> None:
+    """Wait until a sandbox that a test broke and repaired is whole again: every replica healthy
+    and every breaker closed, ten checks in a row. A breaker opened by the last drill stays open
+    for its reset time; a drill started before that sees a steady state that does not hold."""
+    from actions.components import wait_until_healthy
+    from drills.targets.registry import CONFIG_KEY
+    from probes.http import circuit_breakers_closed, health_ok
+
+    config = {CONFIG_KEY: f"sandbox:{target.sandbox.layout.root}"}
+    deadline = time.monotonic() + timeout_seconds
+    streak = 0
+    while streak < 10:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the sandbox did not settle in {timeout_seconds:.0f} s")
+        wait_until_healthy(timeout_seconds=timeout_seconds, configuration=config)
+        whole = health_ok(1.0, config) and circuit_breakers_closed(1.0, config)
+        streak = streak + 1 if whole else 0
+        time.sleep(0.1)

@@ -22,6 +22,7 @@ from drills.errors import ExitCode
 from drills.runner import Runner, RunOutcome, RunRequest
 from drills.settings import Settings
 from drills.targets.sandbox.driver import SandboxTarget
+from tests.scenarios.recovery_checks import settle
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -29,12 +30,17 @@ HERE = Path(__file__).parent / "experiments" / "conformance"
 
 
 @pytest.fixture
-def quick(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Short baseline and aftermath: these tests are about what runs, not about long series."""
+def quick(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox_target: SandboxTarget
+) -> Iterator[Path]:
+    """Short baseline and aftermath: these tests are about what runs, not about long series.
+    The shared sandbox is whole before each test and left whole after it."""
     monkeypatch.setenv("DRILLS_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("DRILLS_BASELINE", "1")
     monkeypatch.setenv("DRILLS_OBSERVE_AFTER", "1.5")
+    settle(sandbox_target)
     yield tmp_path
+    settle(sandbox_target)
 
 
 def drill(

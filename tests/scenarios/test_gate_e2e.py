@@ -19,6 +19,7 @@ from drills.catalog import EXPERIMENTS_DIR
 from drills.errors import ExitCode
 from drills.history import History
 from drills.targets.sandbox.driver import SandboxTarget
+from tests.scenarios.recovery_checks import settle
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -61,6 +62,7 @@ def test_repeat_then_gate_passes_and_a_slower_drill_fails(
 ) -> None:
     home = tmp_path / "home"
     target = f"sandbox:{sandbox_target.sandbox.layout.root}"
+    settle(sandbox_target)  # the shared sandbox, whole again after earlier tests' faults
     done = drills(home, "run", "complete-outage", "--repeat", "3", "--target", target)
     assert done.returncode == ExitCode.MET, done.stderr[-3000:]
     assert "3 runs of one invocation" in done.stdout and "median" in done.stdout
