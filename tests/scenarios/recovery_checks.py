@@ -14,8 +14,8 @@ import psycopg
 
 from drills.integrity import table_facts
 from drills.targets.base import Component
-from drills.targets.sandbox.pgcluster import Role, role_of, streams_from
 from drills.targets.sandbox.driver import SandboxTarget
+from drills.targets.sandbox.pgcluster import Role, role_of, streams_from
 from drills.targets.sandbox.postgres import conninfo
 from drills.targets.sandbox.stack import Sandbox
 from tests.conftest import private_dir
