@@ -18,6 +18,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -88,7 +89,9 @@ def main(args: list[str]) -> int:
         scenario = rest[0] if rest and not rest[0].startswith("-") else DEFAULT_SCENARIO
         options = rest[1:] if rest and not rest[0].startswith("-") else rest
         if "--out" not in options:
-            options = [*options, "--out", str(ROOT / "drill-reports" / scenario)]
+            # a new folder each time: drills never writes a run into an earlier run's folder
+            stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+            options = [*options, "--out", str(ROOT / "drill-reports" / scenario / stamp)]
         return run([str(PYTHON), "-m", "drills", "run", scenario, *options])
     if command == "drills":
         return run([str(PYTHON), "-m", "drills", *rest])
