@@ -69,6 +69,7 @@ def attach(session: MeasurementSession) -> None:
     with _lock:
         _session, _owned, _method_started = session, False, False
         _keys.clear()
+        _fault_names.clear()  # `drills run` tagged its fault in the experiment itself
 
 
 def detach() -> None:
