@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from drills.targets.base import Component
 from drills.targets.sandbox.driver import SandboxTarget
 from drills.targets.sandbox.processes import Supervisor
 from tests.postgres_history import history_location, team_pg
@@ -42,3 +44,20 @@ def sandbox_target() -> Iterator[SandboxTarget]:
     """One running sandbox for the whole session; tests that break it must repair it."""
     with running_sandbox("drills-test-sandbox-") as target:
         yield target
+
+
+def restart_what_a_failed_test_left_down(target: SandboxTarget) -> None:
+    """A test that failed before its repair leaves a component stopped; restart it, loudly, so one
+    failure is reported once instead of once for every later test on the shared sandbox."""
+    for name, component in target.sandbox.status()["components"].items():
+        if component["state"] != "running":
+            print(
+                f"shared sandbox: {name} was {component['state']}; restarting it", file=sys.stderr
+            )
+            target.sandbox.restart(Component(name))
+
+
+@pytest.fixture(autouse=True)
+def _shared_sandbox_whole(request: pytest.FixtureRequest) -> None:
+    if "sandbox_target" in request.fixturenames:
+        restart_what_a_failed_test_left_down(request.getfixturevalue("sandbox_target"))

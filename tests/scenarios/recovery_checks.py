@@ -18,7 +18,7 @@ from drills.targets.sandbox.driver import SandboxTarget
 from drills.targets.sandbox.pgcluster import Role, role_of, streams_from
 from drills.targets.sandbox.postgres import conninfo
 from drills.targets.sandbox.stack import Sandbox
-from tests.conftest import private_dir
+from tests.conftest import private_dir, restart_what_a_failed_test_left_down
 
 
 @contextmanager
@@ -69,6 +69,7 @@ def settle(target: SandboxTarget, timeout_seconds: float = 90.0) -> None:
     from probes.http import circuit_breakers_closed, health_ok
 
     config = {CONFIG_KEY: f"sandbox:{target.sandbox.layout.root}"}
+    restart_what_a_failed_test_left_down(target)
     deadline = time.monotonic() + timeout_seconds
     streak = 0
     while streak < 10:

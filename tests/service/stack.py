@@ -26,17 +26,12 @@ import psutil
 import psycopg
 
 from drills.targets.sandbox.service import ServiceConfig
+from drills.targets.sandbox.state import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PG_USER = "drills-sandbox"
 START_TIMEOUT_SECONDS = 15.0
 PR_SET_PDEATHSIG = 1  # linux/prctl.h; PostgreSQL loses it when setpriv changes the user
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(

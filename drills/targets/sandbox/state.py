@@ -12,6 +12,7 @@ import errno
 import fcntl
 import json
 import os
+import random
 import socket
 import tempfile
 import time
@@ -302,9 +303,41 @@ def drill_lock(layout: Layout, holder: str) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LOWEST_PORT = 10000  # below this live well-known services people run on their machines
+FREE_PORT_TRIES = 200
+
+
+def ephemeral_range() -> tuple[int, int]:
+    """The ports the kernel gives outgoing connections (Linux's default when it cannot be read)."""
+    try:
+        low, high = (int(part) for part in EPHEMERAL_RANGE_FILE.read_text().split())
+    except (OSError, ValueError):
+        return 32768, 60999
+    return low, high
+
+
 def free_port() -> int:
-    """A port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    """A port on 127.0.0.1 that nobody uses right now and no outgoing connection will take.
+
+    Servers restarted after kill -9 bind their old port again. A port from the ephemeral range can
+    meanwhile be the local end of any client connection on the machine (open or in TIME_WAIT), and
+    the restart then fails with EADDRINUSE; a port outside that range is only ever taken by a bind.
+    """
+    low, high = ephemeral_range()
+    candidates = [
+        span for span in ((LOWEST_PORT, low - 1), (high + 1, 65535)) if span[1] - span[0] >= 100
+    ]
+    for _ in range(FREE_PORT_TRIES if candidates else 0):
+        first, last = random.choice(candidates)
+        port = random.randint(first, last)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))  # no SO_REUSEADDR: a TIME_WAIT socket counts as use
+            except OSError:
+                continue
+            return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # nothing else left
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
