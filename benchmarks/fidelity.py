@@ -219,7 +219,7 @@ def pitr(target: SandboxTarget) -> Callable[[RunClock], float | None]:
     """The restore point is the fault instant; the writes acknowledged after it are lost."""
 
     def inject(clock: RunClock) -> float | None:
-        restore_point = clock.utc_now()
+        restore_point = clock.to_utc(clock.now())
         time.sleep(1.5)  # acknowledged writes after the "corruption", which the restore discards
         replicas = target.replicas(Component.CONTROL_PLANE)
         target.scale(Component.CONTROL_PLANE, 0)

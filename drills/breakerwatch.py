@@ -157,10 +157,6 @@ class BreakerWatch:
                 return
             self._stop.wait(self.interval_seconds)
 
-    def open_now(self) -> set[str]:
-        with self._lock:
-            return self._open_now(time.monotonic())
-
     def stop(self) -> WatchResult:
         self._stop.set()
         if self._thread.is_alive():

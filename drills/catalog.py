@@ -2,6 +2,8 @@
 
 A scenario name is an experiment file's stem (`complete-outage` is
 `experiments/complete-outage.yaml`); `drills run` also accepts a path to any experiment file.
+A scenario's `cadence:<name>` tags are what its file declares; which drills a cadence runs is
+decided by the cadence table in `drills.cadence` (a test keeps the two in agreement).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from drills.cadence import cadence_named
 from drills.errors import UnknownScenarioError
 from drills.experiment import read_experiment
 
@@ -59,8 +62,6 @@ def resolve(name_or_path: str, directory: Path = EXPERIMENTS_DIR) -> Scenario:
     raise UnknownScenarioError(f"unknown scenario {name_or_path!r} (known: {known})")
 
 
-def suite(cadence: str, directory: Path = EXPERIMENTS_DIR) -> list[Scenario]:
-    found = [s for s in scenarios(directory) if cadence in s.cadence]
-    if not found:
-        raise UnknownScenarioError(f"no scenarios in suite {cadence!r}")
-    return found
+def suite(cadence: str) -> list[Scenario]:
+    """The drills of a cadence, as the cadence table (`drills.cadence`) lists them."""
+    return [resolve(name) for name in cadence_named(cadence).drills]

@@ -33,10 +33,6 @@ class RunClock:
             instant = instant.replace(tzinfo=UTC)
         return (instant - self.anchor_utc).total_seconds()
 
-    def utc_now(self) -> datetime:
-        """The current UTC instant, as this clock sees it."""
-        return self.to_utc(self.now())
-
     def to_json(self) -> dict[str, object]:
         return {
             "anchor_utc": self.anchor_utc.isoformat(),

@@ -25,6 +25,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from drills.errors import DrillError
@@ -98,6 +99,15 @@ def unsupported_steps(experiment: dict[str, Any], target_type: type, kind: str) 
             if line not in out:
                 out.append(line)
     return out
+
+
+def kubernetes_cannot_run(path: Path) -> list[str]:
+    """The steps of the experiment in `path` that no Kubernetes target can run (see above)."""
+    from drills.targets.kubernetes.driver import KubernetesTarget
+    from drills.yamlfiles import load_mapping
+
+    experiment = load_mapping(path, "experiment")
+    return unsupported_steps(experiment, KubernetesTarget, "kubernetes")
 
 
 @dataclass(frozen=True)

@@ -87,11 +87,5 @@ class MeasurementError(DrillError):
     exit_code = ExitCode.ABORTED
 
 
-class DrillAborted(DrillError):
-    """The drill was interrupted (Ctrl-C, SIGTERM, or past twice its RTO objective)."""
-
-    exit_code = ExitCode.ABORTED
-
-
 class RunbookError(InputError):
     """A runbook that cannot be read: not UTF-8 Markdown, no scenarios, an unknown section."""

@@ -11,10 +11,9 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
 
 from drills.errors import MeasurementError
 from drills.models import (
@@ -47,7 +46,6 @@ __all__ = [
     "recovery_started_at",
     "resolution_seconds",
     "steady_latency",
-    "to_json",
 ]
 
 NO_FAULT = "the fault never ran"
@@ -415,45 +413,3 @@ def _absent_phase_reason(phase: Phase, fault: float | None, recovered: float | N
     if phase is Phase.AFTER and recovered is None:
         return NEVER_RECOVERED
     return "this phase took no time in this drill"
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 6)
-
-
-def to_json(m: Measurements, clock_to_iso: Callable[[float], str]) -> dict[str, Any]:
-    """The JSON form of `m`: instants as ISO strings, seconds rounded to the microsecond, `extra`
-    merged in at the top level (a key that would shadow a measurement is refused)."""
-
-    def instant(t: float | None) -> str | None:
-        return None if t is None else clock_to_iso(t)
-
-    phases: dict[str, Any] = {}
-    for phase, stats in m.phases.items():
-        data = stats.to_json()
-        data["p95_latency_seconds"] = _round(stats.p95_latency_seconds)
-        phases[phase.value] = data
-    out: dict[str, Any] = {
-        "fault_at": instant(m.fault_at),
-        "detected_at": instant(m.detected_at),
-        "recovered_at": instant(m.recovered_at),
-        "rto_seconds": _round(m.rto_seconds),
-        "time_to_detect_seconds": _round(m.time_to_detect_seconds),
-        "downtime_seconds": _round(m.downtime_seconds),
-        "rpo_seconds": _round(m.rpo_seconds),
-        "writes_acknowledged": m.writes_acknowledged,
-        "writes_failed": m.writes_failed,
-        "writes_lost": m.writes_lost,
-        "writes_lost_after_fault": m.writes_lost_after_fault,
-        "writes_corrupted": m.writes_corrupted,
-        "resolution_seconds": _round(m.resolution_seconds),
-        "phases": phases,
-        "unmeasured": dict(m.unmeasured),
-    }
-    clash = sorted(set(m.extra) & set(out))
-    if clash:
-        raise MeasurementError(f"extra measurements would shadow core fields: {', '.join(clash)}")
-    for key, value in m.extra.items():
-        seconds = key.endswith("_seconds") and isinstance(value, float)
-        out[key] = _round(value) if seconds and isinstance(value, float) else value
-    return out

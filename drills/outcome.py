@@ -1,13 +1,12 @@
 """From a finished session and its Chaos Toolkit journal to a recorded, reported `DrillResult`.
 
 Shared by `drills run` and by the control under a plain `chaos run`: compute the measurements,
-hold them against the objectives, decide the verdict, then write the run folder (journal, reports)
-and record the run in the history.
+hold them against the objectives, ask `drills.verdict` for the verdict, then write the run folder
+(journal, reports) and record the run, with its report document, in the history.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import sqlite3
@@ -18,7 +17,7 @@ from typing import Any
 
 from drills import measure
 from drills.errors import DrillError
-from drills.expectations import EXTENSION_NAME, judge_without_outage, outage_expected
+from drills.expectations import EXTENSION_NAME, outage_expected
 from drills.experiment import fault_choice
 from drills.history import History
 from drills.models import DrillRef, DrillResult, RunStatus, Stage, TargetRef, Verdict
@@ -27,7 +26,8 @@ from drills.poolwatch import peak_before
 from drills.reported import with_reported
 from drills.session import SessionData
 from drills.trend import history_position
-from drills.verdict import decide
+from drills.verdict import judge
+from reports.json_report import build_report
 
 logger = logging.getLogger("drills")
 
@@ -115,20 +115,17 @@ def conclude(
                 )
         except DrillError as exc:
             logger.warning("history not read: %s", exc)
-    results = evaluate(measured, objectives, history_rto_seconds=history_rtos)
-    chosen = fault_choice(journal.get("experiment") or {})
-    verdict, reason = decide(
-        status, measured, results, failed_steps(data, journal), fault_note=chosen
+    experiment = journal.get("experiment") or {}
+    chosen = fault_choice(experiment)
+    judged = judge(
+        status,
+        measured,
+        evaluate(measured, objectives, history_rto_seconds=history_rtos),
+        failed_steps(data, journal),
+        fault_note=chosen,
+        outage_expected=outage_expected(experiment),
+        aborted_reason=aborted_reason,
     )
-    judged = None
-    if not outage_expected(journal.get("experiment") or {}):  # e.g. a restore test
-        judged = judge_without_outage(status, measured, results)
-    if judged is not None:
-        results, verdict, reason = judged
-    if verdict is Verdict.ABORTED and aborted_reason:  # why, on the terminal and the headline
-        reason = (
-            aborted_reason if aborted_reason.startswith("aborted") else f"aborted: {aborted_reason}"
-        )
     all_notes = list(notes)
     if aborted_reason:
         all_notes.insert(0, aborted_reason)
@@ -146,14 +143,15 @@ def conclude(
         started_at=data.started_at,
         ended_at=data.ended_at,
         status=status,
-        verdict=verdict,
-        verdict_reason=reason,
+        verdict=judged.verdict,
+        verdict_reason=judged.reason,
         measurements=measured,
-        objectives=results,
+        objectives=judged.objectives,
         activities=data.activities,
         notes=tuple(all_notes),
     )
-    record_in_journal(journal, result, data, run_dir)
+    report = build_report(result, data.samples)  # report.json's document, kept in memory
+    record_in_journal(journal, result, report, run_dir)
     files: list[Path] = []
     unwritten = None
     try:
@@ -162,9 +160,6 @@ def conclude(
         unwritten = f"the run folder {run_dir} could not be written ({exc.strerror or exc})"
         logger.warning("%s", unwritten)
     if history_path is not None:
-        report = None
-        with contextlib.suppress(OSError, ValueError):
-            report = json.loads((run_dir / "report.json").read_text()) if not unwritten else None
         try:
             with History(history_path) as history:
                 history.record(result, report, run_dir=run_dir, invocation_id=invocation_id)
@@ -174,14 +169,12 @@ def conclude(
 
 
 def record_in_journal(
-    journal: dict[str, Any], result: DrillResult, data: SessionData, run_dir: Path
+    journal: dict[str, Any], result: DrillResult, report: dict[str, Any], run_dir: Path
 ) -> None:
-    """Put the verdict, the measurements and the run folder into the journal's `extensions`
-    (Chaos Toolkit's place for a tool's own results), and mark the journal deviated unless the
-    drill met its objectives: `chaos run` then exits non-zero exactly when `drills run` does."""
-    from drills.clock import iso
-
-    measured = measure.to_json(result.measurements, lambda t: str(iso(data.clock.to_utc(t))))
+    """Put the verdict, the measurements (as `report.json` has them) and the run folder into the
+    journal's `extensions` (Chaos Toolkit's place for a tool's own results), and mark the journal
+    deviated unless the drill met its objectives: `chaos run` then exits non-zero exactly when
+    `drills run` does."""
     extensions = [
         e
         for e in journal.get("extensions") or []
@@ -194,7 +187,7 @@ def record_in_journal(
             "verdict": result.verdict.value,
             "verdict_reason": result.verdict_reason,
             "run_dir": str(run_dir),
-            "measurements": measured,
+            "measurements": report["measurements"],
         }
     )
     journal["extensions"] = extensions

@@ -204,7 +204,7 @@ class _SignalProbes:
         self._interval = interval_seconds
         self._timeout = timeout_seconds
         self._limit = max_in_flight
-        self._due: queue.SimpleQueue[float | None] = queue.SimpleQueue()
+        self._go: queue.SimpleQueue[bool] = queue.SimpleQueue()  # True: probe now; False: quit
         self._lock = threading.Lock()
         self._in_flight = 0  # queued or running probes
         self._workers: list[threading.Thread] = []
@@ -243,7 +243,7 @@ class _SignalProbes:
                 )
                 self._workers.append(worker)
                 worker.start()
-        self._due.put(self._clock.now())
+        self._go.put(True)
 
     def _work(self) -> None:
         check: Check | None = None
@@ -253,7 +253,7 @@ class _SignalProbes:
         except Exception as exc:  # e.g. an address it cannot use: every sample says so
             broken = f"cannot check: {exc}"
         try:
-            while self._due.get() is not None:
+            while self._go.get():
                 self._probe_once(check, broken)
         finally:
             if check is not None:
@@ -282,6 +282,6 @@ class _SignalProbes:
         with self._lock:
             workers = list(self._workers)
         for _ in workers:
-            self._due.put(None)
+            self._go.put(False)
         for worker in workers:
             worker.join(timeout=timeout_seconds)

@@ -7,25 +7,24 @@
   profile, tailored to it: only the objects it names, by name where RBAC can check one, plus
   `get` on the Secrets it references;
 - a PersistentVolumeClaim for reports and history (`DRILLS_HOME=/reports`);
-- one CronJob per cadence of the runbook whose drills the Kubernetes target can run: monthly
-  database failover, quarterly full DR simulation, semi-annual cross-region failover (the annual
-  infrastructure rebuild cannot run on a cluster and is left out, with the reason in a comment
-  and on stderr). Each forbids
-  overlapping runs, never retries a drill (a retried drill measures a different outage), and
-  runs the `drills` image as a non-root user with a read-only root filesystem.
+- one CronJob per cadence of the cadence table (`drills.cadence`), running that cadence's whole
+  suite (`drills run --suite NAME`) at its cron time. Drills the Kubernetes target cannot run
+  (the annual infrastructure rebuild; the backup-restore test's scratch restore) are left out,
+  with the reason in a comment and on stderr; a cadence with nothing left gets no CronJob. Each
+  forbids overlapping runs, never retries a drill (a retried drill measures a different outage),
+  and runs the `drills` image as a non-root user with a read-only root filesystem.
 
-The schedules sit at 04:00 UTC, away from the runbook's 02:00 UTC full backup, on different days
-of the month so cadences never start together (the namespace Lease would refuse the second).
+When each cadence runs is the table's `cron` (04:00 UTC, on separate days).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import yaml
 
+from drills.cadence import CADENCES, Cadence
 from drills.safety import ProductionGuard
 from drills.targets.kubernetes.permissions import (
     NAMESPACED_RULES,
@@ -35,7 +34,7 @@ from drills.targets.kubernetes.permissions import (
 )
 from drills.targets.kubernetes.profile import KubernetesProfile
 
-__all__ = ["CADENCES", "Cadence", "emit_kubernetes", "left_out", "role_rules"]
+__all__ = ["emit_kubernetes", "left_out", "role_rules", "scheduled"]
 
 PROFILE_DIR = "/etc/drills"
 PROFILE_FILE = f"{PROFILE_DIR}/profile.yaml"
@@ -44,70 +43,28 @@ _LABELS = {"app.kubernetes.io/name": "drills", "app.kubernetes.io/managed-by": "
 _RUNNER_UID = 10001
 
 
-@dataclass(frozen=True)
-class Cadence:
-    """One recurring drill: what runs, when (cron, UTC), and how long it may take at most."""
-
-    name: str
-    cadence: str
-    schedule: str
-    args: tuple[str, ...]
-    deadline_seconds: int
-
-
-CADENCES: tuple[Cadence, ...] = (
-    Cadence("database-failover", "monthly", "0 4 8 * *", ("run", "database-failover"), 2 * 3600),
-    Cadence(
-        "full-dr-simulation",
-        "quarterly",
-        "0 4 15 1,4,7,10 *",
-        ("run", "--suite", "quarterly"),
-        6 * 3600,
-    ),
-    Cadence(
-        "cross-region-failover",
-        "semi-annual",
-        "0 4 22 3,9 *",
-        ("run", "cross-region-failover"),
-        3 * 3600,
-    ),
-    Cadence(
-        "infrastructure-rebuild",
-        "annual",
-        "0 4 22 6 *",
-        ("run", "infrastructure-rebuild"),
-        6 * 3600,
-    ),
-)
-
-
-def _scenarios(cadence: Cadence) -> list[str]:
-    from drills.catalog import suite
-
-    if cadence.args[1] == "--suite":
-        return [scenario.name for scenario in suite(cadence.args[2])]
-    return [cadence.args[1]]
-
-
 def left_out() -> dict[str, list[str]]:
-    """Cadences whose drills the Kubernetes target cannot run: cadence name -> why (per step).
+    """Drills of the cadence table the Kubernetes target cannot run: scenario -> why (per step).
 
-    Known without a cluster (`drills.dryrun.unsupported_steps`): a CronJob that could only
-    fail every time is not scheduled.
+    Known without a cluster (`drills.dryrun.kubernetes_cannot_run`): a suite on a cluster leaves
+    them out, and a cadence with nothing left to run gets no CronJob (one that could only fail
+    every time is not scheduled).
     """
     from drills.catalog import resolve
-    from drills.dryrun import unsupported_steps
-    from drills.targets.kubernetes.driver import KubernetesTarget
-    from drills.yamlfiles import load_mapping
+    from drills.dryrun import kubernetes_cannot_run
 
     out: dict[str, list[str]] = {}
     for cadence in CADENCES:
-        for name in _scenarios(cadence):
-            experiment = load_mapping(resolve(name).path, "experiment")
-            reasons = unsupported_steps(experiment, KubernetesTarget, "kubernetes")
+        for name in cadence.drills:
+            reasons = kubernetes_cannot_run(resolve(name).path)
             if reasons:
-                out.setdefault(cadence.name, []).extend(f"{name}: {r}" for r in reasons)
+                out[name] = reasons
     return out
+
+
+def scheduled(skipped: Collection[str]) -> list[Cadence]:
+    """The cadences a cluster runs: those with a drill left once `skipped` ones are left out."""
+    return [c for c in CADENCES if any(name not in skipped for name in c.drills)]
 
 
 def emit_kubernetes(
@@ -147,9 +104,7 @@ def emit_kubernetes(
         },
     ]
     skipped = left_out()
-    for cadence in CADENCES:
-        if cadence.name in skipped:
-            continue
+    for cadence in scheduled(skipped):
         docs.append(
             _cronjob(
                 meta(f"drills-{cadence.name}"),
@@ -223,11 +178,11 @@ def _cronjob(
     reports_claim: str,
     env_from_secret: str | None,
 ) -> dict[str, Any]:
-    labels = {**_LABELS, "drills.dev/cadence": cadence.cadence, "drills.dev/drill": cadence.name}
+    labels = {**_LABELS, "drills.dev/cadence": cadence.name}
     container: dict[str, Any] = {
         "name": "drills",
         "image": image,
-        "args": [*cadence.args, "--target", PROFILE_FILE],
+        "args": ["run", "--suite", cadence.name, "--target", PROFILE_FILE],
         "env": [{"name": "DRILLS_HOME", "value": REPORTS_DIR}],
         "securityContext": {
             "allowPrivilegeEscalation": False,
@@ -268,7 +223,7 @@ def _cronjob(
         "kind": "CronJob",
         "metadata": {**metadata, "labels": labels},
         "spec": {
-            "schedule": cadence.schedule,
+            "schedule": cadence.cron,
             "timeZone": "Etc/UTC",
             "concurrencyPolicy": "Forbid",
             "startingDeadlineSeconds": 3600,

@@ -2,7 +2,9 @@
 
 Each drill gets its own fresh sandbox (or the same named target) and its own run folder below the
 suite's; a drill that is refused or crashes is recorded as aborted and the suite goes on, so one
-broken drill never hides the others' numbers.
+broken drill never hides the others' numbers. A drill the target cannot run at all (known without
+touching it: a Kubernetes target has no scratch restore) is left out and named, as `drills
+schedule` names it, so a cluster's CronJob can run its cadence's whole suite.
 """
 
 from __future__ import annotations
@@ -11,10 +13,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from drills.catalog import Scenario
 from drills.catalog import suite as suite_scenarios
+from drills.dryrun import kubernetes_cannot_run
 from drills.errors import DrillError, ExitCode
 from drills.models import Verdict
 from drills.runner import Runner, RunRequest, exit_code_for, new_run_id
+from drills.targets.profiles import read_profile
+from drills.targets.registry import SpecKind, parse_spec
 from reports.suite import SuiteEntry, suite_verdict, write_suite
 
 
@@ -34,6 +40,16 @@ class SuiteOutcome:
         return exit_code_for(self.verdict)
 
 
+def cannot_run(target: str, scenario: Scenario) -> list[str]:
+    """The steps of `scenario` that the kind of `target` cannot run at all (none for a sandbox)."""
+    spec = parse_spec(target)
+    if spec.kind is not SpecKind.PROFILE or spec.path is None:
+        return []
+    if read_profile(spec.path).get("kind") != "kubernetes":
+        return []
+    return kubernetes_cannot_run(scenario.path)
+
+
 def run_suite(
     runner: Runner,
     name: str,
@@ -50,6 +66,12 @@ def run_suite(
         runner.say(f"\n[bold]Suite {name}: drill {index}/{len(scenarios)}: {scenario.name}[/]")
         run_dir = out_dir / scenario.name
         try:
+            cannot = cannot_run(target, scenario)
+            if cannot:
+                why = "left out: the target cannot run it (" + "; ".join(cannot) + ")"
+                entries.append(SuiteEntry(scenario.name, None, None, why, left_out=True))
+                runner.say(f"  {why}")
+                continue
             outcome = runner.run(
                 RunRequest(scenario.name, target, run_dir, allow_production=allow_production)
             )

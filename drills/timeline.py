@@ -18,11 +18,8 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from drills.models import ActivityMark, Sample
 
 
 class JsonlAppender:
@@ -107,39 +104,3 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
                 yield json.loads(raw)
             except json.JSONDecodeError:
                 continue
-
-
-@dataclass
-class TimelineData:
-    """What a timeline file holds, parsed."""
-
-    header: dict[str, Any] = field(default_factory=dict)
-    samples: list[Sample] = field(default_factory=list)
-    activities: list[ActivityMark] = field(default_factory=list)
-
-
-def load_timeline(path: Path) -> TimelineData:
-    data = TimelineData()
-    started: dict[str, dict[str, Any]] = {}
-    ended: dict[str, dict[str, Any]] = {}
-    for record in read_jsonl(path):
-        kind = record.get("type")
-        if kind == "run":
-            data.header = record
-        elif kind == "sample":
-            data.samples.append(Sample.from_json(record))
-        elif kind == "activity-start":
-            started[record["id"]] = record
-        elif kind == "activity-end":
-            ended[record["id"]] = record
-    for key, start in started.items():
-        end = ended.get(key, {})
-        # the end record carries the activity's own start (after its pauses) when known
-        ran_from = end.get("start", start.get("start"))
-        data.activities.append(
-            ActivityMark.from_json(
-                {**start, "start": ran_from, "end": end.get("end"), "status": end.get("status")}
-            )
-        )
-    data.activities.sort(key=lambda a: a.start)
-    return data

@@ -1,7 +1,8 @@
 """The summary of a suite (a cadence's drills): `suite.json`, `suite.md` and `junit.xml`.
 
-One row per drill with its verdict and headline numbers, and the suite's verdict: the worst of its
-drills (aborted or invalid > missed > met), because one drill that proved nothing fails the suite.
+One row per drill with its verdict and headline numbers, and the suite's verdict as
+`drills.verdict.suite_verdict` decides it. A drill the target cannot run at all (the Kubernetes
+target has no scratch restore) is listed as left out, with why, and has no verdict.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from drills import verdict
 from drills.models import DrillResult, Verdict
 from drills.numbers import fmt_count, fmt_seconds
 from reports.base import write_atomic
 
 SUITE_SCHEMA = "drills.suite/v1"
-_RANK = {Verdict.MET: 0, Verdict.MISSED: 1, Verdict.INVALID: 2, Verdict.ABORTED: 2}
+LEFT_OUT = "left-out"  # a row's verdict when the drill was not run on this target
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class SuiteEntry:
     run_dir: Path | None
     result: DrillResult | None
     error: str | None = None  # refused or crashed before a result existed
+    left_out: bool = False  # the target cannot run this drill at all (`error` says why)
 
     @property
     def verdict(self) -> Verdict:
@@ -34,15 +37,18 @@ class SuiteEntry:
 
 
 def suite_verdict(entries: Sequence[SuiteEntry]) -> Verdict:
-    if not entries:
-        return Verdict.INVALID
-    return max((e.verdict for e in entries), key=lambda v: _RANK[v])
+    """The suite's verdict over the drills that were run."""
+    return verdict.suite_verdict(e.verdict for e in entries if not e.left_out)
+
+
+def _verdict_label(row: dict[str, Any]) -> str:
+    return LEFT_OUT if row["verdict"] == LEFT_OUT else Verdict(row["verdict"]).value.upper()
 
 
 def _row(entry: SuiteEntry) -> dict[str, Any]:
     row: dict[str, Any] = {
         "scenario": entry.scenario,
-        "verdict": entry.verdict.value,
+        "verdict": LEFT_OUT if entry.left_out else entry.verdict.value,
         "run_dir": None if entry.run_dir is None else str(entry.run_dir),
     }
     if entry.result is None:
@@ -97,9 +103,8 @@ def render_markdown(summary: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for row in summary["drills"]:
-        v = Verdict(row["verdict"])
         lines.append(
-            f"| {row['scenario']} | {v.value.upper()} | {_fmt(row.get('rto_seconds'), ' s')} "
+            f"| {row['scenario']} | {_verdict_label(row)} | {_fmt(row.get('rto_seconds'), ' s')} "
             f"| {_fmt(row.get('rpo_seconds'), ' s')} | {_fmt(row.get('writes_lost'))} "
             f"| {_fmt(row.get('writes_corrupted'))} | {row.get('reason') or ''} |"
         )
@@ -109,19 +114,22 @@ def render_markdown(summary: dict[str, Any]) -> str:
 
 def render_junit(summary: dict[str, Any]) -> str:
     drills = summary["drills"]
-    failures = sum(1 for row in drills if row["verdict"] != Verdict.MET.value)
+    failures = sum(1 for row in drills if row["verdict"] not in (Verdict.MET.value, LEFT_OUT))
     suite = ET.Element(
         "testsuite",
         name=f"drills.suite.{summary['suite']}",
         tests=str(len(drills)),
         failures=str(failures),
+        skipped=str(sum(1 for row in drills if row["verdict"] == LEFT_OUT)),
         time=f"{summary['wall_seconds']:.3f}",
     )
     for row in drills:
         case = ET.SubElement(
             suite, "testcase", classname=f"drills.suite.{summary['suite']}", name=row["scenario"]
         )
-        if row["verdict"] != Verdict.MET.value:
+        if row["verdict"] == LEFT_OUT:
+            ET.SubElement(case, "skipped", message=str(row.get("reason")))
+        elif row["verdict"] != Verdict.MET.value:
             failure = ET.SubElement(
                 case, "failure", message=f"{row['verdict']}: {row.get('reason')}"
             )

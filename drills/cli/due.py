@@ -12,7 +12,6 @@ from rich.console import Console
 from rich.table import Table
 
 from drills.cadence import DueState, due
-from drills.catalog import scenarios
 from drills.history import History
 from drills.metrics import due_points, write_textfile
 from drills.settings import Settings
@@ -37,9 +36,9 @@ def due_command(
     now = datetime.now(UTC)
     if not isinstance(location, Path) or location.exists():
         with History(location) as history:
-            rows = due(scenarios(), history, now, target)
+            rows = due(history, now, target)
     else:
-        rows = due(scenarios(), None, now, target)
+        rows = due(None, now, target)
     if metrics_textfile is not None:
         write_textfile(metrics_textfile, due_points(rows))
     if as_json:

@@ -68,10 +68,12 @@ def run_summary(outcome: RunOutcome) -> dict[str, Any]:
 def suite_summary(done: SuiteOutcome) -> dict[str, Any]:
     """A suite as one JSON-safe object: its verdict and one entry per drill."""
     from reports import build_report
+    from reports.suite import LEFT_OUT
 
     runs: list[dict[str, Any]] = []
     for entry in done.entries:
-        item: dict[str, Any] = {"scenario": entry.scenario, "verdict": entry.verdict.value}
+        verdict = LEFT_OUT if entry.left_out else entry.verdict.value
+        item: dict[str, Any] = {"scenario": entry.scenario, "verdict": verdict}
         if entry.result is not None:
             report = build_report(entry.result, ())
             report.pop("activities", None)

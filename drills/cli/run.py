@@ -101,7 +101,9 @@ def print_suite(done: SuiteOutcome, console: Console) -> None:
     label, style = VERDICT_STYLE[done.verdict]
     console.print(f"\n[{style}]{label}[/] suite {done.name} ({done.wall_seconds:.0f} s)")
     for entry in done.entries:
-        item_label, item_style = VERDICT_STYLE[entry.verdict]
+        item_label, item_style = (
+            ("LEFT OUT", "dim") if entry.left_out else VERDICT_STYLE[entry.verdict]
+        )
         rto = entry.result.measurements.rto_seconds if entry.result else None
         console.print(
             f"  [{item_style}]{item_label:<8}[/] {entry.scenario:<30} RTO {_fmt(rto)}",

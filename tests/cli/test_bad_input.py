@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from drills.errors import ExitCode
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.drills_process import one_line, run_drills
 
 
 def drills(*args: str, env_home: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "drills", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-        env={"DRILLS_HOME": str(env_home), "PATH": "/usr/bin:/bin"},
-        timeout=60,
-    )
-
-
-def one_line(stderr: str) -> str:
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, stderr
-    return lines[0]
+    return run_drills(*args, home=env_home)
 
 
 def test_unknown_scenario(tmp_path: Path) -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 from drills.errors import ExitCode
 from drills.history import History
 from drills.models import Verdict
-from tests.cli.test_bad_input import one_line
 from tests.cli.test_gate_cli import gate
 from tests.cli.test_gate_cli import run_drills as drills
+from tests.drills_process import one_line
 from tests.engine.seeded import Seeder, noisy
 from tests.postgres_history import TeamPostgres
 

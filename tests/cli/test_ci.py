@@ -12,8 +12,8 @@ import yaml
 
 from drills.cli.main import cli
 from drills.errors import ExitCode
-from tests.cli.test_bad_input import one_line
 from tests.cli.test_gate_cli import run_drills
+from tests.drills_process import one_line
 
 
 def drills_commands(script_lines: list[str]) -> list[list[str]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -13,20 +12,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from drills.catalog import scenarios
 from drills.errors import ExitCode
 from drills.targets.base import Component
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.drills_process import run_drills
 
 
 def drills(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "drills", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-        env={"DRILLS_HOME": str(home), "PATH": "/usr/bin:/bin", "COLUMNS": "200"},
-        timeout=60,
-    )
+    return run_drills(*args, home=home, env={"COLUMNS": "200"})
 
 
 def test_due_exports_every_cadenced_drill_as_overdue_without_history(tmp_path: Path) -> None:

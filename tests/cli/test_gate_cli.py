@@ -6,7 +6,6 @@ import json
 import random
 import sqlite3
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -14,22 +13,15 @@ import psycopg
 
 from drills.errors import ExitCode
 from drills.history import History
-from tests.cli.test_bad_input import ROOT, one_line
+from tests import drills_process
+from tests.drills_process import one_line
 from tests.engine.seeded import Seeder, noisy
 from tests.postgres_history import TeamPostgres
 
 
 def run_drills(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """`drills ARGS` with DRILLS_HOME=home and nothing else from this environment."""
-    return subprocess.run(
-        [sys.executable, "-m", "drills", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-        env={"DRILLS_HOME": str(home), "PATH": "/usr/bin:/bin", **env},
-        timeout=60,
-    )
+    return drills_process.run_drills(*args, home=home, env=env)
 
 
 def gate(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from drills.cadence import DueState, due
-from drills.catalog import Scenario
+import pytest
+
+from drills.cadence import CADENCES, Cadence, DueState, cadence_named, due
+from drills.errors import UnknownScenarioError
 from drills.history import History
 from drills.models import Verdict
 from tests.engine.builders import result
@@ -14,17 +16,20 @@ from tests.engine.builders import result
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 
 
-def scenario(name: str, cadence: str) -> Scenario:
-    return Scenario(name, name, "", Path(f"experiments/{name}.yaml"), (cadence,))
+def table(*rows: tuple[str, str]) -> tuple[Cadence, ...]:
+    """A cadence table of (cadence, drill) rows, the intervals and crons the runbook's."""
+    return tuple(
+        Cadence(c.name, c.interval, c.cron, tuple(d for k, d in rows if k == c.name), 3600)
+        for c in CADENCES
+    )
 
 
 def test_due_states_from_history(tmp_path: Path) -> None:
-    catalog = [
-        scenario("database-failover", "monthly"),
-        scenario("complete-outage", "quarterly"),
-        scenario("infrastructure-rebuild", "annual"),
-        scenario("circuit-breaker-test", "on-demand"),  # no known cadence: not listed
-    ]
+    catalog = table(
+        ("monthly", "database-failover"),
+        ("quarterly", "complete-outage"),
+        ("annual", "infrastructure-rebuild"),
+    )
     with History(tmp_path / "h.sqlite") as history:
         # failover: last met on 2025-05-01 (31 days: due 2025-06-01, i.e. now)
         history.record(
@@ -40,7 +45,7 @@ def test_due_states_from_history(tmp_path: Path) -> None:
                 verdict=Verdict.INVALID,
             )
         )
-        rows = {r.scenario: r for r in due(catalog, history, NOW)}
+        rows = {r.scenario: r for r in due(history, NOW, table=catalog)}
     assert set(rows) == {"database-failover", "complete-outage", "infrastructure-rebuild"}
     assert rows["database-failover"].state is DueState.DUE
     assert rows["complete-outage"].state is DueState.DUE  # the invalid run proved nothing
@@ -50,9 +55,15 @@ def test_due_states_from_history(tmp_path: Path) -> None:
 
 
 def test_recent_run_is_ok_and_long_ago_is_overdue(tmp_path: Path) -> None:
-    catalog = [scenario("database-failover", "monthly")]
+    catalog = table(("monthly", "database-failover"))
     with History(tmp_path / "h.sqlite") as history:
         history.record(result("f1", anchor_utc="2025-05-25T00:00:00Z"))
-        assert due(catalog, history, NOW)[0].state is DueState.OK
+        assert due(history, NOW, table=catalog)[0].state is DueState.OK
         late = datetime(2025, 7, 15, tzinfo=UTC)
-        assert due(catalog, history, late)[0].state is DueState.OVERDUE
+        assert due(history, late, table=catalog)[0].state is DueState.OVERDUE
+
+
+def test_an_unknown_cadence_names_the_known_ones() -> None:
+    assert cadence_named("monthly").drills[0] == "database-failover"
+    with pytest.raises(UnknownScenarioError, match="monthly, quarterly, semi-annual, annual"):
+        cadence_named("weekly")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from drills.expectations import NOT_APPLICABLE, judge_without_outage, outage_expected
+from drills.expectations import outage_expected
 from drills.models import Comparison, ObjectiveResult, RunStatus, Verdict
 from drills.objectives import ObjectiveTargets, evaluate
+from drills.verdict import NOT_APPLICABLE, judge_without_outage
 from tests.engine.builders import measurements
 
 QUIET = {"detected_at": None, "recovered_at": None, "rto_seconds": None, "downtime_seconds": None}

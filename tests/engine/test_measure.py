@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drills import measure
-from drills.clock import RunClock, iso
 from drills.errors import MeasurementError
 from drills.models import (
     AckedWrite,
@@ -24,7 +21,7 @@ from drills.models import (
     Sample,
     Stage,
 )
-from tests.engine.builders import fault_mark, grid, measurements, method_mark
+from tests.engine.builders import fault_mark, grid, method_mark
 
 EPS = 1e-9
 
@@ -511,39 +508,6 @@ def test_phase_bounds_clip_a_recovery_step_that_starts_after_recovery() -> None:
         (Phase.AFTER, 12.0, 30.0),
     ]
     assert measure.phase_bounds(0.0, 30.0, 5.0, 20.0, None)[-1] == (Phase.RECOVERY, 20.0, 30.0)
-
-
-# --- JSON --------------------------------------------------------------------------------------
-
-
-def test_to_json_uses_iso_instants_rounds_seconds_and_merges_extra() -> None:
-    clock = RunClock(anchor_utc=datetime(2025, 3, 1, 12, 0, tzinfo=UTC), anchor_monotonic_ns=0)
-    m = measurements(rto_seconds=30.1234567891, recovered_at=None)
-    m.extra["db_pool_peak_utilisation"] = 0.42
-    m.extra["failover_seconds"] = 1.23456789
-    m.unmeasured["recovered_at"] = "because"
-    out = measure.to_json(m, lambda t: str(iso(clock.to_utc(t))))
-    assert out["fault_at"] == "2025-03-01T12:00:10.000000Z"
-    assert out["detected_at"] == "2025-03-01T12:00:10.500000Z"
-    assert out["recovered_at"] is None
-    assert out["rto_seconds"] == 30.123457
-    assert out["failover_seconds"] == 1.234568
-    assert out["db_pool_peak_utilisation"] == 0.42
-    assert out["unmeasured"] == {"recovered_at": "because"}
-    assert out["writes_acknowledged"] == 100
-
-
-def test_to_json_phases_and_refuses_shadowing_extra() -> None:
-    http = grid("http", 0.0, 10.0, 1.0, latency_seconds=0.1234567891)
-    m = measure.compute(http, [], None, started_at=0.0, ended_at=10.0)
-    out = measure.to_json(m, str)
-    assert out["phases"] == {
-        "steady": {"requests": 10, "errors": 0, "error_rate": 0.0, "p95_latency_seconds": 0.123457}
-    }
-    assert math.isclose(m.phases[Phase.STEADY].p95_latency_seconds or 0, 0.1234567891)
-    m.extra["rto_seconds"] = 1.0
-    with pytest.raises(MeasurementError, match="rto_seconds"):
-        measure.to_json(m, str)
 
 
 def test_a_disruption_caused_by_rollbacks_after_recovery_does_not_stretch_rto() -> None:

@@ -9,9 +9,7 @@ subprocess against it, with the settings that keep a drill short.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any
 
 from drills.targets.kubernetes.permissions import rules_for_profile
 from drills.targets.kubernetes.profile import load_profile
+from tests.drills_process import run_drills
 from tests.k8s import objects as o
 from tests.k8s.cluster_emulator import ClusterEmulator
 from tests.k8s.conftest import MAINTENANCE, POSTGRES, job_template, seed_cluster
@@ -69,13 +68,7 @@ class Staging:
     def drills(
         self, *args: str, timeout: float = 240.0, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
-        environ = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("DRILLS_", "KUBECONFIG"))
-        }
-        environ |= {
-            "DRILLS_HOME": str(self.home),
+        quick = {
             "DRILLS_BASELINE": "1",
             "DRILLS_OBSERVE_AFTER": "1",
             "DRILLS_CANARY_RATE": "20",
@@ -85,14 +78,7 @@ class Staging:
             **({PG_PASSWORD_ENV: self.pg_password} if self.pg_password else {}),
             **(env or {}),
         }
-        return subprocess.run(
-            [sys.executable, "-m", "drills", *args],
-            capture_output=True,
-            text=True,
-            env=environ,
-            timeout=timeout,
-            check=False,
-        )
+        return run_drills(*args, home=self.home, env=quick, inherit=True, timeout=timeout)
 
 
 PG_PASSWORD_ENV = "DRILLS_STAGING_PGPASSWORD"

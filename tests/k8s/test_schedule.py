@@ -10,8 +10,10 @@ import jsonschema
 import pytest
 import yaml
 
+from drills.cadence import CADENCES
 from drills.errors import UnsafeTargetError
-from drills.schedule import CADENCES, emit_kubernetes
+from drills.runbook import read_runbook
+from drills.schedule import emit_kubernetes
 from drills.targets.kubernetes.driver import KubernetesTarget
 from drills.targets.kubernetes.permissions import (
     CLUSTER_RULES,
@@ -243,10 +245,15 @@ def test_one_cronjob_per_runbook_cadence(docs: list[dict[str, Any]]) -> None:
         for cadence, c in crons.items()
     }
     target = ["--target", "/etc/drills/profile.yaml"]
-    assert args == {
-        "monthly": ["run", "database-failover", *target],
+    assert args == {  # each cadence's whole suite
+        "monthly": ["run", "--suite", "monthly", *target],
         "quarterly": ["run", "--suite", "quarterly", *target],
-        "semi-annual": ["run", "cross-region-failover", *target],
+        "semi-annual": ["run", "--suite", "semi-annual", *target],
+    }
+    assert {c["metadata"]["name"] for c in crons.values()} == {
+        "drills-monthly",
+        "drills-quarterly",
+        "drills-semi-annual",
     }
     schedules = [c["spec"]["schedule"] for c in crons.values()]
     assert all(valid_cron(s) for s in schedules)
@@ -343,10 +350,14 @@ def test_the_role_for_a_profile_names_its_objects(profile: KubernetesProfile) ->
 def test_drills_the_cluster_cannot_run_are_left_out_and_named() -> None:
     text = emit_kubernetes(NS, "img")
     docs = list(yaml.safe_load_all(text))
-    assert not [d for d in docs if d["metadata"]["name"] == "drills-infrastructure-rebuild"]
+    assert not [d for d in docs if d["metadata"]["name"] == "drills-annual"]  # nothing left
     assert (
-        "# left out: infrastructure-rebuild: infrastructure-rebuild: destroy-every-server: "
+        "# left out: infrastructure-rebuild: destroy-every-server: "
         "the kubernetes target cannot destroy infrastructure"
+    ) in text
+    assert (
+        "# left out: backup-restore-test: restore-newest-backup-into-scratch-instance: "
+        "the kubernetes target cannot restore into a scratch instance"
     ) in text
 
 
@@ -357,11 +368,13 @@ def test_a_schedule_for_a_production_namespace_is_refused() -> None:
 
 
 def test_cadence_table_matches_the_runbook() -> None:
-    assert [(c.cadence, c.name) for c in CADENCES] == [
-        ("monthly", "database-failover"),
-        ("quarterly", "full-dr-simulation"),
-        ("semi-annual", "cross-region-failover"),
-        ("annual", "infrastructure-rebuild"),
+    runbook = read_runbook(ROOT / "tests" / "runbook" / "runbook.md")
+    assert [c.name for c in CADENCES] == [entry.cadence for entry in runbook.cadence]
+    assert [c.drills[0] for c in CADENCES] == [
+        "database-failover",
+        "complete-outage",
+        "cross-region-failover",
+        "infrastructure-rebuild",
     ]
 
 
@@ -385,3 +398,18 @@ def test_the_runner_image_definition() -> None:
     ignore = (ROOT / "deploy" / "Dockerfile.dockerignore").read_text()
     for source in copied - {"/tmp/requirements.lock"}:
         assert f"!{source}" in ignore or f"!{source}/**" in ignore, source
+
+
+def test_a_suite_on_a_cluster_leaves_out_what_the_cluster_cannot_run(tmp_path: Path) -> None:
+    """The monthly CronJob runs the whole monthly suite: the scratch restore is left out, named."""
+    from drills.catalog import resolve
+    from drills.suite import cannot_run
+    from tests.k8s.conftest import write_profile
+
+    profile = str(write_profile(tmp_path))
+    assert cannot_run(profile, resolve("backup-restore-test")) == [
+        "restore-newest-backup-into-scratch-instance: "
+        "the kubernetes target cannot restore into a scratch instance"
+    ]
+    assert cannot_run(profile, resolve("database-failover")) == []
+    assert cannot_run("sandbox", resolve("backup-restore-test")) == []  # the sandbox runs it

@@ -46,3 +46,18 @@ def test_files_hold_every_drill(tmp_path: Path) -> None:
     assert set(cases) == {"complete-outage", "traffic-flood"}
     assert cases["complete-outage"].find("failure") is None
     assert cases["traffic-flood"].find("failure") is not None
+
+
+def test_a_drill_left_out_has_no_verdict_and_is_skipped_in_junit(tmp_path: Path) -> None:
+    left = SuiteEntry("backup-restore-test", None, None, "left out: no scratch restore", True)
+    entries = [entry("database-failover", Verdict.MET), left]
+    assert suite_verdict(entries) is Verdict.MET  # what was not run does not fail the suite
+    assert suite_verdict([left]) is Verdict.INVALID  # nothing ran: nothing proven
+    write_suite("monthly", entries, 10.0, tmp_path)
+    rows = json.loads((tmp_path / "suite.json").read_text())["drills"]
+    assert [r["verdict"] for r in rows] == ["met", "left-out"]
+    assert "| backup-restore-test | left-out |" in (tmp_path / "suite.md").read_text()
+    suite = ET.parse(tmp_path / "junit.xml").getroot()
+    assert (suite.get("failures"), suite.get("skipped")) == ("0", "1")
+    (case,) = [c for c in suite if c.get("name") == "backup-restore-test"]
+    assert case.find("skipped") is not None

@@ -11,8 +11,8 @@ from drills.history import History
 from drills.models import Verdict
 from drills.trend import build_trend, history_position
 from reports.trend import trend_html, trend_text
-from tests.cli.test_bad_input import one_line
 from tests.cli.test_gate_cli import run_drills
+from tests.drills_process import one_line
 from tests.engine.seeded import EPOCH, Seeder
 
 OBJECTIVES = {"objectives": [{"name": "rto", "threshold": 5.0}, {"name": "rpo", "threshold": 300}]}

@@ -4,7 +4,6 @@ same drill made slower on purpose (a pause before the recovery) fails it, saying
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -19,31 +18,18 @@ from drills.catalog import EXPERIMENTS_DIR
 from drills.errors import ExitCode
 from drills.history import History
 from drills.targets.sandbox.driver import SandboxTarget
+from tests.drills_process import ROOT, drills_environ, run_drills
 from tests.scenarios.recovery_checks import settle
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
+
 SLOWER_BY_SECONDS = 8
 
 
 def drills(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DRILLS_HOME": str(home),
-        "DRILLS_BASELINE": "0.5",
-        "DRILLS_OBSERVE_AFTER": "0.5",
-    }
-    env.pop("GITHUB_STEP_SUMMARY", None)
-    return subprocess.run(
-        [sys.executable, "-m", "drills", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
+    quick = {"DRILLS_BASELINE": "0.5", "DRILLS_OBSERVE_AFTER": "0.5"}
+    return run_drills(*args, home=home, env=quick, inherit=True, timeout=600)
 
 
 def slower_copy(tmp_path: Path) -> Path:
@@ -102,7 +88,7 @@ def test_repeat_then_gate_passes_and_a_slower_drill_fails(
 
 def test_sigterm_before_the_fault_ends_the_series(tmp_path: Path) -> None:
     """Interrupted while run 1 starts its fresh sandbox: nothing injected, no run 2 started."""
-    env = {**os.environ, "DRILLS_HOME": str(tmp_path / "home")}
+    env = drills_environ(tmp_path / "home", inherit=True)
     errors = tmp_path / "stderr.txt"
     with errors.open("w") as stderr_file:
         proc = subprocess.Popen(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,23 +18,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from drills.errors import ExitCode
 from drills.metrics import RUN_SERIES
+from tests.drills_process import run_drills
 from tests.pushgateway import recording_pushgateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def _drills(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "drills", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-        env={"DRILLS_HOME": str(home), "PATH": "/usr/bin:/bin"},
-        timeout=240,
-    )
+    return run_drills(*args, home=home, timeout=240)
 
 
 def _series(text: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:

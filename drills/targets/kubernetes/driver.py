@@ -384,9 +384,6 @@ class KubernetesTarget:
         if wait:
             self._wait_rollout(spec, patched, timeout_seconds)
 
-    def list_pods(self) -> list[dict[str, Any]]:
-        return [inventory.pod_summary(pod) for pod in self.gateway.list(PODS)]
-
     def list_events(self, since: datetime | None = None) -> list[dict[str, Any]]:
         return inventory.list_events(self.gateway, since=since)
 

@@ -99,12 +99,6 @@ class RunAs:
     def chown(self, path: Path) -> None:
         os.chown(path, self.uid, self.gid)
 
-    def chown_tree(self, path: Path) -> None:
-        self.chown(path)
-        for root, dirs, files in os.walk(path):
-            for name in [*dirs, *files]:
-                os.chown(Path(root) / name, self.uid, self.gid, follow_symlinks=False)
-
 
 @cache
 def postgres_identity() -> RunAs | None:

@@ -505,18 +505,6 @@ class Sandbox:
 _POSTGRES = (Component.POSTGRES, Component.POSTGRES_STANDBY)
 
 
-def _http_status(url: str) -> int:
-    """GET status over a throwaway connection (httpx would load a TLS trust store per call)."""
-    parts = urlsplit(url)
-    client = WireClient(f"{parts.scheme}://{parts.netloc}", 1.0, "drills-sandbox")
-    try:
-        return client.request("GET", parts.path)[0]
-    except WireError:
-        return 0
-    finally:
-        client.close()
-
-
 def _serving(url: str) -> bool:
     """/health is 200, or 503 only because maintenance mode is on (the runbook's data-corruption
     recovery scales replicas up while writes are still refused)."""
