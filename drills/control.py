@@ -10,8 +10,10 @@ Declared in every drills experiment (the `scenario` argument names the run under
 Under `drills run`, the runner attaches its own `MeasurementSession` and this control only records
 each activity's start and end (and which stage it ran in). Under a plain `chaos run`, there is no
 session yet: the control opens the target named by the `drills_target` configuration (or
-DRILLS_TARGET), measures the whole experiment itself and writes the run folder and reports when it
-ends, so a plain `chaos run` measures too. Run it with `--rollback-strategy always`.
+DRILLS_TARGET) and runs the drill's lifecycle itself (`drills.standalone`: the same drill lock,
+watchdog and cluster watch as `drills run`), and writes the run folder and reports when it ends,
+so a plain `chaos run` measures too. A target another drill holds refuses the run before anything
+is injected. Run it with `--rollback-strategy always`.
 """
 
 from __future__ import annotations
@@ -21,12 +23,19 @@ import logging
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from drills.errors import DrillError
+from drills.experiment import CONTROL_MODULE, CONTROL_NAME, designate_fault
 from drills.models import FAULT_TAG, Stage
 from drills.session import MeasurementSession
 
+if TYPE_CHECKING:
+    from drills.standalone import StandaloneRun
+
 __all__ = [
+    "CONTROL_MODULE",
+    "CONTROL_NAME",
     "after_activity_control",
     "after_experiment_control",
     "attach",
@@ -39,13 +48,13 @@ __all__ = [
 ]
 
 logger = logging.getLogger("drills")
-
-CONTROL_MODULE = "drills.control"
-CONTROL_NAME = "drills-measurement"
+# what a person running `chaos run` must see goes where Chaos Toolkit's own lines go
+console = logging.getLogger("chaostoolkit")
+REFUSED_EXIT = 30  # chaoslib: end the experiment now and never run the rollbacks (see exit.py)
 
 _lock = threading.Lock()
 _session: MeasurementSession | None = None
-_owned = False
+_owned: StandaloneRun | None = None  # under a plain `chaos run`: the drill this control runs
 _method_started = False
 _keys: dict[int, str] = {}
 _fault_names: set[str] = set()  # under a plain `chaos run`: the activities taken as the fault
@@ -67,7 +76,7 @@ def attach(session: MeasurementSession) -> None:
     """The runner hands over its session before running the experiment."""
     global _session, _owned, _method_started
     with _lock:
-        _session, _owned, _method_started = session, False, False
+        _session, _owned, _method_started = session, None, False
         _keys.clear()
         _fault_names.clear()  # `drills run` tagged its fault in the experiment itself
 
@@ -75,7 +84,7 @@ def attach(session: MeasurementSession) -> None:
 def detach() -> None:
     global _session, _owned
     with _lock:
-        _session, _owned = None, False
+        _session, _owned = None, None
         _keys.clear()
 
 
@@ -90,22 +99,20 @@ def before_experiment_control(
         _method_started = False
         if _session is not None or _suspended:
             return
-    from drills.experiment import designate_fault
-    from drills.standalone import start_standalone_session
+    from drills.standalone import start_standalone
 
-    designate_fault(context)  # the same fault as `drills run` would take
-    # chaoslib may run the method from a copy of this dict: remember the names, not the tags
-    faults = {
-        str(a.get("name"))
-        for a in context.get("method") or []
-        if isinstance(a, dict) and FAULT_TAG in (a.get("tags") or [])
-    }
-
-    session = start_standalone_session(context, configuration, kwargs.get("scenario"))
+    # the same fault as `drills run` would take; chaoslib may run the method from a copy of this
+    # dict, so the control remembers the names, not the tags
+    try:
+        choice = designate_fault(context)
+        run = start_standalone(context, configuration, kwargs.get("scenario"), choice)
+    except DrillError as exc:  # e.g. another drill holds the target: nothing may be injected
+        console.error("drills: refused: %s", exc)
+        raise SystemExit(REFUSED_EXIT) from exc
     with _lock:
-        _session, _owned = session, True
+        _session, _owned = run.lifecycle.session, run
         _fault_names.clear()
-        _fault_names.update(faults)
+        _fault_names.update(choice.names)
 
 
 def before_hypothesis_control(context: dict[str, Any], **kwargs: Any) -> None:
@@ -175,10 +182,10 @@ def after_experiment_control(
 ) -> None:
     global _session, _owned
     with _lock:
-        session, owned = _session, _owned
-        if owned:
-            _session, _owned = None, False
-    if owned and session is not None:
-        from drills.standalone import finish_standalone_session
+        owned = _owned
+        if owned is not None:
+            _session, _owned = None, None
+    if owned is not None:
+        from drills.standalone import finish_standalone
 
-        finish_standalone_session(session, context, state or {}, kwargs.get("scenario"))
+        finish_standalone(owned, context, state or {})

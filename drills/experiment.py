@@ -6,7 +6,8 @@ Any experiment file can be drilled: when it does not declare the drills measurem
 runner adds it, so every drill is measured the same way. Nobody outside this project tags an
 activity `fault`, so when none is tagged the fault is the first activity of the method (or the one
 named by `drills run --fault NAME`); `designate_fault` says which, once, for both `drills run` and
-a plain `chaos run`, and the report says why.
+a plain `chaos run` (it returns the names it chose, for the control to remember), and the
+report says why.
 """
 
 from __future__ import annotations
@@ -14,16 +15,18 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drills.control import CONTROL_MODULE, CONTROL_NAME
 from drills.errors import InputError
 from drills.expectations import EXTENSION_NAME
 from drills.models import FAULT_TAG
 from drills.schema import check_document
 from drills.yamlfiles import load_mapping
 
+CONTROL_MODULE = "drills.control"  # the measurement control every drill runs with
+CONTROL_NAME = "drills-measurement"
 FAULT_KEY = "fault"  # in the drills extension: the name of the fault activity
 FAULT_WHY_KEY = "fault_chosen"  # in the drills extension: how it was chosen, when not tagged
 
@@ -83,9 +86,17 @@ def _drills_extension(experiment: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
-def designate_fault(experiment: dict[str, Any], override: str | None = None) -> str | None:
-    """Tag the experiment's fault activity `fault` (in place) and return why it is the fault when
-    it was not tagged by its author, else None.
+@dataclass(frozen=True)
+class FaultChoice:
+    """The method activities taken as the fault, and how they were chosen when their author did
+    not tag them (None: tagged `fault` in the file, or an empty method)."""
+
+    names: frozenset[str]
+    why: str | None = None
+
+
+def designate_fault(experiment: dict[str, Any], override: str | None = None) -> FaultChoice:
+    """Choose the experiment's fault activity, tag it `fault` (in place) and return the choice.
 
     The fault is, in order: the method activity named by `override` (`drills run --fault`) or by
     the drills extension's `fault` key; the activities tagged `fault`; the first activity of the
@@ -101,7 +112,8 @@ def designate_fault(experiment: dict[str, Any], override: str | None = None) -> 
             raise InputError(f"no method activity named {named!r} to take as the fault ({names})")
         why = f"named as the fault ({'--fault' if override else 'the drills extension'})"
     elif any(FAULT_TAG in (a.get("tags") or []) for a in method):
-        return None
+        tagged = (a for a in method if FAULT_TAG in (a.get("tags") or []))
+        return FaultChoice(frozenset(str(a.get("name")) for a in tagged))
     elif method:
         chosen = method[:1]
         why = (
@@ -109,15 +121,27 @@ def designate_fault(experiment: dict[str, Any], override: str | None = None) -> 
             "choose another with `drills run --fault NAME`)"
         )
     else:
-        return None
-    for activity in method:  # exactly the chosen activity is the fault
+        return FaultChoice(frozenset())
+    choice = FaultChoice(frozenset({str(chosen[0].get("name"))}), why)
+    apply_fault_choice(experiment, choice)
+    return choice
+
+
+def apply_fault_choice(experiment: dict[str, Any], choice: FaultChoice) -> None:
+    """Tag exactly the chosen activities `fault` and note why in the drills extension (for a copy
+    of the experiment, such as the one in Chaos Toolkit's journal). A choice of tagged activities
+    changes nothing."""
+    if choice.why is None:
+        return
+    method = [a for a in experiment.get("method") or [] if isinstance(a, dict)]
+    for activity in method:
         tags = [t for t in activity.get("tags") or [] if t != FAULT_TAG]
-        if activity is chosen[0]:
+        if str(activity.get("name")) in choice.names:
             tags.append(FAULT_TAG)
         activity["tags"] = tags
-    extension[FAULT_KEY] = chosen[0].get("name")
-    extension[FAULT_WHY_KEY] = why
-    return why
+    extension = _drills_extension(experiment)
+    extension[FAULT_KEY] = next(iter(choice.names))
+    extension[FAULT_WHY_KEY] = choice.why
 
 
 def fault_choice(experiment: dict[str, Any]) -> str | None:

@@ -10,15 +10,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import os
-import secrets as token
 import signal
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -32,19 +29,17 @@ from drills.dryrun import DryRun
 from drills.errors import (
     ExitCode,
     InputError,
-    UnsafeTargetError,
 )
 from drills.experiment import designate_fault, load_for_run
-from drills.models import DrillRef, Stage, TargetRef, Verdict
+from drills.lifecycle import DrillLifecycle, deferred_interrupts, new_run_id, objectives_for
+from drills.models import DrillRef, TargetRef, Verdict
 from drills.objectives import ObjectiveTargets
-from drills.outcome import Conclusion, conclude
+from drills.outcome import Conclusion
 from drills.progress import DrillProgress
 from drills.runfolder import prepare_run_folder
-from drills.session import MeasurementSession
 from drills.settings import Settings
 from drills.targets import registry
 from drills.targets.base import Target
-from drills.targets.profiles import profile_objectives
 from drills.targets.registry import SpecKind, TargetSpec, parse_spec
 from drills.targets.sandbox.warden import FRESH_PREFIX, Warden, sweep_orphans
 
@@ -79,17 +74,6 @@ def exit_code_for(verdict: Verdict) -> ExitCode:
         Verdict.INVALID: ExitCode.ABORTED,
         Verdict.ABORTED: ExitCode.ABORTED,
     }[verdict]
-
-
-def new_run_id(scenario: str) -> str:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return f"{scenario}-{stamp}-{token.token_hex(2)}"
-
-
-def objectives_for(spec: TargetSpec) -> ObjectiveTargets:
-    if spec.kind is SpecKind.PROFILE and spec.path is not None:
-        return ObjectiveTargets.from_mapping(profile_objectives(spec.path))
-    return ObjectiveTargets()
 
 
 @contextlib.contextmanager
@@ -237,22 +221,19 @@ class Runner:
             else:
                 target = registry.open_target(spec, allow_production=request.allow_production)
             registry.register(key, target)
-            with _drill_lock(target):
-                self._preflight(target, key)
+            lifecycle = DrillLifecycle(
+                target, self.settings, objectives, run_id=run_id, run_dir=run_dir
+            )
+            lifecycle.lock()
+            try:
+                lifecycle.preflight()
                 # A fresh sandbox lives in a new temp dir each time; its history is one series.
                 name = spec.text if spec.kind is SpecKind.FRESH_SANDBOX else target.name
                 return self._measure(
-                    scenario,
-                    experiment,
-                    objectives,
-                    target,
-                    key,
-                    name,
-                    run_id,
-                    run_dir,
-                    request.chaos,
-                    request.invocation,
+                    lifecycle, scenario, experiment, key, name, request.chaos, request.invocation
                 )
+            finally:
+                lifecycle.release()
         except KeyboardInterrupt:
             return RunOutcome(
                 ExitCode.ABORTED, run_dir, None, "interrupted before the fault; nothing injected"
@@ -296,45 +277,18 @@ class Runner:
             self._warden.dismiss()
             self._warden = None
 
-    def _preflight(self, target: Target, key: str) -> None:
-        """The target must answer and be healthy before any fault (else: refused, exit 3).
-
-        The probes find the target by `key`, the text it was registered under (the `--target`
-        argument), never by the profile's `name:`.
-        """
-        from probes.http import graphql_health_check, health_ok
-
-        config = {registry.CONFIG_KEY: key}
-        deadline = time.monotonic() + PREFLIGHT_SECONDS
-        while time.monotonic() < deadline:
-            if health_ok(1.0, config) and graphql_health_check(1.0, config):
-                return
-            time.sleep(0.25)
-        raise UnsafeTargetError(
-            f"target {target.name} is not healthy (GET /health, GraphQL healthCheck): "
-            "steady state must hold before any fault"
-        )
-
     def _measure(
         self,
+        lifecycle: DrillLifecycle,
         scenario: Scenario,
         experiment: dict[str, Any],
-        objectives: ObjectiveTargets,
-        target: Target,
         key: str,
         target_name: str,
-        run_id: str,
-        run_dir: Path,
         chaos: ChaosOptions,
         invocation: str | None = None,
     ) -> RunOutcome:
-        session = MeasurementSession(
-            target,
-            run_dir,
-            run_id,
-            sample_interval_seconds=self.settings.sample_interval_seconds,
-            canary_rate=self.settings.canary_rate,
-        )
+        target = lifecycle.target
+        session = lifecycle.start()
         progress = DrillProgress(
             scenario.title,
             session.view,
@@ -344,105 +298,45 @@ class Runner:
         experiment.setdefault("configuration", {})[registry.CONFIG_KEY] = key
         journal: dict[str, Any] = {}
         aborted_reason: str | None = None
-        watchdog = _Watchdog(session, 2 * objectives.rto_seconds)
-        cluster = None
-        if target.kind == "kubernetes":
-            from drills.clusterwatch import ClusterWatch
-
-            cluster = ClusterWatch(
-                target,  # type: ignore[arg-type]
-                session.clock,
-                session.record_sample,
-                interval_seconds=self.settings.sample_interval_seconds,
-            )
-        session.start()
-        if cluster is not None:
-            cluster.start()
         control.attach(session)
         progress.start()
-        watchdog.start()
         interrupted = False
         try:
-            session.view.note = "measuring the steady-state baseline"
-            time.sleep(self.settings.baseline_seconds)
-            session.view.note = None
-            with chaostoolkit_log(run_dir):
+            lifecycle.baseline()
+            with chaostoolkit_log(lifecycle.run_dir):
                 journal = run_like_chaos(experiment, chaos, {registry.CONFIG_KEY: key})
         except KeyboardInterrupt:  # outside Chaos Toolkit's own handling: before the experiment
             interrupted = True
             aborted_reason = "interrupted (Ctrl-C or SIGTERM) before the experiment ran"
         except BaseException:
-            watchdog.stop()
             progress.stop()
             control.detach()
-            session.stop(verify_canary=False)
+            lifecycle.abandon()
             raise
-        watchdog.stop()  # it signals only while the experiment runs
+        lifecycle.experiment_ended()
         control.detach()
         if not interrupted:
-            try:
-                session.view.note = "observing after the experiment"
-                time.sleep(self.settings.observe_after_seconds)
-            except KeyboardInterrupt:
-                interrupted = True
-                aborted_reason = "interrupted (Ctrl-C or SIGTERM) while observing the aftermath"
+            aborted_reason = lifecycle.observe_after()
+            interrupted = aborted_reason is not None
         progress.stop()
-        if watchdog.fired:
-            aborted_reason = (
-                f"aborted: not recovered within twice the RTO objective "
-                f"({2 * objectives.rto_seconds:.0f} s); rollbacks ran"
-            )
-        if aborted_reason is None and journal.get("status") == "interrupted":
+        if (
+            not lifecycle.watchdog_fired
+            and aborted_reason is None
+            and journal.get("status") == "interrupted"
+        ):
             interrupted = True
-            aborted_reason = "interrupted (Ctrl-C or SIGTERM); rollbacks ran"
-        with deferred_interrupts() as received:  # finish the run folder whatever comes now
-            self.say("Reading the canary back ...")
-            data = session.stop()
-            notes: list[str] = session.write_problems()
-            if cluster is not None:
-                if cluster.stop(run_dir, data.started_at, data.ended_at) is None:
-                    notes.append(
-                        "the cluster's events and logs of the drill window could not be read"
-                    )
-                if cluster.error:
-                    notes.append(cluster.error)
-            conclusion = conclude(
-                data,
-                journal,
-                run_id=run_id,
-                drill=DrillRef(scenario.key, scenario.title, str(scenario.path)),
-                target=TargetRef(target_name, target.kind, target.control_plane_url),
-                run_dir=run_dir,
-                history_path=self.settings.history_location,
-                objectives=objectives,
-                aborted_reason=aborted_reason,
-                notes=notes,
-                invocation_id=invocation,
-            )
-        interrupted = interrupted or bool(received)
+        conclusion = lifecycle.finish(
+            journal,
+            drill=DrillRef(scenario.key, scenario.title, str(scenario.path)),
+            target=TargetRef(target_name, target.kind, target.control_plane_url),
+            aborted_reason=aborted_reason,
+            invocation_id=invocation,
+            say=self.say,
+        )
+        interrupted = interrupted or lifecycle.interrupted_while_finishing
         result = conclusion.result
         code = exit_code_for(result.verdict) if not conclusion.unwritten else ExitCode.UNRECORDED
-        return RunOutcome(code, run_dir, conclusion, result.verdict_reason, interrupted)
-
-
-@contextlib.contextmanager
-def deferred_interrupts() -> Iterator[list[int]]:
-    """Ctrl-C and SIGTERM are noted, not raised, while the block finishes (the run folder, the
-    teardown of a fresh sandbox); the caller sees which arrived."""
-    received: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield received
-        return
-
-    def note(signum: int, frame: FrameType | None) -> None:
-        received.append(signum)
-
-    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield received
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        return RunOutcome(code, lifecycle.run_dir, conclusion, result.verdict_reason, interrupted)
 
 
 @contextlib.contextmanager
@@ -462,51 +356,3 @@ def chaostoolkit_log(run_dir: Path) -> Iterator[None]:
         handler.close()
         logger.setLevel(saved[0])
         logger.propagate = saved[1]
-
-
-@contextlib.contextmanager
-def _drill_lock(target: Target) -> Iterator[None]:
-    """One drill per target at a time: a file lock on a sandbox, a Lease in a namespace."""
-    from drills.targets.sandbox.driver import SandboxTarget
-
-    if isinstance(target, SandboxTarget):
-        with target.drill_lock():
-            yield
-        return
-    if target.kind == "kubernetes":  # imported only here: the client is slow to import
-        from drills.targets.kubernetes import KubernetesTarget
-
-        assert isinstance(target, KubernetesTarget)
-        with target.lock().keep_alive():
-            yield
-        return
-    yield
-
-
-class _Watchdog:
-    """Ends a drill that is still down at twice its RTO objective (rollbacks still run)."""
-
-    def __init__(self, session: MeasurementSession, limit_seconds: float) -> None:
-        self._session = session
-        self._limit = limit_seconds
-        self._stop = threading.Event()
-        self.fired = False
-        self._thread = threading.Thread(target=self._loop, name="drills-watchdog", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(0.5):
-            fault_at = self._session.view.fault_at
-            if fault_at is None or self._session.view.stage is not Stage.METHOD:
-                continue  # chaoslib handles the signal only in the method; never in rollbacks
-            healthy = all(self._session.view.health.copy().values())
-            if not healthy and self._session.clock.now() - fault_at > self._limit:
-                self.fired = True
-                os.kill(os.getpid(), signal.SIGUSR1)  # chaoslib: stop now, keep rollbacks
-                return
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=1.0)

@@ -17,8 +17,9 @@ from drills.catalog import Scenario
 from drills.catalog import suite as suite_scenarios
 from drills.dryrun import kubernetes_cannot_run
 from drills.errors import DrillError, ExitCode
+from drills.lifecycle import new_run_id
 from drills.models import Verdict
-from drills.runner import Runner, RunRequest, exit_code_for, new_run_id
+from drills.runner import Runner, RunRequest, exit_code_for
 from drills.targets.profiles import read_profile
 from drills.targets.registry import SpecKind, parse_spec
 from reports.suite import SuiteEntry, suite_verdict, write_suite

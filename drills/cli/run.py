@@ -16,10 +16,11 @@ from drills.catalog import suite as suite_scenarios
 from drills.chaosrun import HYPOTHESIS_STRATEGIES, ROLLBACK_STRATEGIES, ChaosOptions
 from drills.cli.exports import export_metrics, gateway_option, run_summary, suite_summary
 from drills.errors import EXIT_CODES_HELP, ExitCode
+from drills.lifecycle import new_run_id
 from drills.models import Verdict
 from drills.numbers import fmt_count, fmt_value
 from drills.runfolder import prepare_run_folder
-from drills.runner import Runner, RunOutcome, RunRequest, new_run_id
+from drills.runner import Runner, RunOutcome, RunRequest
 from drills.settings import Settings
 from drills.suite import SuiteOutcome, run_suite
 
