@@ -63,6 +63,8 @@ def run(argv: list[str]) -> int:
 def test(extra: list[str]) -> int:
     steps = [
         ("ruff", [str(PYTHON), "-m", "ruff", "check", "."]),
+        # the layer contracts in pyproject.toml: the engine never imports an adapter
+        ("import-linter", [str(BIN / "lint-imports"), "--no-cache"]),
         ("mypy", [str(PYTHON), "-m", "mypy"]),
         ("pytest", [str(PYTHON), "-m", "pytest", *extra]),
     ]

@@ -10,6 +10,7 @@ import click
 import pytest
 import yaml
 
+from drills.cadence import cadence_named
 from drills.cli.main import cli
 from drills.errors import ExitCode
 from tests.cli.test_gate_cli import run_drills
@@ -84,3 +85,17 @@ def test_a_bad_request_is_one_line_exit_2(tmp_path: Path) -> None:
     assert "at least 4 runs" in one_line(done.stderr)
     with pytest.raises(click.UsageError):
         parses(["run", "complete-outage", "--repeat", "0"])
+
+
+def test_a_suite_pipeline_runs_the_cadence_tables_drills(tmp_path: Path) -> None:
+    done = run_drills(tmp_path, "ci", "--emit", "gitlab", "--suite", "monthly")
+    assert done.returncode == 0, done.stderr
+    commands = drills_commands(script(yaml.safe_load(done.stdout), "gitlab"))
+    drills = [c[1] for c in commands if c[0] == "run"]
+    assert drills == list(cadence_named("monthly").drills)
+    assert commands[-1][3:] == drills  # and the gate judges exactly those
+    done = run_drills(tmp_path, "ci", "--emit", "gitlab", "--suite", "weekly")
+    assert done.returncode == ExitCode.USAGE
+    assert "no scenarios in suite 'weekly'" in one_line(done.stderr)
+    done = run_drills(tmp_path, "ci", "--emit", "gitlab", "--suite", "monthly", "--scenario", "x")
+    assert done.returncode == ExitCode.USAGE
