@@ -43,8 +43,6 @@ from drills.targets.base import Target
 from drills.targets.registry import SpecKind, TargetSpec, parse_spec
 from drills.targets.sandbox.warden import FRESH_PREFIX, Warden, sweep_orphans
 
-PREFLIGHT_SECONDS = 30.0
-
 
 @dataclass(frozen=True)
 class RunRequest:
