@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from drills.cadence import DueState, due
-from drills.catalog import scenarios
+from drills.catalog import installed
 from drills.history import History
 from drills.metrics import due_points, write_textfile
 from drills.settings import Settings
@@ -33,13 +33,14 @@ def due_command(
     target: str | None, as_json: bool, fail_if_overdue: bool, metrics_textfile: Path | None
 ) -> None:
     """List the cadence's drills: last run that proved something, next due date, state."""
+    catalog = installed()
     location = Settings.from_environ().history_location
     now = datetime.now(UTC)
     if not isinstance(location, Path) or location.exists():
         with History(location) as history:
-            rows = due(scenarios(), history, now, target)
+            rows = due(catalog, history, now, target)
     else:
-        rows = due(scenarios(), None, now, target)
+        rows = due(catalog, None, now, target)
     if metrics_textfile is not None:
         write_textfile(metrics_textfile, due_points(rows))
     if as_json:
