@@ -7,12 +7,15 @@
   profile, tailored to it: only the objects it names, by name where RBAC can check one, plus
   `get` on the Secrets it references;
 - a PersistentVolumeClaim for reports and history (`DRILLS_HOME=/reports`);
+- given the profile, the ConfigMap the CronJobs mount at /etc/drills: the profile and the files
+  it names, in-cluster credentials, secrets as references (`drills.targets.kubernetes.configmap`);
 - one CronJob per cadence of the runbook whose drills the Kubernetes target can run: monthly
   database failover, quarterly full DR simulation, semi-annual cross-region failover (the annual
   infrastructure rebuild cannot run on a cluster and is left out, with the reason in a comment
   and on stderr). Each forbids
   overlapping runs, never retries a drill (a retried drill measures a different outage), and
-  runs the `drills` image as a non-root user with a read-only root filesystem.
+  runs the `drills` image as a non-root user with a read-only root filesystem. With a
+  Pushgateway URL, each run pushes its results there (`drills run --pushgateway`).
 
 The schedules sit at 04:00 UTC, away from the runbook's 02:00 UTC full backup, on different days
 of the month so cadences never start together (the namespace Lease would refuse the second).
@@ -26,7 +29,9 @@ from typing import Any
 
 import yaml
 
+from drills.metrics import validate_gateway_url
 from drills.safety import ProductionGuard
+from drills.targets.kubernetes.configmap import profile_configmap as configmap_for
 from drills.targets.kubernetes.permissions import (
     NAMESPACED_RULES,
     Rule,
@@ -122,15 +127,18 @@ def emit_kubernetes(
     reports_storage: str = "1Gi",
     allow_production: bool = False,
     profile: KubernetesProfile | None = None,
+    pushgateway: str | None = None,
 ) -> str:
     """The whole schedule as multi-document YAML (refuses a production-looking namespace).
 
     `profile_configmap` holds `profile.yaml` (and any Job templates or manifests it names,
     mounted beside it at /etc/drills); `env_from_secret` is a Secret whose keys become the
     runner's environment (for `{env: VAR}` references in the profile). With `profile`, the
-    Role is tailored to it (`rules_for_profile`) and `secret_names` come from it.
+    Role is tailored to it (`rules_for_profile`), `secret_names` come from it, and the
+    ConfigMap itself is emitted. With `pushgateway`, every run pushes its results there.
     """
     ProductionGuard(allow_production=allow_production).check(namespace=namespace)
+    gateway = None if pushgateway is None else validate_gateway_url(pushgateway)
     meta = _meta_factory(namespace)
     docs: list[dict[str, Any]] = [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(service_account)},
@@ -146,6 +154,8 @@ def emit_kubernetes(
             },
         },
     ]
+    if profile is not None:
+        docs.append(configmap_for(profile, profile_configmap, namespace, _LABELS))
     skipped = left_out()
     for cadence in CADENCES:
         if cadence.name in skipped:
@@ -159,6 +169,7 @@ def emit_kubernetes(
                 profile_configmap=profile_configmap,
                 reports_claim=reports_claim,
                 env_from_secret=env_from_secret,
+                pushgateway=gateway,
             )
         )
     header = (
@@ -167,7 +178,21 @@ def emit_kubernetes(
     )
     for name, reasons in skipped.items():
         header += f"# left out: {name}: " + "; ".join(reasons) + "\n"
-    return header + yaml.safe_dump_all(docs, sort_keys=False, default_flow_style=False)
+    return header + yaml.dump_all(
+        docs, Dumper=_BlockDumper, sort_keys=False, default_flow_style=False
+    )
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """Multi-line strings (the ConfigMap's files) as `|` blocks, readable in the output."""
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_BlockDumper.add_representer(str, _text)
 
 
 def _meta_factory(namespace: str) -> Callable[[str], dict[str, Any]]:
@@ -222,12 +247,14 @@ def _cronjob(
     profile_configmap: str,
     reports_claim: str,
     env_from_secret: str | None,
+    pushgateway: str | None = None,
 ) -> dict[str, Any]:
     labels = {**_LABELS, "drills.dev/cadence": cadence.cadence, "drills.dev/drill": cadence.name}
+    push = [] if pushgateway is None else ["--pushgateway", pushgateway]
     container: dict[str, Any] = {
         "name": "drills",
         "image": image,
-        "args": [*cadence.args, "--target", PROFILE_FILE],
+        "args": [*cadence.args, "--target", PROFILE_FILE, *push],
         "env": [{"name": "DRILLS_HOME", "value": REPORTS_DIR}],
         "securityContext": {
             "allowPrivilegeEscalation": False,

@@ -1,7 +1,9 @@
 """Fixtures: a live Kubernetes API emulator per test, a seeded staging namespace, a profile.
 
-Every test that uses `kube` is also an RBAC check: at teardown, each request the code under test
-sent must be granted by the Role `drills schedule --emit kubernetes` prints.
+Every test that uses `kube` is also an RBAC check and a schema check: at teardown, each request
+the code under test sent must be granted by the Role `drills schedule --emit kubernetes` prints,
+and its body must validate against the Kubernetes OpenAPI schemas of the oldest and newest
+supported versions (`tests/k8s/openapi.py`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from tests.k8s import objects as o
 from tests.k8s.database_pair import Standby, start_pair
 from tests.k8s.dr_scripts import DrScripts, start_restorable_pair
 from tests.k8s.kube_server import DEPLOYMENTS, PODS, STATEFULSETS, KubeServer
+from tests.k8s.openapi import request_problems
 from tests.k8s.rbac import uncovered
 from tests.service.stack import Postgres
 
@@ -137,9 +140,11 @@ def kube() -> Iterator[KubeServer]:
         # inventory listing the emitted Role leaves out.
         rules = [*NAMESPACED_RULES, *INVENTORY_RULES, *CLUSTER_RULES, *server.extra_rules]
         missing = uncovered(server.driver_requests(), rules)
+        invalid = request_problems(server.driver_requests())
     finally:
         server.close()
     assert not missing, "requests the emitted Role does not grant:\n" + "\n".join(missing)
+    assert not invalid, "request bodies a real API server would refuse:\n" + "\n".join(invalid)
 
 
 @pytest.fixture
