@@ -147,5 +147,6 @@ def test_everything_emitted_validates_for_the_oldest_and_newest_kubernetes(
     kinds = sorted({d["kind"] for d in docs})
     expected = {"CronJob", "PersistentVolumeClaim", "Role", "RoleBinding", "ServiceAccount"}
     assert set(kinds) == expected | ({"ConfigMap"} if with_profile else set())
+    assert ("give --profile FILE to print it" in text) is not with_profile
     assert SUPPORTED_VERSIONS == ("1.27", "1.37")
     assert [p for doc in docs for p in manifest_problems(doc)] == []
