@@ -214,7 +214,11 @@ def test_data_corruption_restores_to_before_the_fault_and_counts_the_writes_it_l
         [restore] = restorable.restores
         assert m["recovery_target"] == restore.target.isoformat()
         lost = sum(len(seqs) for seqs in restore.lost.values())
-        print(f"data-corruption: {lost} acknowledged writes committed after the recovery point")
+        print(
+            f"data-corruption: {lost} acknowledged writes committed after the recovery point; "
+            f"writes_lost {m['writes_lost']}, RTO {m['rto_seconds']:.2f} s, "
+            f"RPO {m['rpo_seconds']:.3f} s, tampered {m['rows_corrupted_by_fault']}"
+        )
         assert lost > 0, "nothing was committed between the fault and the write stop"
         assert m["writes_lost"] == lost
         assert m["writes_corrupted"] == 0
