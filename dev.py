@@ -5,6 +5,7 @@
     python3 dev.py test [PYTEST ARGS] lint, type-check and run the whole test suite
     python3 dev.py drills ARGS...     any `drills` command inside the environment
     python3 dev.py env                only build the environment
+    python3 dev.py image [TAG]        build the runner image (deploy/Dockerfile), print its size
 
 The environment is `.venv/` beside this file, installed from `requirements.lock` (pinned versions
 with hashes) and rebuilt whenever the lock file changes. The project itself is put on the venv's
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -25,6 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 LOCK = ROOT / "requirements.lock"
+RUNTIME_LOCK = ROOT / "requirements-runtime.lock"  # what the image installs: no dev tools
+RUNTIME_VENV = ROOT / "build" / "runtime-venv"
+DEFAULT_TAG = "drills:0.1.0"
 STAMP = VENV / ".lock-sha256"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
@@ -77,6 +82,51 @@ def test(extra: list[str]) -> int:
     return 0
 
 
+def tree_bytes(path: Path) -> int:
+    total = 0
+    for folder, _, files in os.walk(path):
+        for name in files:
+            file = Path(folder) / name
+            if not file.is_symlink():
+                total += file.stat().st_size
+    return total
+
+
+def image(tag: str) -> int:
+    """Build the runner image and print its size; without Docker, build the image's runtime
+    environment (the same lock, the same install command) and print that size instead."""
+    docker = shutil.which("docker")
+    engine = (
+        docker is not None
+        and subprocess.run([docker, "info"], capture_output=True, check=False).returncode == 0
+    )
+    if docker is not None and engine:
+        build = [docker, "build", "-f", "deploy/Dockerfile", "-t", tag, "."]
+        if run(build) != 0:
+            return 1
+        size = subprocess.run(
+            [docker, "image", "inspect", "--format", "{{.Size}}", tag],
+            check=True, capture_output=True, text=True,
+        ).stdout.strip()  # fmt: skip
+        print(f"image {tag}: {int(size) / 1e6:.0f} MB")
+        return 0
+    say(
+        f"no Docker engine here: building the image's runtime venv from {RUNTIME_LOCK.name} instead"
+    )
+    venv.EnvBuilder(with_pip=True, clear=True).create(RUNTIME_VENV)
+    python = RUNTIME_VENV / BIN.name / PYTHON.name
+    pip = [str(python), "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "install", "--require-hashes", "--no-deps", "-r", str(RUNTIME_LOCK)],
+                   check=True)  # fmt: skip
+    runtime = tree_bytes(RUNTIME_VENV)
+    print(f"image {tag} (no Docker engine: its runtime venv, what the image puts in /opt/venv): "
+          f"{runtime / 1e6:.0f} MB from {RUNTIME_LOCK.name}")  # fmt: skip
+    if VENV.exists():
+        print(f"  for comparison, the dev venv {VENV.name}/ (with the dev tools): "
+              f"{tree_bytes(VENV) / 1e6:.0f} MB")  # fmt: skip
+    return 0
+
+
 def main(args: list[str]) -> int:
     command, rest = (args[0], args[1:]) if args else ("help", [])
     if command in ("help", "-h", "--help"):
@@ -97,6 +147,8 @@ def main(args: list[str]) -> int:
         return run([str(PYTHON), "-m", "drills", "run", scenario, *options])
     if command == "drills":
         return run([str(PYTHON), "-m", "drills", *rest])
+    if command == "image":
+        return image(rest[0] if rest else DEFAULT_TAG)
     say(f"unknown command {command!r}; try: python3 dev.py help")
     return 2
 

@@ -48,6 +48,19 @@ def scenarios(directory: Path = EXPERIMENTS_DIR) -> list[Scenario]:
     return [_scenario(p) for p in sorted(directory.glob("*.yaml"))]
 
 
+def installed() -> list[Scenario]:
+    """Every scenario of the catalog; refuses an empty one (exit 2).
+
+    An install that lost its experiment files would otherwise list nothing and report nothing
+    due: a false green for `drills due --fail-if-overdue`."""
+    found = scenarios(EXPERIMENTS_DIR)
+    if not found:
+        raise UnknownScenarioError(
+            f"no scenarios: {EXPERIMENTS_DIR} holds no experiment files (a broken install?)"
+        )
+    return found
+
+
 def resolve(name_or_path: str, directory: Path = EXPERIMENTS_DIR) -> Scenario:
     """A catalog name or a path to an experiment file; a clear error for anything else."""
     candidate = directory / f"{name_or_path}.yaml"

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from drills.cadence import DueState, due
+from drills.catalog import installed
 from drills.history import History
 from drills.metrics import due_points, write_textfile
 from drills.settings import Settings
@@ -32,6 +33,7 @@ def due_command(
     target: str | None, as_json: bool, fail_if_overdue: bool, metrics_textfile: Path | None
 ) -> None:
     """List the cadence's drills: last run that proved something, next due date, state."""
+    installed()  # an empty catalog (a wheel without its experiments) is an error, not a false green
     location = Settings.from_environ().history_location
     now = datetime.now(UTC)
     if not isinstance(location, Path) or location.exists():

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from drills import __version__
-from drills.catalog import scenarios
+from drills.catalog import installed
 from drills.cli.baseline import baseline
 from drills.cli.ci import ci_command
 from drills.cli.crash import install_thread_hook, report_crash
@@ -43,11 +43,12 @@ def cli() -> None:
 @click.option("--long", "long_", is_flag=True, help="Also say what each drill does.")
 def list_scenarios(long_: bool) -> None:
     """List the scenarios `drills run` knows, with their cadence."""
+    catalog = installed()
     table = Table(box=None, pad_edge=False)
     table.add_column("scenario", style="bold", no_wrap=True)
     table.add_column("cadence", no_wrap=True)
     table.add_column("drill")
-    for scenario in scenarios():
+    for scenario in catalog:
         text = f"{scenario.title}\n[dim]{scenario.description}[/]" if long_ else scenario.title
         table.add_row(scenario.name, ", ".join(scenario.cadence) or "-", text)
         if long_:

@@ -18,9 +18,15 @@ EMITTERS = ("kubernetes",)
 @click.option(
     "--profile",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Target profile: the Role is tailored to it (its objects, by name; its Secrets).",
+    help="Target profile: the Role is tailored to it (its objects, by name; its Secrets), and "
+    "it is emitted as the ConfigMap the CronJobs mount (secrets stay references).",
 )
 @click.option("--profile-configmap", default="drills-profile", show_default=True)
+@click.option(
+    "--pushgateway",
+    metavar="URL",
+    help="Each scheduled run pushes its results to this Prometheus Pushgateway.",
+)
 @click.option("--allow-production", is_flag=True, help="Emit for a production-looking namespace.")
 def schedule(
     emit: str,
@@ -28,6 +34,7 @@ def schedule(
     image: str,
     profile: Path | None,
     profile_configmap: str,
+    pushgateway: str | None,
     allow_production: bool,
 ) -> None:
     """Print ServiceAccount, least-privilege RBAC and one CronJob per runbook cadence."""
@@ -52,6 +59,7 @@ def schedule(
             profile_configmap,
             allow_production=allow_production,
             profile=loaded,
+            pushgateway=pushgateway,
         ),
         nl=False,
     )

@@ -12,7 +12,11 @@ driver's watches see every change, exactly as they would see a kubelet's):
 - a kubelet: a new pod turns Ready `ready_after_seconds` after it was created (its
   `lastTransitionTime` in whole seconds, as the API server stores it);
 - a Job controller: a created Job completes after `job_seconds`, fails, or hangs forever,
-  chosen per purpose (`job_outcomes`); the Job's pod and its log are created too;
+  chosen per purpose (`job_outcomes`); the Job's pod and its log are created too. With `scripts`
+  (`tests/k8s/dr_scripts.py`), backup, verify, restore and reseed Jobs run what such Jobs run in a
+  cluster against the real PostgreSQL behind `database.conninfo`, with the Job's environment, and
+  complete or fail as that does (its output is the pod's log); the database is down while its
+  restore runs;
 - `psql` in a database pod (exec): finds no long-running query, terminates none, and
   `pg_promote()` promotes the standby; every statement is kept in `sql` for tests to count;
 - a NetworkPolicy denying addresses (`block_addresses`): `blocked`, which the service drops;
@@ -37,12 +41,14 @@ from typing import Any
 import kmock
 
 from drills.targets.kubernetes.manifests import BLOCK_POLICY_NAME, FAULT_POLICY_PREFIX
+from tests.k8s.dr_scripts import DrScripts, ScriptFailed
 from tests.k8s.kube_server import DEPLOYMENTS, JOBS, PODS, STATEFULSETS, KubeServer, stamp
 
 NETWORK_POLICIES = kmock.resource("networking.k8s.io", "v1", "networkpolicies")
 
 REVISION = "emulator.drills.dev/template-hash"
 JobOutcome = str  # "Complete" | "Failed" | "hang"
+SCRIPTED_JOBS = frozenset({"backup", "verify", "restore", "rebuild-standby"})
 
 
 @dataclass
@@ -92,11 +98,13 @@ class ClusterEmulator:
     sql: list[str] = field(default_factory=list)
     # Further parts of "the system answers" (the service's capacity under a flood), by name.
     checks: dict[str, Callable[[], bool]] = field(default_factory=dict)
+    scripts: DrScripts | None = None  # what backup/restore Jobs really do, when given
 
     def __post_init__(self) -> None:
         self._born: dict[str, float] = {}
         self._seed_revisions: dict[tuple[str, str], str] = {}
         self._jobs: dict[str, float] = {}
+        self._scripts_done: dict[str, tuple[bool, str]] = {}  # Job -> (succeeded, log)
         self._names = itertools.count(1)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="cluster-emulator", daemon=True)
@@ -267,6 +275,11 @@ class ClusterEmulator:
             name = str(meta["name"])
             purpose = str((meta.get("labels") or {}).get("drills.dev/purpose", ""))
             path = f"/apis/batch/v1/namespaces/{meta['namespace']}/jobs/{name}/status"
+            scripted = (
+                self.scripts is not None
+                and purpose in SCRIPTED_JOBS
+                and purpose not in self.job_outcomes
+            )
             if name not in self._jobs:
                 self._jobs[name] = now
                 self.jobs_seen.append(name)
@@ -282,6 +295,8 @@ class ClusterEmulator:
                     },
                 )
                 self.kube.send("PATCH", path, {"status": {"startTime": stamp(), "active": 1}})
+                if scripted:
+                    self._start_script(name, purpose, _job_env(job))
                 continue
             outcome = self.job_outcomes.get(purpose, "Complete")
             status = job.get("status") or {}
@@ -291,6 +306,12 @@ class ClusterEmulator:
                 or now - self._jobs[name] < self.job_seconds
             ):
                 continue
+            if scripted:
+                if name not in self._scripts_done:
+                    continue  # still running
+                ok, log = self._scripts_done[name]
+                self.kube.handler.logs[f"{name}-x1"] = log
+                outcome = "Complete" if ok else "Failed"
             if purpose == "promote" and outcome == "Complete":
                 self.promoted = True
             if purpose == "rebuild-standby" and outcome == "Complete":
@@ -300,6 +321,20 @@ class ClusterEmulator:
             body: dict[str, Any] = {"active": 0, "conditions": [condition]}
             body |= {"succeeded": 1, "completionTime": stamp()} if ok else {"failed": 1}
             self.kube.send("PATCH", path, {"status": body})
+
+    def _start_script(self, job: str, purpose: str, env: dict[str, str]) -> None:
+        """Run the Job's script in its own thread (a restore takes seconds; the controllers
+        and the kubelet must keep working meanwhile, as in a cluster)."""
+        scripts = self.scripts
+        assert scripts is not None
+
+        def run() -> None:
+            try:
+                self._scripts_done[job] = (True, scripts.run(purpose, env))
+            except ScriptFailed as exc:
+                self._scripts_done[job] = (False, f"{purpose} failed\n{exc}\n")
+
+        threading.Thread(target=run, name=f"job-{job}", daemon=True).start()
 
     def _observe_health(self) -> None:
         self.parts = self._parts()
@@ -335,7 +370,10 @@ class ClusterEmulator:
             for p in pods
             if _ready(p) and _matches(p, selectors.get(self.control_plane, {}))
         ]
-        database = ready(self.primary) or (self.promoted and ready(self.standby))
+        restoring = self.scripts is not None and self.scripts.restoring
+        database = not restoring and (
+            ready(self.primary) or (self.promoted and ready(self.standby))
+        )
         return {
             "control-plane": bool(self.ready_control_plane),
             "postgres": database and "postgres" not in isolated,
@@ -398,6 +436,13 @@ def _pod_path(pod: dict[str, Any]) -> str:
 def _matches(obj: dict[str, Any], selector: dict[str, str]) -> bool:
     labels = (obj.get("metadata") or {}).get("labels") or {}
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def _job_env(job: dict[str, Any]) -> dict[str, str]:
+    """The environment the driver gave the Job's (first) container."""
+    containers = ((job.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers")
+    env = (containers or [{}])[0].get("env") or []
+    return {str(item["name"]): str(item.get("value", "")) for item in env if "name" in item}
 
 
 def _container_ready(container: dict[str, Any]) -> dict[str, Any]:

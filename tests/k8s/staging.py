@@ -21,6 +21,7 @@ from tests.drills_process import run_drills
 from tests.k8s import objects as o
 from tests.k8s.cluster_emulator import ClusterEmulator
 from tests.k8s.conftest import MAINTENANCE, POSTGRES, job_template, seed_cluster
+from tests.k8s.dr_scripts import DrScripts
 from tests.k8s.emulated_service import EmulatedService
 from tests.k8s.kube_server import INGRESSES, PODS, STATEFULSETS, KubeServer
 from tests.k8s.rbac import uncovered
@@ -91,9 +92,15 @@ def start_staging(
     rto_seconds: int = 900,
     postgres_port: int | None = None,
     postgres_password: str = "",
+    scripts: DrScripts | None = None,
 ) -> Staging:
     """The cluster, its emulator and service, and a profile; `postgres_port`: a real PostgreSQL
-    (the primary of a `database_pair`) as `database.conninfo`, for drills that read SQL."""
+    (the primary of a `database_pair`) as `database.conninfo`, for drills that read SQL.
+
+    With `scripts` (a `start_restorable_pair`), its primary is `database.conninfo`, the service
+    keeps its data there, and the backup/restore Jobs really back up and restore it."""
+    if scripts is not None:
+        postgres_port, postgres_password = scripts.primary.port, scripts.primary.password
     seed_cluster(kube)
     kube.seed(STATEFULSETS, o.statefulset("postgresql-standby", STANDBY))
     kube.seed(PODS, o.pod("postgresql-standby-0", STANDBY, container="postgresql"))
@@ -101,9 +108,11 @@ def start_staging(
     (tmp_path / "maintenance.yaml").write_text(MAINTENANCE)
     for pod in ("maestro-control-plane-7d9f-a", "postgresql-0", "redis-5c4b-a"):
         kube.handler.logs[pod] = f"{pod}: serving\n"
-    emulator = ClusterEmulator(kube, standby="postgresql-standby")
+    emulator = ClusterEmulator(kube, standby="postgresql-standby", scripts=scripts)
     emulator.start()
-    service = EmulatedService(emulator)
+    service = EmulatedService(
+        emulator, database=None if scripts is None else scripts.primary.conninfo()
+    )
     config = kubeconfig(tmp_path / "kubeconfig", kube.url, "staging")
     for purpose in ("backup", "restore", "verify", "promote", "rebuild-standby"):
         (tmp_path / f"{purpose}-job.yaml").write_text(job_template(f"pg-{purpose}", purpose))

@@ -387,7 +387,8 @@ def test_the_runner_image_definition() -> None:
         "FROM python:3.11-slim AS deps",
         "FROM python:3.11-slim",
     ]
-    assert "pip install --require-hashes --no-deps -r /tmp/requirements.lock" in dockerfile
+    install = "pip install --require-hashes --no-deps -r /tmp/requirements-runtime.lock"
+    assert install in dockerfile  # the runtime lock: no dev tools in the image
     assert "USER 10001:10001" in instructions  # the CronJobs' runAsUser
     assert instructions[-2:] == ['ENTRYPOINT ["drills"]', 'CMD ["--help"]']
     copied = {
@@ -396,7 +397,7 @@ def test_the_runner_image_definition() -> None:
         if line.startswith("COPY ") and "--from" not in line
     }
     ignore = (ROOT / "deploy" / "Dockerfile.dockerignore").read_text()
-    for source in copied - {"/tmp/requirements.lock"}:
+    for source in copied - {"/tmp/requirements-runtime.lock"}:
         assert f"!{source}" in ignore or f"!{source}/**" in ignore, source
 
 

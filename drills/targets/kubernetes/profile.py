@@ -55,6 +55,7 @@ from drills.targets.kubernetes.names import check_dns_label
 from drills.targets.kubernetes.resources import MANIFEST_KINDS
 
 __all__ = [
+    "JOB_PURPOSES",
     "ClusterSettings",
     "ComponentSpec",
     "DatabaseSettings",

@@ -28,9 +28,16 @@ __all__ = [
     "SECRETS",
     "SERVICES",
     "STATEFULSETS",
+    "SUPPORTED_VERSIONS",
     "WORKLOADS",
     "Resource",
 ]
+
+
+# The oldest and newest Kubernetes minor versions drills supports: 1.27 made CronJob
+# `spec.timeZone` GA (the emitted CronJobs set it); the newest is the kubernetes client's (37).
+# The tests validate every request body and emitted manifest against both versions' schemas.
+SUPPORTED_VERSIONS = ("1.27", "1.37")
 
 
 @dataclass(frozen=True)

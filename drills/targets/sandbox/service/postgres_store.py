@@ -26,7 +26,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from drills.errors import InputError
 from drills.targets.sandbox.service.guard import Guard, remaining_seconds
 
-__all__ = ["CanaryRecord", "PostgresStore", "is_postgres_failure", "run_checksum"]
+__all__ = ["SCHEMA_SQL", "CanaryRecord", "PostgresStore", "is_postgres_failure", "run_checksum"]
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ SCHEMA_LOCK_KEY = 0x6D61657374726F  # "maestro": serialises schema creation acro
 POOL_WAIT_MARGIN_SECONDS = 0.05
 FAST_FAIL_WINDOW_SECONDS = 1.0
 
-_SCHEMA_SQL = (
+SCHEMA_SQL = (
     """CREATE TABLE IF NOT EXISTS canary_records (
         stream text NOT NULL,
         seq bigint NOT NULL,
@@ -163,7 +163,7 @@ async def _ensure_schema(conn: psycopg.AsyncConnection[Any]) -> None:
         return  # present, or a standby (where nothing can be created anyway)
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
-        for statement in _SCHEMA_SQL:
+        for statement in SCHEMA_SQL:
             await conn.execute(statement)
     log.info("schema ensured (canary_records, runs)")
 
