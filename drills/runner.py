@@ -28,6 +28,8 @@ from rich.console import Console
 from drills import control
 from drills.catalog import Scenario, resolve
 from drills.chaosrun import ChaosOptions, run_like_chaos
+from drills.controlplane.connection import Endpoint
+from drills.controlplane.health import steady
 from drills.dryrun import DryRun
 from drills.errors import (
     ExitCode,
@@ -43,7 +45,7 @@ from drills.runfolder import prepare_run_folder
 from drills.session import MeasurementSession
 from drills.settings import Settings
 from drills.targets import registry
-from drills.targets.base import Target
+from drills.targets.base import ClusterEvents, Target, TargetKind
 from drills.targets.profiles import profile_objectives
 from drills.targets.registry import SpecKind, TargetSpec, parse_spec
 from drills.targets.sandbox.warden import FRESH_PREFIX, Warden, sweep_orphans
@@ -160,7 +162,7 @@ class Runner:
 
         if spec.kind is not SpecKind.PROFILE or spec.path is None:
             return None
-        if read_profile(spec.path).get("kind") != "kubernetes":
+        if read_profile(spec.path).get("kind") != TargetKind.KUBERNETES:
             return None
         from drills.targets.kubernetes import open_kubernetes_profile
 
@@ -237,7 +239,7 @@ class Runner:
             else:
                 target = registry.open_target(spec, allow_production=request.allow_production)
             registry.register(key, target)
-            with _drill_lock(target):
+            with target.drill_lock():
                 self._preflight(target, key)
                 # A fresh sandbox lives in a new temp dir each time; its history is one series.
                 name = spec.text if spec.kind is SpecKind.FRESH_SANDBOX else target.name
@@ -299,15 +301,13 @@ class Runner:
     def _preflight(self, target: Target, key: str) -> None:
         """The target must answer and be healthy before any fault (else: refused, exit 3).
 
-        The probes find the target by `key`, the text it was registered under (the `--target`
-        argument), never by the profile's `name:`.
+        A certificate the harness does not trust is raised at once (`ServiceTlsError`, exit 2):
+        waiting cannot fix it, and it is not the target being down.
         """
-        from probes.http import graphql_health_check, health_ok
-
-        config = {registry.CONFIG_KEY: key}
+        endpoint = Endpoint.of(target)
         deadline = time.monotonic() + PREFLIGHT_SECONDS
         while time.monotonic() < deadline:
-            if health_ok(1.0, config) and graphql_health_check(1.0, config):
+            if steady(endpoint, 1.0):
                 return
             time.sleep(0.25)
         raise UnsafeTargetError(
@@ -346,11 +346,11 @@ class Runner:
         aborted_reason: str | None = None
         watchdog = _Watchdog(session, 2 * objectives.rto_seconds)
         cluster = None
-        if target.kind == "kubernetes":
+        if isinstance(target, ClusterEvents):
             from drills.clusterwatch import ClusterWatch
 
             cluster = ClusterWatch(
-                target,  # type: ignore[arg-type]
+                target,
                 session.clock,
                 session.record_sample,
                 interval_seconds=self.settings.sample_interval_seconds,
@@ -462,25 +462,6 @@ def chaostoolkit_log(run_dir: Path) -> Iterator[None]:
         handler.close()
         logger.setLevel(saved[0])
         logger.propagate = saved[1]
-
-
-@contextlib.contextmanager
-def _drill_lock(target: Target) -> Iterator[None]:
-    """One drill per target at a time: a file lock on a sandbox, a Lease in a namespace."""
-    from drills.targets.sandbox.driver import SandboxTarget
-
-    if isinstance(target, SandboxTarget):
-        with target.drill_lock():
-            yield
-        return
-    if target.kind == "kubernetes":  # imported only here: the client is slow to import
-        from drills.targets.kubernetes import KubernetesTarget
-
-        assert isinstance(target, KubernetesTarget)
-        with target.lock().keep_alive():
-            yield
-        return
-    yield
 
 
 class _Watchdog:

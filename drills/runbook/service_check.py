@@ -17,12 +17,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from drills.controlplane import paths
 from drills.runbook.findings import Answer, cannot, did_you_mean, drift, not_found, ok
 from drills.runbook.steps import HttpStep
 
 __all__ = ["BREAKERS_PATH", "ServiceChecker"]
 
-BREAKERS_PATH = "/api/resilience/circuit-breakers"
+BREAKERS_PATH = paths.CIRCUIT_BREAKERS
 _NOT_THERE = {404: "route not found (404)", 405: "method not allowed (405)"}
 
 
