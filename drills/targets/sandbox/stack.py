@@ -138,8 +138,9 @@ class Sandbox:
         return installed(self.layout.root)
 
     def serve_tls(self, certfile: Path, keyfile: Path, ca_bundle: Path) -> ServedTls:
-        """Serve the control plane over https with this certificate (for 127.0.0.1), key and
-        signing CA from its next start on (`up`, or a restart of control-plane)."""
+        """Serve the control plane of this (existing) sandbox over https with this certificate
+        (for 127.0.0.1), key and signing CA from its next start on: restart control-plane."""
+        self.state()  # a sandbox that exists: `up` refuses a folder that holds only these files
         return install(self.layout.root, certfile, keyfile, ca_bundle)
 
     def postgres_conninfo(self) -> str:
