@@ -165,7 +165,11 @@ class Sandbox:
         state = self.state()
         return state.credentials.redis_url(port or state.ports[Component.REDIS])
 
+    # The servers, and starting and recording them: also the API of the sibling modules that
+    # change them (failover.py, recovery.py, rebuild.py), which hold `operation_lock` meanwhile.
+
     def primary_server(self, state: SandboxState) -> pg.PostgresServer:
+        """The primary PostgreSQL server (its data dir, port and log)."""
         return self.postgres_server(
             self.layout.primary_data,
             state.ports[Component.POSTGRES],
@@ -173,6 +177,7 @@ class Sandbox:
         )
 
     def standby_server(self, state: SandboxState) -> pg.PostgresServer:
+        """The streaming standby, the "second region"."""
         return self.postgres_server(
             self.layout.standby_data,
             state.ports[Component.POSTGRES_STANDBY],
@@ -180,6 +185,7 @@ class Sandbox:
         )
 
     def redis_server(self, state: SandboxState) -> RedisServer:
+        """The Redis server."""
         return RedisServer(
             self.layout.redis_data,
             state.ports[Component.REDIS],
@@ -220,6 +226,7 @@ class Sandbox:
             return state
 
     def ensure_running(self, state: SandboxState, component: Component) -> None:
+        """Start `component` unless it already runs and is healthy."""
         if self._needs_start(state, component):
             self.start_component(state, component)
 
@@ -238,6 +245,7 @@ class Sandbox:
             )
 
     def start_component(self, state: SandboxState, component: Component) -> None:
+        """(Re)start `component` and wait until it is ready; its processes are recorded."""
         comp = state.components[component]
         live = [ref for ref in comp.processes if ref.alive()]
         if component is not Component.CONTROL_PLANE and live:
@@ -263,6 +271,7 @@ class Sandbox:
     def record_processes(
         self, state: SandboxState, component: Component, refs: list[ProcessRef]
     ) -> None:
+        """Save which processes are `component` now (empty: stopped), so `down` finds them."""
         state.components[component].processes = refs
         self._save(state)
 
