@@ -240,7 +240,7 @@ class Runner:
                 target = registry.open_target(spec, allow_production=request.allow_production)
             registry.register(key, target)
             with target.drill_lock():
-                self._preflight(target, key)
+                self._preflight(target)
                 # A fresh sandbox lives in a new temp dir each time; its history is one series.
                 name = spec.text if spec.kind is SpecKind.FRESH_SANDBOX else target.name
                 return self._measure(
@@ -298,7 +298,7 @@ class Runner:
             self._warden.dismiss()
             self._warden = None
 
-    def _preflight(self, target: Target, key: str) -> None:
+    def _preflight(self, target: Target) -> None:
         """The target must answer and be healthy before any fault (else: refused, exit 3).
 
         A certificate the harness does not trust is raised at once (`ServiceTlsError`, exit 2):
