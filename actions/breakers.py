@@ -14,9 +14,11 @@ from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
 
+from drills.activity_measurements import REPORT_KEY
+from drills.controlplane import paths
+from drills.controlplane.connection import Endpoint
+from drills.controlplane.every_replica import PinnedClient
 from drills.errors import DrillError
-from drills.replicas import PinnedClient
-from drills.reported import REPORT_KEY
 from drills.targets.base import Component
 from drills.targets.registry import target_from
 
@@ -31,8 +33,8 @@ __all__ = [
 Configuration = dict[str, Any]
 Secrets = dict[str, Any]
 
-BREAKERS_PATH = "/api/resilience/circuit-breakers"
-CALL_PATH = "/health"
+BREAKERS_PATH = paths.CIRCUIT_BREAKERS
+CALL_PATH = paths.HEALTH  # one guarded call to each database
 POLL_SECONDS = 0.05
 
 
@@ -40,7 +42,7 @@ def _pinned(configuration: Configuration | None) -> PinnedClient:
     target = target_from(configuration)
     try:
         replicas = max(1, target.replicas(Component.CONTROL_PLANE))
-        return PinnedClient(target.control_plane_url, replicas)
+        return PinnedClient(Endpoint.of(target), replicas)
     except DrillError as exc:
         raise ActivityFailed(f"cannot reach every replica: {exc}") from exc
 
@@ -179,7 +181,7 @@ def assert_breaker_resets(
     try:
         for replica in client.replicas:
             try:
-                answer = client.ask(replica, "POST", f"{BREAKERS_PATH}/{name}/reset")
+                answer = client.ask(replica, "POST", paths.breaker_reset(name))
             except DrillError as exc:
                 raise ActivityFailed(f"replica {replica}: {exc}") from exc
             body = answer.body

@@ -22,6 +22,7 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 
 from actions.flood import start_flood, stop_flood
+from drills.controlplane import paths
 from drills.errors import DrillError
 from drills.targets.base import Component, LockMode, NetworkFault, TableLockFaults
 from drills.targets.registry import target_from
@@ -84,12 +85,12 @@ def break_database_connections(
             pid = _locking(configuration).hold_table_locks(
                 ["runs"], LockMode.ACCESS_EXCLUSIVE, float(hold_seconds), busy=False
             )
-            path, method, body = "/api/runs?limit=1", "GET", None
+            path, method, body = f"{paths.RUNS}?limit=1", "GET", None
         else:
             pid = _locking(configuration).hold_table_locks(
                 ["canary_records", "runs"], LockMode.SHARE, float(hold_seconds), busy=True
             )
-            path, method, body = "/api/runs", "POST", '{"name": "drill-load", "status": "ok"}'
+            path, method, body = paths.RUNS, "POST", '{"name": "drill-load", "status": "ok"}'
     except DrillError as exc:
         raise ActivityFailed(str(exc)) from exc
     crowd = start_flood(

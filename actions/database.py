@@ -6,7 +6,8 @@ test. Each asks the target driver (or the database through the target's own `pos
 address) and fails with `ActivityFailed` saying what went wrong.
 
 Restore times, backup freshness and the rows a fault touched are reported under
-`drills.reported.REPORT_KEY`, so the drill report shows them beside the core measurements.
+`drills.activity_measurements.REPORT_KEY`, so the drill report shows them beside the core
+measurements.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import time
 from datetime import datetime
 from typing import Any
 
-import httpx
 import psycopg
 from chaoslib.exceptions import ActivityFailed
 
-from drills.errors import DrillError
-from drills.reported import REPORT_KEY
-from drills.targets.base import Backup, Component
+from drills.activity_measurements import REPORT_KEY
+from drills.controlplane import paths
+from drills.controlplane.connection import Connection, Endpoint
+from drills.errors import DrillError, ServiceError
+from drills.targets.base import Backup, Component, ScratchRestore
 from drills.targets.registry import target_from
 from probes.database import (
     RPO_OBJECTIVE_SECONDS,
@@ -123,15 +125,17 @@ def record_business_runs(
     count: int = 20, configuration: Configuration | None = None, secrets: Secrets | None = None
 ) -> int:
     """Business writes through the service's real API (`POST /api/runs`); returns how many."""
-    url = target_from(configuration).control_plane_url + "/api/runs"
+    conn = Connection(Endpoint.of(target_from(configuration)), 5.0)
     try:
-        with httpx.Client(timeout=5.0) as client:
-            for i in range(int(count)):
-                client.post(url, json={"name": f"drill-run-{i}", "status": "succeeded"})
-                response = client.post(url, json={"name": f"nightly-{i}", "status": "running"})
-                response.raise_for_status()
-    except httpx.HTTPError as exc:
+        for i in range(int(count)):
+            conn.request("POST", paths.RUNS, {"name": f"drill-run-{i}", "status": "succeeded"})
+            reply = conn.request("POST", paths.RUNS, {"name": f"nightly-{i}", "status": "running"})
+            if not reply.ok:
+                raise ServiceError(f"POST {paths.RUNS}: HTTP {reply.status}")
+    except ServiceError as exc:
         raise _failed("cannot record business runs", exc) from exc
+    finally:
+        conn.close()
     return 2 * int(count)
 
 
@@ -290,24 +294,27 @@ def verify_read_path(
     """Runbook: verify functionality before writes resume. Waits until GraphQL `healthCheck`
     answers true and the business data reads back through the service with every row's checksum
     valid (works in maintenance mode, which refuses only writes)."""
-    base = target_from(configuration).control_plane_url
+    conn = Connection(Endpoint.of(target_from(configuration)), 2.0)
     deadline = time.monotonic() + timeout_seconds
     last = "no answer yet"
-    with httpx.Client(timeout=2.0) as client:
+    try:
         while time.monotonic() < deadline:
             try:
                 if graphql_health_check(2.0, configuration):
-                    response = client.get(f"{base}/api/runs", params={"limit": 5000})
-                    response.raise_for_status()
-                    runs = response.json()["runs"]
+                    reply = conn.request("GET", paths.RUNS, query={"limit": 5000})
+                    if not reply.ok:
+                        raise ServiceError(f"GET {paths.RUNS}: HTTP {reply.status}")
+                    runs = reply.json()["runs"]
                     invalid = [r["id"] for r in runs if not r.get("checksum_valid")]
                     if invalid:
                         raise ActivityFailed(f"runs with invalid checksums: {invalid[:10]}")
                     return {"runs_read": len(runs), "graphql": True}
                 last = "GraphQL healthCheck is not true"
-            except (httpx.HTTPError, ValueError, KeyError) as exc:
+            except (ServiceError, KeyError, TypeError) as exc:
                 last = f"{type(exc).__name__}: {exc}"
             time.sleep(0.1)
+    finally:
+        conn.close()
     raise ActivityFailed(f"service not functional after {timeout_seconds:.0f} s: {last}")
 
 
@@ -318,11 +325,10 @@ def test_restore_newest_backup(
     scratch instance while the system keeps serving; compare row counts and checksums with the
     source at the restore point. Fails when they differ."""
     target = target_from(configuration)
-    tester = getattr(target, "test_restore", None)
-    if not callable(tester):
+    if not isinstance(target, ScratchRestore):
         raise ActivityFailed(f"target {target.kind} cannot restore into a scratch instance")
     try:
-        result: dict[str, Any] = dict(tester())
+        result: dict[str, Any] = dict(target.test_restore())
     except DrillError as exc:
         raise _failed("the test restore failed", exc) from exc
     if not result.get("verified"):
@@ -355,10 +361,9 @@ def cleanup_scratch_restores(
 ) -> list[str]:
     """Stop and delete scratch restores a test left behind (a rollback: nothing to do is fine)."""
     target = target_from(configuration)
-    cleaner = getattr(target, "cleanup_scratch", None)
-    if not callable(cleaner):
+    if not isinstance(target, ScratchRestore):
         return []
     try:
-        return list(cleaner())
+        return list(target.cleanup_scratch())
     except DrillError as exc:
         raise _failed("cannot clean up scratch restores", exc) from exc

@@ -15,10 +15,11 @@ from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
 
+from drills.activity_measurements import REPORT_KEY
 from drills.background import Slot
+from drills.controlplane import paths
 from drills.errors import DrillError
 from drills.flood import FloodPlan, FloodProcess
-from drills.reported import REPORT_KEY
 from drills.targets.registry import target_from
 
 __all__ = ["start_flood", "stop_flood"]
@@ -36,7 +37,7 @@ def _key(configuration: Configuration | None, name: str) -> str:
 
 
 def start_flood(
-    path: str = "/graphql",
+    path: str = paths.GRAPHQL,
     method: str = "POST",
     body: str | None = '{"query": "{ healthCheck }"}',
     sources: list[str] | None = None,
@@ -55,9 +56,12 @@ def start_flood(
     never sends to anything but the target's loopback control-plane address.
     """
     target = target_from(configuration)
+    trust = target.control_plane_tls
     try:
         plan = FloodPlan(
             url=target.control_plane_url,
+            ca_bundle=None if trust.ca_bundle is None else str(trust.ca_bundle),
+            insecure=trust.insecure,
             path=path,
             method=method.upper(),
             body=body,

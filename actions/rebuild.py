@@ -1,8 +1,8 @@
 """The annual infrastructure-rebuild drill: lose every server, rebuild from the off-site backups.
 
-Thin actions over the target driver's `destroy_infrastructure` and `rebuild_infrastructure` (not
-in the Target protocol yet: a target without them fails the activity saying so). The rebuild's
-timings are reported under `drills.reported.REPORT_KEY`, beside the core measurements.
+Thin actions over the target's optional `InfrastructureRebuild` capability (a target without it
+fails the activity saying so). The rebuild's timings are reported under
+`drills.activity_measurements.REPORT_KEY`, beside the core measurements.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
 
+from drills.activity_measurements import REPORT_KEY
 from drills.errors import DrillError
-from drills.reported import REPORT_KEY
+from drills.targets.base import InfrastructureRebuild
 from drills.targets.registry import target_from
 
 __all__ = ["destroy_infrastructure", "rebuild_infrastructure"]
@@ -29,12 +30,11 @@ _REPORTED = (
 )
 
 
-def _operation(configuration: Configuration | None, name: str) -> Any:
+def _rebuildable(configuration: Configuration | None, what: str) -> InfrastructureRebuild:
     target = target_from(configuration)
-    operation = getattr(target, name, None)
-    if not callable(operation):
-        raise ActivityFailed(f"target {target.kind} cannot {name.replace('_', ' ')}")
-    return operation
+    if not isinstance(target, InfrastructureRebuild):
+        raise ActivityFailed(f"target {target.kind} cannot {what}")
+    return target
 
 
 def destroy_infrastructure(
@@ -43,7 +43,8 @@ def destroy_infrastructure(
     """Fault: every server killed with SIGKILL and the data of the primary, the standby and Redis
     deleted; only the backup bucket (base backups, WAL archive, snapshots) survives."""
     try:
-        result: dict[str, Any] = dict(_operation(configuration, "destroy_infrastructure")())
+        target = _rebuildable(configuration, "destroy infrastructure")
+        result: dict[str, Any] = dict(target.destroy_infrastructure())
     except DrillError as exc:
         raise ActivityFailed(f"destroying the infrastructure failed: {exc}") from exc
     return result
@@ -57,7 +58,8 @@ def rebuild_infrastructure(
     what is gone is rebuilt (a healthy sandbox is left alone, so this is also a rollback). Its
     timings are reported unless `report` is false."""
     try:
-        result: dict[str, Any] = dict(_operation(configuration, "rebuild_infrastructure")())
+        target = _rebuildable(configuration, "rebuild infrastructure")
+        result: dict[str, Any] = dict(target.rebuild_infrastructure())
     except DrillError as exc:
         raise ActivityFailed(f"rebuilding the infrastructure failed: {exc}") from exc
     if report:

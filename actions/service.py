@@ -13,11 +13,13 @@ from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
 
+from drills.activity_measurements import REPORT_KEY
 from drills.background import Slot
 from drills.breakerwatch import BreakerWatch
+from drills.controlplane import paths
+from drills.controlplane.connection import Endpoint
+from drills.controlplane.every_replica import ask_every_replica
 from drills.errors import DrillError
-from drills.replicas import ask_every_replica
-from drills.reported import REPORT_KEY
 from drills.targets.base import Component
 from drills.targets.registry import target_from
 
@@ -52,9 +54,9 @@ def reset_circuit_breaker(
     try:
         replicas = max(1, target.replicas(Component.CONTROL_PLANE))
         answers = ask_every_replica(
-            target.control_plane_url,
+            Endpoint.of(target),
             "POST",
-            f"/api/resilience/circuit-breakers/{name}/reset",
+            paths.breaker_reset(name),
             replicas,
             timeout_seconds=timeout_seconds,
         )
@@ -143,7 +145,7 @@ def watch_circuit_breakers(
     target = target_from(configuration)
     try:
         watch = BreakerWatch(
-            target.control_plane_url, interval_seconds=interval_seconds, max_seconds=max_seconds
+            Endpoint.of(target), interval_seconds=interval_seconds, max_seconds=max_seconds
         )
     except DrillError as exc:
         raise ActivityFailed(str(exc)) from exc

@@ -43,6 +43,7 @@ import psycopg
 from drills import measure
 from drills.canary import CanaryWriter, verify
 from drills.clock import RunClock
+from drills.controlplane.connection import Endpoint
 from drills.models import ActivityMark, Sample, Stage
 from drills.sampler import Sampler
 from drills.targets.base import Component, NetworkFault
@@ -153,7 +154,7 @@ def run_trial(
     reference = Reference(f"{target.control_plane_url}/health", clock)
     stream = f"fidelity-{kind}-{time.monotonic_ns()}"
     journal = Path(tempfile.mkdtemp(prefix="drills-fidelity-")) / "canary.jsonl"
-    canary = CanaryWriter(target.control_plane_url, stream, clock, journal)
+    canary = CanaryWriter(Endpoint.of(target), stream, clock, journal)
     sampler.start()
     reference.start()
     canary.start()
@@ -167,7 +168,7 @@ def run_trial(
     acked = canary.acked()
     stored = canary_rows(target.sandbox.postgres_conninfo(), stream)
     true_lost = sum(1 for w in acked if w.seq not in stored)
-    log = verify(target.control_plane_url, stream, acked, canary.counters.failed, INTERVAL)
+    log = verify(Endpoint.of(target), stream, acked, canary.counters.failed, INTERVAL)
     mark = ActivityMark(kind, "action", Stage.METHOD, fault, fault + 0.001, ("fault",))
     m = measure.compute(samples, [mark], log, started_at=0.0, ended_at=clock.now())
     truth_at = reference.recovered_at(fault)

@@ -3,7 +3,7 @@
 The runbook treats a tripped breaker as a symptom to detect and a state to clear, so a drill reports
 the time during which any breaker on any replica was OPEN. Breakers live in each replica, so the
 watcher polls `/api/resilience/metrics` on fresh connections (each lands on some replica, see
-`drills.replicas`), keeps the latest state each replica reported and counts the time during which
+`drills.controlplane.every_replica`), keeps the latest state each replica reported and counts the time during which
 at least one known state is OPEN. A replica that has not answered for `stale_seconds` (killed,
 restarting) no longer counts: its breakers died with it. Time comes from the monotonic clock; the
 result is known to about one polling interval. It also keeps the pool's peak use as it goes.
@@ -16,12 +16,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from drills.errors import InputError, TargetError
-from drills.replicas import ask_fresh
+from drills.controlplane import paths
+from drills.controlplane.connection import Endpoint, ask_fresh
+from drills.errors import InputError, ServiceError
 
 __all__ = ["BreakerWatch", "WatchResult"]
 
-METRICS_PATH = "/api/resilience/metrics"
 OPEN = "open"
 
 
@@ -64,7 +64,7 @@ class BreakerWatch:
 
     def __init__(
         self,
-        base_url: str,
+        endpoint: Endpoint,
         *,
         interval_seconds: float = 0.05,
         max_seconds: float = 300.0,
@@ -73,7 +73,7 @@ class BreakerWatch:
     ) -> None:
         if not 0 < interval_seconds <= 5 or not 0 < max_seconds <= 3600:
             raise InputError("breaker watch: interval in (0, 5] s and max_seconds in (0, 3600]")
-        self.base_url = base_url
+        self.endpoint = endpoint
         self.interval_seconds = interval_seconds
         self.max_seconds = max_seconds
         self.stale_seconds = stale_seconds
@@ -106,9 +106,12 @@ class BreakerWatch:
     def _poll(self) -> None:
         try:
             answer = ask_fresh(
-                self.base_url, "GET", METRICS_PATH, timeout_seconds=self.request_timeout_seconds
+                self.endpoint,
+                "GET",
+                paths.RESILIENCE_METRICS,
+                timeout_seconds=self.request_timeout_seconds,
             )
-        except TargetError:
+        except ServiceError:
             self.result.failed_polls += 1
             return
         resilience = answer.body.get("resilience") or {}

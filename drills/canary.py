@@ -18,14 +18,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from drills.clock import RunClock, iso
+from drills.controlplane import paths
+from drills.controlplane.connection import Connection, Endpoint
+from drills.errors import ServiceError
 from drills.models import AckedWrite, CanaryLog
 from drills.timeline import JsonlAppender
-from drills.wire import WireClient
 
-WRITE_PATH = "/api/records"
 READ_PAGE = 5000
 
 
@@ -49,7 +48,7 @@ class CanaryWriter:
 
     def __init__(
         self,
-        base_url: str,
+        endpoint: Endpoint,
         stream: str,
         clock: RunClock,
         journal_path: Path,
@@ -61,7 +60,7 @@ class CanaryWriter:
         self.stream = stream
         self.interval_seconds = 1.0 / rate
         self.counters = CanaryCounters()
-        self._base_url = base_url
+        self._endpoint = endpoint
         self._clock = clock
         self._journal = JsonlAppender(journal_path, sync_seconds=0.0)
         self._queue: queue.Queue[int | None] = queue.Queue(maxsize=workers * 4)
@@ -104,7 +103,7 @@ class CanaryWriter:
                 break
 
     def _send_loop(self) -> None:
-        client = WireClient(self._base_url, self._timeout, "drills-canary")
+        client = Connection(self._endpoint, self._timeout, user_agent="drills-canary")
         try:
             while True:
                 seq = self._queue.get()
@@ -119,7 +118,7 @@ class CanaryWriter:
         finally:
             client.close()
 
-    def _send(self, client: WireClient, seq: int) -> None:
+    def _send(self, client: Connection, seq: int) -> None:
         sent_t = self._clock.now()
         sent_at = iso(self._clock.to_utc(sent_t))
         payload = f"{sent_at}|{secrets.token_hex(8)}"
@@ -132,8 +131,7 @@ class CanaryWriter:
             "checksum": digest,
         }
         try:
-            status, _ = client.request("POST", WRITE_PATH, body)
-            ok = status in (200, 201)
+            ok = client.request("POST", paths.RECORDS, body).status in (200, 201)
         except Exception:  # any failure is a failed write, never a dead sender
             ok = False
         with self._lock:
@@ -171,39 +169,45 @@ class CanaryWriter:
             return tuple(sorted(self._failed_sent))
 
 
-def read_back(base_url: str, stream: str, timeout_seconds: float = 10.0) -> dict[int, str]:
+def read_back(endpoint: Endpoint, stream: str, timeout_seconds: float = 10.0) -> dict[int, str]:
     """seq -> checksum recomputed from each record of the stream as the target returns it."""
     found: dict[int, str] = {}
-    for record in _pages(base_url, stream, timeout_seconds):
+    for record in _pages(endpoint, stream, timeout_seconds):
         seq = int(str(record["seq"]))
         found[seq] = checksum(stream, seq, str(record.get("payload", "")))
     return found
 
 
-def _pages(base_url: str, stream: str, timeout_seconds: float) -> Iterator[dict[str, object]]:
-    url = base_url.rstrip("/") + WRITE_PATH
+def _pages(endpoint: Endpoint, stream: str, timeout_seconds: float) -> Iterator[dict[str, object]]:
     after = -1
-    with httpx.Client(timeout=timeout_seconds) as client:
+    conn = Connection(endpoint, timeout_seconds, user_agent="drills-canary")
+    try:
         while True:
-            response = client.get(
-                url, params={"stream": stream, "after": after, "limit": READ_PAGE}
-            )
-            response.raise_for_status()
-            body = response.json()
+            query: dict[str, str | int] = {"stream": stream, "after": after, "limit": READ_PAGE}
+            reply = conn.request("GET", paths.RECORDS, query=query)
+            if not reply.ok:
+                raise ServiceError(f"GET {paths.RECORDS}: HTTP {reply.status}")
+            body = reply.json()
             records = body.get("records", [])
             yield from records
             if not records or body.get("next") is None:
                 return
             after = int(body["next"])
+    finally:
+        conn.close()
 
 
 def verify(
-    base_url: str, stream: str, acked: tuple[AckedWrite, ...], failed: int, interval_seconds: float
+    endpoint: Endpoint,
+    stream: str,
+    acked: tuple[AckedWrite, ...],
+    failed: int,
+    interval_seconds: float,
 ) -> CanaryLog:
     """Read the stream back from the recovered target; a failed read-back is recorded, not guessed."""
     try:
-        readback: dict[int, str] | None = read_back(base_url, stream)
+        readback: dict[int, str] | None = read_back(endpoint, stream)
         error = None
-    except (httpx.HTTPError, ValueError, KeyError) as exc:
+    except (ServiceError, ValueError, KeyError, AttributeError) as exc:
         readback, error = None, f"read-back failed: {type(exc).__name__}: {exc}"
     return CanaryLog(acked, failed, readback, error, interval_seconds)

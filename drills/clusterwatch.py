@@ -21,14 +21,13 @@ import json
 import logging
 import threading
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from drills.clock import RunClock
 from drills.errors import DrillError
 from drills.models import Sample
-from drills.targets.base import Component
+from drills.targets.base import ClusterEvents, Component
 
 logger = logging.getLogger("drills")
 
@@ -36,30 +35,12 @@ CLUSTER_FILE = "cluster.json"
 EVENTS_PREFIX = "pod-events:"
 
 
-class ClusterTarget(Protocol):
-    """What this module needs of the Kubernetes driver."""
-
-    def readiness_samples(
-        self,
-        component: Component,
-        clock: RunClock,
-        *,
-        timeout_seconds: float,
-        should_stop: Any,
-        required: int | None = None,
-    ) -> Any: ...
-
-    def drill_window(
-        self, since: datetime, until: datetime, log_lines: int = 200
-    ) -> dict[str, Any]: ...
-
-
 class ClusterWatch:
     """Start with the measurement, stop before it concludes."""
 
     def __init__(
         self,
-        target: ClusterTarget,
+        target: ClusterEvents,
         clock: RunClock,
         record: Any,
         *,

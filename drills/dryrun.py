@@ -28,8 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from drills.controlplane import paths
 from drills.errors import DrillError
-from drills.targets.base import SignalKind
+from drills.targets.base import (
+    BackupFreshness,
+    InfrastructureRebuild,
+    ScratchRestore,
+    SignalKind,
+)
 
 __all__ = [
     "DryRun",
@@ -68,16 +74,16 @@ DRIVER_STEPS = frozenset(
     }
 )
 NETWORK_FAULTS = frozenset({"blackhole", "latency", "reset"})
-# Steps that need an optional capability of the target (a method the driver may lack).
-NEEDS_CAPABILITY = {
+# Steps that need an optional capability of the target (a protocol in drills.targets.base).
+NEEDS_CAPABILITY: dict[str, tuple[type, str]] = {
     "actions.database:test_restore_newest_backup": (
-        "test_restore",
+        ScratchRestore,
         "restore into a scratch instance",
     ),
-    "actions.database:check_backup_freshness": ("backup_freshness", "report backup freshness"),
-    "probes.database:backup_freshness": ("backup_freshness", "report backup freshness"),
-    "actions.rebuild:destroy_infrastructure": ("destroy_infrastructure", "destroy infrastructure"),
-    "actions.rebuild:rebuild_infrastructure": ("rebuild_infrastructure", "rebuild infrastructure"),
+    "actions.database:check_backup_freshness": (BackupFreshness, "report backup freshness"),
+    "probes.database:backup_freshness": (BackupFreshness, "report backup freshness"),
+    "actions.rebuild:destroy_infrastructure": (InfrastructureRebuild, "destroy infrastructure"),
+    "actions.rebuild:rebuild_infrastructure": (InfrastructureRebuild, "rebuild infrastructure"),
 }
 
 
@@ -94,7 +100,7 @@ def unsupported_steps(experiment: dict[str, Any], target_type: type, kind: str) 
     for activity in activities:
         provider = activity.get("provider") or {}
         need = NEEDS_CAPABILITY.get(f"{provider.get('module')}:{provider.get('func')}")
-        if need is not None and not callable(getattr(target_type, need[0], None)):
+        if need is not None and not issubclass(target_type, need[0]):
             line = f"{activity.get('name')}: the {kind} target cannot {need[1]}"
             if line not in out:
                 out.append(line)
@@ -215,7 +221,7 @@ def _step(
     fault = "fault" in (activity.get("tags") or [])
     step = _Step(section, kind, name, fault)
     need = NEEDS_CAPABILITY.get(key)
-    if need is not None and not callable(getattr(target, need[0], None)):
+    if need is not None and not isinstance(target, need[0]):
         step.failure = f"the {target.kind} target cannot {need[1]}"
         return step.done()
     if key == "actions.connections:break_database_connections":
@@ -304,7 +310,7 @@ def _network_fault(args: Args, target: Any) -> tuple[list[str], str | None]:
 
 def _breakers(action: str) -> Describer:
     def describe(args: Args, target: Any) -> tuple[list[str], str | None]:
-        path = f"{_url(target)}/api/resilience/circuit-breakers"
+        path = _url(target) + paths.CIRCUIT_BREAKERS
         return [f"on each control-plane replica: {action} (GET {path})"], None
 
     return describe
@@ -316,21 +322,22 @@ DESCRIBED: dict[str, Describer] = {
     "actions.components:wait_until_healthy": lambda args, target: (
         [
             f"would wait up to {args.get('timeout_seconds', 120)} s for every replica to answer "
-            f"GET {_url(target)}/health and POST {_url(target)}/graphql {{ healthCheck }}"
+            f"GET {_url(target)}{paths.HEALTH} and POST {_url(target)}{paths.GRAPHQL} "
+            "{ healthCheck }"
         ],
         None,
     ),
     "actions.breakers:assert_breaker_opens": lambda args, target: (
         [
-            f"would call GET {_url(target)}/health on each replica until the "
+            f"would call GET {_url(target)}{paths.HEALTH} on each replica until the "
             f"{args.get('name', 'postgres')} breaker is OPEN (at most its fail_max calls)"
         ],
         None,
     ),
     "actions.breakers:assert_breaker_resets": lambda args, target: (
         [
-            f"would POST {_url(target)}/api/resilience/circuit-breakers/"
-            f"{args.get('name', 'postgres')}/reset on each replica"
+            f"would POST {_url(target)}{paths.breaker_reset(args.get('name', 'postgres'))} "
+            "on each replica"
         ],
         None,
     ),
@@ -344,8 +351,8 @@ DESCRIBED: dict[str, Describer] = {
     ),
     "actions.service:reset_circuit_breaker": lambda args, target: (
         [
-            f"would POST {_url(target)}/api/resilience/circuit-breakers/"
-            f"{args.get('name', 'postgres')}/reset on each replica"
+            f"would POST {_url(target)}{paths.breaker_reset(args.get('name', 'postgres'))} "
+            "on each replica"
         ],
         None,
     ),
@@ -360,7 +367,7 @@ DESCRIBED: dict[str, Describer] = {
     ),
     "actions.flood:stop_flood": lambda args, target: (["would stop the flood"], None),
     "actions.database:record_business_runs": lambda args, target: (
-        [f"would POST {_url(target)}/api/runs {2 * int(args.get('count', 20))} times"],
+        [f"would POST {_url(target)}{paths.RUNS} {2 * int(args.get('count', 20))} times"],
         None,
     ),
     "actions.database:corrupt_recent_rows": lambda args, target: (
@@ -394,7 +401,7 @@ DESCRIBED: dict[str, Describer] = {
         _conninfo_failure(target),
     ),
     "actions.database:verify_read_path": lambda args, target: (
-        [f"would GET {_url(target)}/api/runs until the restored runs read back intact"],
+        [f"would GET {_url(target)}{paths.RUNS} until the restored runs read back intact"],
         None,
     ),
     "probes.database:last_known_good_time": lambda args, target: (

@@ -57,6 +57,32 @@ class TargetUnreachableError(TargetError):
     """The target did not answer at all."""
 
 
+class ServiceError(TargetError):
+    """The control plane's HTTP API could not be used (see `drills.controlplane`)."""
+
+
+class ServiceUnreachableError(ServiceError):
+    """The control plane gave no HTTP answer: refused, reset, timed out, cut off. An outage.
+
+    `reason` names the failure in one word (`ConnectionRefusedError`, `TimeoutError`...).
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class ServiceTlsError(ServiceError):
+    """The control plane's certificate is not trusted, or it does not speak TLS where the URL says
+    https: a configuration problem to fix in the profile, never an outage."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ServiceAnswerError(ServiceError):
+    """The control plane answered, but not as its API promises (not JSON, not the shape)."""
+
+
 class SandboxError(TargetError):
     """The embedded sandbox could not be started, stopped or changed."""
 

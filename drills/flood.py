@@ -8,8 +8,9 @@ safe (it must stop by itself and may only hit servers the harness started). So:
   which also exits when the harness that started it goes away;
 - it runs in its own process (`FloodProcess`), so its work never competes with the harness's
   sampler for the GIL: what the sampler measures is the target's latency, not ours;
-- a thin HTTP/1.1 keep-alive client on asyncio streams, because the cheaper each attacking request
-  is to send, the more of the 2-core box's CPU goes to the target, as in a real flood.
+- a thin HTTP/1.1 keep-alive client on asyncio streams (`drills.controlplane.streams`), because
+  the cheaper each attacking request is to send, the more of the 2-core box's CPU goes to the
+  target, as in a real flood; over TLS when the control plane is https.
 
 Each connection binds its own source address (round-robin over `sources`), so the target's
 per-client rate limit and deny list see several distinct attackers.
@@ -34,6 +35,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from drills.controlplane import paths
+from drills.controlplane.connection import Endpoint
+from drills.controlplane.streams import encode_request, open_stream, read_reply_head
+from drills.controlplane.trust import TlsTrust
 from drills.errors import InputError
 
 __all__ = [
@@ -70,20 +75,22 @@ class FloodPlan:
     """What to send, from where, and the limits that end it (whichever comes first)."""
 
     url: str
-    path: str = "/graphql"
+    path: str = paths.GRAPHQL
     method: str = "POST"
-    body: str | None = '{"query": "{ healthCheck }"}'
+    body: str | None = json.dumps(paths.HEALTH_QUERY)
     sources: tuple[str, ...] = ("127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14")
     connections: int = 64
     requests_per_connection: int = 0  # reconnect after this many (0: keep the connection)
     rate_per_second: float = 2000.0
     max_requests: int = 60_000
     max_seconds: float = 30.0
+    ca_bundle: str | None = None  # an https url: the certificates to trust (see TlsTrust)
+    insecure: bool = False
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.url)
-        if parts.scheme != "http" or parts.hostname is None or parts.port is None:
-            raise InputError(f"flood url must be http://127.x.x.x:PORT, not {self.url!r}")
+        if parts.scheme not in ("http", "https") or parts.hostname is None or parts.port is None:
+            raise InputError(f"flood url must be http(s)://127.x.x.x:PORT, not {self.url!r}")
         _loopback(parts.hostname, "target")
         if not self.sources:
             raise InputError("flood needs at least one source address")
@@ -103,24 +110,12 @@ class FloodPlan:
                 raise InputError(f"flood {name} must be in {low}..{high}, got {value}")
 
     @property
-    def host(self) -> str:
-        return str(urlsplit(self.url).hostname)
-
-    @property
-    def port(self) -> int:
-        return int(urlsplit(self.url).port or 0)
+    def endpoint(self) -> Endpoint:
+        trust = TlsTrust(None if self.ca_bundle is None else Path(self.ca_bundle), self.insecure)
+        return Endpoint(self.url, trust)
 
     def request_bytes(self) -> bytes:
-        body = (self.body or "").encode()
-        head = [
-            f"{self.method} {self.path} HTTP/1.1",
-            f"Host: {self.host}:{self.port}",
-            "User-Agent: drills-flood",
-            "Accept: application/json",
-        ]
-        if self.body is not None:
-            head += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
-        return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+        return encode_request(self.endpoint, self.method, self.path, self.body, "drills-flood")
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -156,6 +151,7 @@ class _Run:
     def __init__(self, plan: FloodPlan, stop: asyncio.Event) -> None:
         self.plan = plan
         self.stop = stop
+        self.endpoint = plan.endpoint
         self.request = plan.request_bytes()
         self.interval = 1.0 / plan.rate_per_second
         self.next_send = 0.0
@@ -193,13 +189,11 @@ class _Run:
                 try:
                     async with asyncio.timeout(REQUEST_TIMEOUT_SECONDS):
                         if writer is None:
-                            reader, writer = await asyncio.open_connection(
-                                self.plan.host, self.plan.port, local_addr=(source, 0)
-                            )
+                            reader, writer = await open_stream(self.endpoint, source)
                             used = 0
                         assert reader is not None
                         writer.write(self.request)
-                        status, keep = await _read_response(reader)
+                        status, keep = await read_reply_head(reader)
                     self.statuses[status] += 1
                     self.latencies.append(loop.time() - started)
                     used += 1
@@ -228,25 +222,6 @@ class _Run:
             p95_latency_seconds=None if p95 is None else round(p95, 6),
             stopped_by=self.stopped_by,
         )
-
-
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
-    """(status, keep-alive) of one HTTP/1.1 response with a Content-Length body."""
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ", 2)[1])
-    length = 0
-    keep = True
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        name = name.strip().lower()
-        if name == "content-length":
-            length = int(value.strip())
-        elif name == "connection" and value.strip().lower() == "close":
-            keep = False
-    if length:
-        await reader.readexactly(length)
-    return status, keep
 
 
 async def run_flood(plan: FloodPlan, stop: asyncio.Event | None = None) -> FloodReport:

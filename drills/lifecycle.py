@@ -21,29 +21,28 @@ import secrets as token
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from drills.clock import RunClock
 from drills.clusterwatch import ClusterWatch
+from drills.controlplane.connection import Endpoint
+from drills.controlplane.health import steady
 from drills.errors import UnsafeTargetError
 from drills.models import DrillRef, Stage, TargetRef
 from drills.objectives import ObjectiveTargets
 from drills.outcome import Conclusion, conclude
-from drills.sampler import make_check
 from drills.session import MeasurementSession
 from drills.settings import Settings
-from drills.targets.base import SignalKind, SignalSpec, Target
+from drills.targets.base import ClusterEvents, Target
 from drills.targets.profiles import profile_objectives
 from drills.targets.registry import SpecKind, TargetSpec
 
 __all__ = [
     "DrillLifecycle",
     "deferred_interrupts",
-    "drill_lock",
     "new_run_id",
     "objectives_for",
 ]
@@ -62,26 +61,6 @@ def objectives_for(spec: TargetSpec) -> ObjectiveTargets:
     if spec.kind is SpecKind.PROFILE and spec.path is not None:
         return ObjectiveTargets.from_mapping(profile_objectives(spec.path))
     return ObjectiveTargets()
-
-
-@contextlib.contextmanager
-def drill_lock(target: Target) -> Iterator[None]:
-    """One drill per target at a time: a file lock on a sandbox, a Lease in a namespace
-    (`TargetBusyError` when another drill holds it)."""
-    from drills.targets.sandbox.driver import SandboxTarget
-
-    if isinstance(target, SandboxTarget):
-        with target.drill_lock():
-            yield
-        return
-    if target.kind == "kubernetes":  # imported only here: the client is slow to import
-        from drills.targets.kubernetes import KubernetesTarget
-
-        assert isinstance(target, KubernetesTarget)
-        with target.lock().keep_alive():
-            yield
-        return
-    yield
 
 
 @contextlib.contextmanager
@@ -129,18 +108,27 @@ class DrillLifecycle:
 
     def lock(self) -> None:
         """Take the target's drill lock until `release` (refused when another drill holds it)."""
-        self._held.enter_context(drill_lock(self.target))
+        self._held.enter_context(self.target.drill_lock())
 
     def release(self) -> None:
         self._held.close()
 
     def preflight(self, timeout_seconds: float = PREFLIGHT_SECONDS) -> None:
-        """The target must answer and be healthy before any fault (else: refused, exit 3)."""
-        if not wait_healthy(self.target, timeout_seconds):
-            raise UnsafeTargetError(
-                f"target {self.target.name} is not healthy (GET /health, GraphQL healthCheck): "
-                "steady state must hold before any fault"
-            )
+        """The target must answer and be healthy before any fault (else: refused, exit 3).
+
+        A certificate the harness does not trust is raised at once (`ServiceTlsError`, exit 2):
+        waiting cannot fix it, and it is not the target being down.
+        """
+        endpoint = Endpoint.of(self.target)
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
+            if steady(endpoint, 1.0):
+                return
+            time.sleep(0.25)
+        raise UnsafeTargetError(
+            f"target {self.target.name} is not healthy (GET /health, GraphQL healthCheck): "
+            "steady state must hold before any fault"
+        )
 
     def start(self) -> MeasurementSession:
         """Start measuring (sampler, canary, pool), the cluster watch and the watchdog."""
@@ -151,9 +139,9 @@ class DrillLifecycle:
             sample_interval_seconds=self.settings.sample_interval_seconds,
             canary_rate=self.settings.canary_rate,
         )
-        if self.target.kind == "kubernetes":
+        if isinstance(self.target, ClusterEvents):
             self._cluster = ClusterWatch(
-                self.target,  # type: ignore[arg-type]
+                self.target,
                 session.clock,
                 session.record_sample,
                 interval_seconds=self.settings.sample_interval_seconds,
@@ -261,32 +249,6 @@ class DrillLifecycle:
         if self.session is None:
             raise RuntimeError("the drill's measurement has not started")
         return self.session
-
-
-def health_signals(target: Target) -> Sequence[SignalSpec]:
-    """What "the target answers and is healthy" means before a fault: the runbook's primary
-    health check and its GraphQL check of core functionality."""
-    url = target.control_plane_url
-    return (
-        SignalSpec("health", SignalKind.HTTP, f"{url}/health"),
-        SignalSpec("graphql", SignalKind.GRAPHQL, f"{url}/graphql"),
-    )
-
-
-def wait_healthy(target: Target, timeout_seconds: float) -> bool:
-    """True once every health signal is healthy at once, False at the deadline."""
-    clock = RunClock()
-    checks = [make_check(spec, clock, 1.0) for spec in health_signals(target)]
-    try:
-        deadline = time.monotonic() + timeout_seconds
-        while time.monotonic() < deadline:
-            if all(check()[0] for check in checks):
-                return True
-            time.sleep(0.25)
-        return False
-    finally:
-        for check in checks:
-            check.close()
 
 
 class Watchdog:

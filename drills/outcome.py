@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from drills import measure
+from drills.activity_measurements import with_reported
 from drills.errors import DrillError
 from drills.expectations import EXTENSION_NAME, outage_expected
 from drills.experiment import fault_choice
@@ -23,7 +24,6 @@ from drills.history import History
 from drills.models import DrillRef, DrillResult, RunStatus, Stage, TargetRef, Verdict
 from drills.objectives import ObjectiveTargets, evaluate
 from drills.poolwatch import peak_before
-from drills.reported import with_reported
 from drills.session import SessionData
 from drills.trend import history_position
 from drills.verdict import judge

@@ -8,21 +8,21 @@ polls it once a second (each poll a new connection, so replicas are visited in t
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Sequence
-from urllib.parse import urlsplit
 
 from drills.clock import RunClock
-from drills.wire import WireClient, WireError
+from drills.controlplane import paths
+from drills.controlplane.connection import Endpoint, Reply, ask_fresh
+from drills.errors import ServiceError
 
-METRICS_PATH = "/api/resilience/metrics"
 
-
-def utilisation(body: bytes) -> float | None:
+def utilisation(reply: Reply) -> float | None:
     """in_use / capacity from a metrics answer, None when it does not say."""
+    if reply.status != 200:
+        return None
     try:
-        pool = json.loads(body)["resilience"]["pool"]
+        pool = reply.body["resilience"]["pool"]
         capacity = float(pool["capacity"])
         return float(pool["in_use"]) / capacity if capacity > 0 else None
     except (ValueError, KeyError, TypeError):
@@ -38,10 +38,8 @@ def peak_before(readings: Sequence[tuple[float, float]], until: float | None) ->
 class PoolWatch:
     """Start with the measurement; `stop()` returns every reading."""
 
-    def __init__(self, base_url: str, clock: RunClock, interval_seconds: float = 1.0) -> None:
-        parts = urlsplit(base_url)
-        self._origin = f"{parts.scheme}://{parts.netloc}"
-        self._prefix = parts.path.rstrip("/")
+    def __init__(self, endpoint: Endpoint, clock: RunClock, interval_seconds: float = 1.0) -> None:
+        self._endpoint = endpoint
         self._clock = clock
         self._interval = interval_seconds
         self._stop = threading.Event()
@@ -53,17 +51,15 @@ class PoolWatch:
 
     def _poll(self) -> None:
         while not self._stop.is_set():
-            client = WireClient(self._origin, 1.0, "drills-poolwatch")
+            t = self._clock.now()
             try:
-                t = self._clock.now()
-                status, body = client.request("GET", self._prefix + METRICS_PATH)
-                value = utilisation(body) if status == 200 else None
+                reply = ask_fresh(self._endpoint, "GET", paths.RESILIENCE_METRICS, 1.0)
+            except ServiceError:
+                pass  # an outage: the health signals say so; nothing to read here
+            else:
+                value = utilisation(reply)
                 if value is not None:
                     self._readings.append((t, value))
-            except WireError:
-                pass  # an outage: the health signals say so; nothing to read here
-            finally:
-                client.close()
             self._stop.wait(self._interval)
 
     def stop(self) -> tuple[tuple[float, float], ...]:

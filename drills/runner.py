@@ -39,7 +39,7 @@ from drills.progress import DrillProgress
 from drills.runfolder import prepare_run_folder
 from drills.settings import Settings
 from drills.targets import registry
-from drills.targets.base import Target
+from drills.targets.base import Target, TargetKind
 from drills.targets.registry import SpecKind, TargetSpec, parse_spec
 from drills.targets.sandbox.warden import FRESH_PREFIX, Warden, sweep_orphans
 
@@ -142,7 +142,7 @@ class Runner:
 
         if spec.kind is not SpecKind.PROFILE or spec.path is None:
             return None
-        if read_profile(spec.path).get("kind") != "kubernetes":
+        if read_profile(spec.path).get("kind") != TargetKind.KUBERNETES:
             return None
         from drills.targets.kubernetes import open_kubernetes_profile
 

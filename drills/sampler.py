@@ -10,14 +10,14 @@ going out on time. Every sample records when it was sent (`t`) and when its outc
 recovery from the known instants.
 
 Each in-flight probe runs on its own worker thread with its own connection: a probe costs a
-plain keep-alive HTTP request either way (see `drills.wire` for why not httpx), and idle workers
-cost nothing, so the harness stays inside its CPU budget whether the target is up or hung.
+plain keep-alive HTTP request either way (see `drills.controlplane.connection` for why not httpx),
+and idle workers cost nothing, so the harness stays inside its CPU budget whether the target is up
+or hung. Whether an answer is healthy is `drills.controlplane.health`'s to say.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import queue
 import threading
@@ -29,11 +29,11 @@ import psycopg
 import redis as redis_client
 
 from drills.clock import RunClock
+from drills.controlplane.connection import Connection, Endpoint
+from drills.controlplane.health import ask_graphql_health, ask_health, graphql_healthy, healthy
+from drills.errors import ServiceError, ServiceUnreachableError
 from drills.models import Sample
 from drills.targets.base import SignalKind, SignalSpec
-from drills.wire import WireClient, WireError
-
-HEALTH_QUERY = {"query": "{ healthCheck }"}
 
 
 class Check(Protocol):
@@ -45,40 +45,37 @@ class Check(Protocol):
 
 
 class HttpCheck:
-    """GET returns 2xx (HTTP) or POST { healthCheck } answers true (GraphQL)."""
+    """GET returns 2xx (HTTP) or POST { healthCheck } answers true (GraphQL), over http or https."""
 
     def __init__(self, spec: SignalSpec, clock: RunClock, timeout_seconds: float) -> None:
         parts = urlsplit(spec.address)
         self._path = parts.path or "/"
         self._graphql = spec.kind is SignalKind.GRAPHQL
         self._clock = clock
-        self._client = WireClient(
-            f"{parts.scheme}://{parts.netloc}", timeout_seconds, "drills-sampler"
+        self._conn = Connection(
+            Endpoint(f"{parts.scheme}://{parts.netloc}", spec.trust),
+            timeout_seconds,
+            user_agent="drills-sampler",
         )
 
     def __call__(self) -> tuple[bool, float | None, str | None]:
         started = self._clock.now()
         try:
             if self._graphql:
-                status, body = self._client.request("POST", self._path, HEALTH_QUERY)
-                ok = status == 200 and _health_true(body)
+                reply = ask_graphql_health(self._conn, self._path)
+                ok = graphql_healthy(reply)
             else:
-                status, _ = self._client.request("GET", self._path)
-                ok = 200 <= status < 300
-            detail = None if ok else f"HTTP {status}"
-        except WireError as exc:
+                reply = ask_health(self._conn, self._path)
+                ok = healthy(reply)
+            detail = None if ok else f"HTTP {reply.status}"
+        except ServiceUnreachableError as exc:
+            ok, detail = False, exc.reason
+        except ServiceError as exc:  # a certificate not trusted: failed, and saying why
             ok, detail = False, str(exc)
         return ok, self._clock.now() - started, detail
 
     def close(self) -> None:
-        self._client.close()
-
-
-def _health_true(body: bytes) -> bool:
-    try:
-        return json.loads(body).get("data", {}).get("healthCheck") is True
-    except (ValueError, AttributeError):
-        return False
+        self._conn.close()
 
 
 class PostgresCheck:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from drills.canary import CanaryWriter, verify
 from drills.clock import RunClock
+from drills.controlplane.connection import Endpoint
 from drills.models import ActivityMark, CanaryLog, Sample, Stage
 from drills.poolwatch import PoolWatch
 from drills.sampler import Sampler
@@ -85,13 +86,13 @@ class MeasurementSession:
         self.canary: CanaryWriter | None = None
         if canary:
             self.canary = CanaryWriter(
-                target.control_plane_url,
+                Endpoint.of(target),
                 f"drill-{run_id}",
                 self.clock,
                 run_dir / CANARY_FILE,
                 rate=canary_rate,
             )
-        self._pool = PoolWatch(target.control_plane_url, self.clock)
+        self._pool = PoolWatch(Endpoint.of(target), self.clock)
         self.started_at: float | None = None
 
     def start(self) -> None:
@@ -187,7 +188,7 @@ class MeasurementSession:
         if self.canary is not None:
             if verify_canary:
                 canary_log = verify(
-                    self.target.control_plane_url,
+                    Endpoint.of(self.target),
                     self.canary.stream,
                     self.canary.acked(),
                     self.canary.counters.failed,

@@ -20,6 +20,7 @@ from drills.errors import DrillError, ExitCode
 from drills.lifecycle import new_run_id
 from drills.models import Verdict
 from drills.runner import Runner, RunRequest, exit_code_for
+from drills.targets.base import TargetKind
 from drills.targets.profiles import read_profile
 from drills.targets.registry import SpecKind, parse_spec
 from reports.suite import SuiteEntry, suite_verdict, write_suite
@@ -46,7 +47,7 @@ def cannot_run(target: str, scenario: Scenario) -> list[str]:
     spec = parse_spec(target)
     if spec.kind is not SpecKind.PROFILE or spec.path is None:
         return []
-    if read_profile(spec.path).get("kind") != "kubernetes":
+    if read_profile(spec.path).get("kind") != TargetKind.KUBERNETES:
         return []
     return kubernetes_cannot_run(scenario.path)
 

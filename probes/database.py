@@ -13,10 +13,10 @@ from typing import Any
 import psycopg
 from chaoslib.exceptions import ActivityFailed
 
+from drills.activity_measurements import REPORT_KEY
 from drills.errors import DrillError
 from drills.integrity import last_good_time, table_facts
-from drills.reported import REPORT_KEY
-from drills.targets.base import Component, SignalKind, Target
+from drills.targets.base import BackupFreshness, Component, SignalKind, Target
 from drills.targets.registry import target_from
 
 __all__ = [
@@ -114,11 +114,10 @@ def backup_freshness(
     point's (the archived WAL): the data that would be lost if the primary vanished now, held
     against the RPO objective; the ages go into the drill report."""
     target = target_from(configuration)
-    reader = getattr(target, "backup_freshness", None)
-    if not callable(reader):
+    if not isinstance(target, BackupFreshness):
         raise ActivityFailed(f"target {target.kind} cannot report backup freshness")
     try:
-        status: dict[str, Any] = dict(reader())
+        status: dict[str, Any] = dict(target.backup_freshness())
     except DrillError as exc:
         raise ActivityFailed(f"cannot read backup freshness: {exc}") from exc
     exposure = status.get("rpo_exposure_seconds")

@@ -1,11 +1,21 @@
-"""Probes of the control plane's runbook endpoints, over plain HTTP."""
+"""Probes of the control plane's runbook endpoints, over http or https (`drills.controlplane`).
+
+Every probe opens a new connection, so consecutive probes reach different replicas behind the
+shared address, as a load balancer's health checks would. An unreachable service is an answer
+(`False`, `None`); a certificate the harness does not trust fails the probe, saying so: it is a
+configuration problem, and must not look like an outage.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-import httpx
+from chaoslib.exceptions import ActivityFailed
 
+from drills.controlplane import paths
+from drills.controlplane.connection import Endpoint, Reply, ask_fresh
+from drills.controlplane.health import graphql_healthy, healthy
+from drills.errors import ServiceError, ServiceTlsError, ServiceUnreachableError
 from drills.targets.registry import target_from
 
 __all__ = [
@@ -22,69 +32,74 @@ Configuration = dict[str, Any]
 Secrets = dict[str, Any]
 
 
-_client: httpx.Client | None = None
+def _ask(
+    configuration: Configuration | None,
+    method: str,
+    path: str,
+    timeout: float,
+    payload: Any = None,
+) -> Reply | None:
+    """The answer, or None when the service gave none; a TLS problem fails the activity."""
+    endpoint = Endpoint.of(target_from(configuration))
+    try:
+        return ask_fresh(endpoint, method, path, timeout, payload=payload)
+    except ServiceTlsError as exc:
+        raise ActivityFailed(str(exc)) from exc
+    except ServiceUnreachableError:
+        return None
 
 
-def _http() -> httpx.Client:
-    """One client per process: building one loads a TLS trust store (~35 ms of CPU) each time.
-
-    No keep-alive: every probe opens a new connection, so consecutive probes reach different
-    replicas behind the shared port, as a load balancer's health checks would.
-    """
-    global _client
-    if _client is None:
-        _client = httpx.Client(limits=httpx.Limits(max_keepalive_connections=0))
-    return _client
-
-
-def _url(configuration: Configuration | None, path: str) -> str:
-    return target_from(configuration).control_plane_url + path
+def _json(configuration: Configuration | None, path: str, timeout: float) -> dict[str, Any]:
+    """A GET that must answer 2xx with a JSON object."""
+    reply = _ask(configuration, "GET", path, timeout)
+    if reply is None:
+        raise ActivityFailed(f"GET {path}: no answer")
+    if not reply.ok:
+        raise ActivityFailed(f"GET {path}: HTTP {reply.status}")
+    try:
+        body = reply.json()
+    except ServiceError as exc:
+        raise ActivityFailed(f"GET {path}: {exc}") from exc
+    if not isinstance(body, dict):
+        raise ActivityFailed(f"GET {path}: the answer is not a JSON object")
+    return body
 
 
 def health_ok(
     timeout: float = 2.0, configuration: Configuration | None = None, secrets: Secrets | None = None
 ) -> bool:
     """True when `GET /health` answers 2xx (runbook: primary health check)."""
-    try:
-        return _http().get(_url(configuration, "/health"), timeout=timeout).is_success
-    except httpx.HTTPError:
-        return False
+    reply = _ask(configuration, "GET", paths.HEALTH, timeout)
+    return reply is not None and healthy(reply)
 
 
 def healthy_replica(
     timeout: float = 2.0, configuration: Configuration | None = None, secrets: Secrets | None = None
 ) -> str | None:
     """Which replica answered a healthy `GET /health` ('' when it does not say); None if unhealthy."""
-    try:
-        response = _http().get(_url(configuration, "/health"), timeout=timeout)
-        if not response.is_success:
-            return None
-        replica = response.json().get("replica")
-    except (httpx.HTTPError, ValueError, AttributeError):
+    reply = _ask(configuration, "GET", paths.HEALTH, timeout)
+    if reply is None or not healthy(reply):
         return None
-    return "" if replica is None else str(replica)
+    return reply.replica or ""
 
 
 def graphql_health_check(
     timeout: float = 2.0, configuration: Configuration | None = None, secrets: Secrets | None = None
 ) -> bool:
     """True when `POST /graphql { healthCheck }` answers true (runbook: verify core functionality)."""
-    try:
-        response = _http().post(
-            _url(configuration, "/graphql"), json={"query": "{ healthCheck }"}, timeout=timeout
-        )
-        return response.status_code == 200 and response.json()["data"]["healthCheck"] is True
-    except (httpx.HTTPError, ValueError, KeyError, TypeError):
-        return False
+    reply = _ask(configuration, "POST", paths.GRAPHQL, timeout, paths.HEALTH_QUERY)
+    return reply is not None and graphql_healthy(reply)
 
 
 def circuit_breaker_states(
     timeout: float = 2.0, configuration: Configuration | None = None, secrets: Secrets | None = None
 ) -> dict[str, str]:
     """Each circuit breaker's state, upper-cased (`CLOSED`, `OPEN`, `HALF-OPEN`)."""
-    response = _http().get(_url(configuration, "/api/resilience/circuit-breakers"), timeout=timeout)
-    response.raise_for_status()
-    return {name: str(info["state"]).upper() for name, info in response.json().items()}
+    body = _json(configuration, paths.CIRCUIT_BREAKERS, timeout)
+    try:
+        return {name: str(info["state"]).upper() for name, info in body.items()}
+    except (KeyError, TypeError) as exc:
+        raise ActivityFailed(f"GET {paths.CIRCUIT_BREAKERS}: no state in {body}") from exc
 
 
 def circuit_breakers_closed(
@@ -93,7 +108,9 @@ def circuit_breakers_closed(
     """True when every circuit breaker is CLOSED (runbook: all should be CLOSED)."""
     try:
         states = circuit_breaker_states(timeout, configuration, secrets)
-    except (httpx.HTTPError, ValueError, KeyError, AttributeError):
+    except ActivityFailed as exc:
+        if isinstance(exc.__cause__, ServiceTlsError):
+            raise
         return False
     return bool(states) and all(state == "CLOSED" for state in states.values())
 
@@ -102,17 +119,11 @@ def databases(
     timeout: float = 2.0, configuration: Configuration | None = None, secrets: Secrets | None = None
 ) -> dict[str, Any]:
     """`GET /api/monitoring/databases` (runbook: database health)."""
-    response = _http().get(_url(configuration, "/api/monitoring/databases"), timeout=timeout)
-    response.raise_for_status()
-    body: dict[str, Any] = response.json()
-    return body
+    return _json(configuration, paths.MONITORING_DATABASES, timeout)
 
 
 def resilience_metrics(
     timeout: float = 2.0, configuration: Configuration | None = None, secrets: Secrets | None = None
 ) -> dict[str, Any]:
     """`GET /api/resilience/metrics`: breakers, connection pool, rate limiting."""
-    response = _http().get(_url(configuration, "/api/resilience/metrics"), timeout=timeout)
-    response.raise_for_status()
-    body: dict[str, Any] = response.json()
-    return body
+    return _json(configuration, paths.RESILIENCE_METRICS, timeout)

@@ -1,8 +1,8 @@
 """Read-only checks of the service's resilience state on every replica: breakers, pool, 429s.
 
 Breakers, the connection pool and rate-limit counters are per replica (per pod), so each probe asks
-on fresh connections until every replica has answered (see `drills.replicas`) and returns the
-answers by replica. They report what they find and never raise because the service is unhealthy:
+on fresh connections until every replica has answered (see `drills.controlplane.every_replica`)
+and returns the answers by replica. They report what they find and never raise because the service is unhealthy:
 in the middle of an incident a diagnostic step that fails would only hide what it saw.
 """
 
@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from drills.controlplane import paths
+from drills.controlplane.connection import Endpoint, Reply, ask_fresh
+from drills.controlplane.every_replica import ask_every_replica
 from drills.errors import DrillError
-from drills.replicas import Answer, ask_every_replica, ask_fresh
 from drills.targets.base import Component
 from drills.targets.registry import target_from
 
@@ -28,12 +30,12 @@ Secrets = dict[str, Any]
 
 def _every_replica(
     configuration: Configuration | None, path: str, timeout_seconds: float
-) -> dict[str, Answer] | str:
+) -> dict[str, Reply] | str:
     target = target_from(configuration)
     try:
         replicas = max(1, target.replicas(Component.CONTROL_PLANE))
         return ask_every_replica(
-            target.control_plane_url, "GET", path, replicas, timeout_seconds=timeout_seconds
+            Endpoint.of(target), "GET", path, replicas, timeout_seconds=timeout_seconds
         )
     except DrillError as exc:
         return str(exc)
@@ -45,7 +47,7 @@ def circuit_breakers_per_replica(
     secrets: Secrets | None = None,
 ) -> dict[str, Any]:
     """Every replica's breaker states (`CLOSED`, `OPEN`, `HALF-OPEN`), by replica."""
-    answers = _every_replica(configuration, "/api/resilience/health", timeout_seconds)
+    answers = _every_replica(configuration, paths.RESILIENCE_HEALTH, timeout_seconds)
     if isinstance(answers, str):
         return {"error": answers}
     return {
@@ -63,7 +65,7 @@ def pool_status(
 ) -> dict[str, Any]:
     """Each replica's PostgreSQL pool (in_use, idle, capacity, waiting) from the runbook's
     `/api/resilience/metrics`, plus the worst utilisation seen."""
-    answers = _every_replica(configuration, "/api/resilience/metrics", timeout_seconds)
+    answers = _every_replica(configuration, paths.RESILIENCE_METRICS, timeout_seconds)
     if isinstance(answers, str):
         return {"error": answers}
     pools = {
@@ -81,7 +83,7 @@ def rate_limit_status(
 ) -> dict[str, Any]:
     """Rate limiting on each replica: the limit in force, requests refused with 429 and 403,
     and the share of all requests answered 429 since the replica started."""
-    answers = _every_replica(configuration, "/api/resilience/metrics", timeout_seconds)
+    answers = _every_replica(configuration, paths.RESILIENCE_METRICS, timeout_seconds)
     if isinstance(answers, str):
         return {"error": answers}
     per_replica: dict[str, Any] = {}
@@ -112,9 +114,7 @@ def database_status(
     database status); the HTTP status is kept, an unhealthy answer is data, not an error."""
     target = target_from(configuration)
     try:
-        answer = ask_fresh(
-            target.control_plane_url, "GET", "/api/monitoring/databases", timeout_seconds
-        )
+        answer = ask_fresh(Endpoint.of(target), "GET", paths.MONITORING_DATABASES, timeout_seconds)
     except DrillError as exc:
         return {"http_status": None, "error": str(exc)}
     return {"http_status": answer.status, **answer.body}

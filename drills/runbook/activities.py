@@ -16,6 +16,7 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
+from drills.controlplane import paths
 from drills.runbook.names import component_of, foreign
 from drills.runbook.steps import HttpStep, KubectlStep, ScriptStep, Step
 
@@ -81,9 +82,11 @@ def _http(method: str, path: str, grep: str | None = None) -> Callable[[Step], A
 def _breaker_reset(step: Step) -> Args | None:
     if not isinstance(step, HttpStep) or step.method != "POST":
         return None
-    parts = [p for p in urlsplit(step.url).path.split("/") if p]
-    if len(parts) == 5 and parts[:3] == ["api", "resilience", "circuit-breakers"]:
-        return {"name": parts[3]} if parts[4] == "reset" else None
+    path = urlsplit(step.url).path.rstrip("/")
+    prefix, suffix = paths.BREAKER_RESET_ROUTE.split("{name}")
+    name = path.removeprefix(prefix).removesuffix(suffix)
+    if path.startswith(prefix) and path.endswith(suffix) and name and "/" not in name:
+        return {"name": name}
     return None
 
 
@@ -116,14 +119,14 @@ def _psql_long_queries(step: Step) -> Args | None:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("probes.http", "health_ok", True, _http("GET", "/health")),
-    Rule("probes.service", "circuit_breakers_per_replica", True, _http("GET", "/api/resilience/health")),
-    Rule("probes.service", "database_status", True, _http("GET", "/api/monitoring/databases")),
-    Rule("probes.http", "circuit_breakers_closed", True, _http("GET", "/api/resilience/circuit-breakers")),
-    Rule("actions.breakers", "wait_for_breakers_closed", False, _http("GET", "/api/resilience/circuit-breakers")),
-    Rule("probes.service", "rate_limit_status", True, _http("GET", "/api/resilience/metrics", "rate_limit")),
-    Rule("probes.service", "pool_status", True, _http("GET", "/api/resilience/metrics")),
-    Rule("probes.http", "graphql_health_check", True, _http("POST", "/graphql")),
+    Rule("probes.http", "health_ok", True, _http("GET", paths.HEALTH)),
+    Rule("probes.service", "circuit_breakers_per_replica", True, _http("GET", paths.RESILIENCE_HEALTH)),
+    Rule("probes.service", "database_status", True, _http("GET", paths.MONITORING_DATABASES)),
+    Rule("probes.http", "circuit_breakers_closed", True, _http("GET", paths.CIRCUIT_BREAKERS)),
+    Rule("actions.breakers", "wait_for_breakers_closed", False, _http("GET", paths.CIRCUIT_BREAKERS)),
+    Rule("probes.service", "rate_limit_status", True, _http("GET", paths.RESILIENCE_METRICS, "rate_limit")),
+    Rule("probes.service", "pool_status", True, _http("GET", paths.RESILIENCE_METRICS)),
+    Rule("probes.http", "graphql_health_check", True, _http("POST", paths.GRAPHQL)),
     Rule("actions.service", "reset_circuit_breaker", False, _breaker_reset, ("name",)),
     Rule("actions.components", "restart_component", False, _kubectl("rollout", "restart"), ("component",)),
     Rule("actions.components", "restart_component", False, _kubectl("rollout", "status"), ("component",)),
@@ -135,7 +138,7 @@ RULES: tuple[Rule, ...] = (
     Rule("actions.service", "block_addresses", False, _apply("NetworkPolicy")),
     Rule("actions.service", "set_maintenance", False, _apply("maintenance-mode")),
     Rule("actions.components", "wait_until_healthy", False, _script("production-readiness-check.sh")),
-    Rule("actions.components", "wait_until_healthy", False, _http("POST", "/graphql")),
+    Rule("actions.components", "wait_until_healthy", False, _http("POST", paths.GRAPHQL)),
     Rule("probes.database", "integrity_check", True, _script("database-integrity-check.sh", "check-data-consistency.sh")),
     Rule("probes.database", "backup_freshness", True, _script("verify-backups.sh")),
     Rule("actions.database", "check_backup_freshness", False, _script("verify-backups.sh")),

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
+from drills.controlplane.connection import Connection, Endpoint
 from drills.objectives import ObjectiveTargets
 from drills.runbook.findings import Answer, CheckReport, Finding, cannot
 from drills.runbook.inventory import Inventory, check_kubectl
@@ -47,7 +46,7 @@ class CheckTarget:
 
     name: str
     inventory: Inventory
-    service_url: str
+    service: Endpoint  # the control plane's URL and TLS trust
     objectives: ObjectiveTargets
     objectives_source: str  # "profile" or "drills defaults"
     known_routes: tuple[str, ...] = ()  # the service's routes, when known (for "did you mean")
@@ -71,8 +70,9 @@ def check_runbook(
 ) -> CheckReport:
     """One finding per step and stated objective (see the module docstring)."""
     rows: list[Finding] = []
-    with httpx.Client(timeout=HTTP_TIMEOUT_SECONDS, follow_redirects=False) as http:
-        service = ServiceChecker(target.service_url, runbook.service_url, http, target.known_routes)
+    http = Connection(target.service, HTTP_TIMEOUT_SECONDS, user_agent="drills-runbook-check")
+    try:
+        service = ServiceChecker(http, runbook.service_url, target.known_routes)
         for step in runbook.steps:
             answer = _answer(step, target, service, scripts_dir)
             rows.append(
@@ -85,6 +85,8 @@ def check_runbook(
                     answer.suggestion,
                 )
             )
+    finally:
+        http.close()
     for objective in runbook.objectives:
         answer = check_objective(objective, target.objectives, target.objectives_source)
         subject = f"{objective.label}: {objective.text}"
@@ -144,7 +146,7 @@ def sandbox_check_target(target: SandboxTarget, runbook: Runbook) -> CheckTarget
     return CheckTarget(
         target.name,
         SandboxInventory(target, runbook.namespace),
-        target.control_plane_url,
+        Endpoint.of(target),
         ObjectiveTargets(),
         "drills defaults",
         tuple(route.path for route in (*OPS_ROUTES, *DATA_ROUTES, *GRAPHQL_ROUTES)),
@@ -164,6 +166,5 @@ def profile_check_target(
     inventory = ClusterInventory(
         profile, api_client, runbook.namespace, allow_production=allow_production
     )
-    return CheckTarget(
-        profile.name, inventory, profile.control_plane_url, profile.objectives, "profile"
-    )
+    service = Endpoint(profile.control_plane_url, profile.control_plane_tls)
+    return CheckTarget(profile.name, inventory, service, profile.objectives, "profile")

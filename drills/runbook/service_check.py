@@ -15,14 +15,15 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
+from drills.controlplane import paths
+from drills.controlplane.connection import Connection, Reply
+from drills.errors import ServiceError, ServiceUnreachableError
 from drills.runbook.findings import Answer, cannot, did_you_mean, drift, not_found, ok
 from drills.runbook.steps import HttpStep
 
 __all__ = ["BREAKERS_PATH", "ServiceChecker"]
 
-BREAKERS_PATH = "/api/resilience/circuit-breakers"
+BREAKERS_PATH = paths.CIRCUIT_BREAKERS
 _NOT_THERE = {404: "route not found (404)", 405: "method not allowed (405)"}
 
 
@@ -40,28 +41,33 @@ def _jq_path(stage: tuple[str, ...]) -> tuple[str, ...] | None:
 
 
 class ServiceChecker:
-    """Checks HTTP steps against one control-plane base URL."""
+    """Checks HTTP steps against one control plane, over `http` (its URL and TLS trust)."""
 
     def __init__(
         self,
-        base_url: str,
+        http: Connection,
         runbook_url: str | None,
-        http: httpx.Client,
         known_routes: Sequence[str] = (),
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url = http.endpoint.url.rstrip("/")
         self.known_routes = tuple(known_routes)
         self.runbook_origin = None if runbook_url is None else _origin(runbook_url)
         self.http = http
-        self._answers: dict[tuple[str, str], httpx.Response | str] = {}
+        self._answers: dict[tuple[str, str], Reply | str] = {}
 
-    def _ask(self, method: str, url: str) -> httpx.Response | str:
+    def _ask(self, method: str, url: str) -> Reply | str:
+        """`url` is on this service (see `rewrite`); asked once per check."""
         key = (method, url)
         if key not in self._answers:
+            parts = urlsplit(url)
+            path = parts.path.removeprefix(self.http.endpoint.prefix) or "/"
+            path += f"?{parts.query}" if parts.query else ""
             try:
-                self._answers[key] = self.http.request(method, url)
-            except httpx.HTTPError as exc:
-                self._answers[key] = f"no answer from {url} ({type(exc).__name__})"
+                self._answers[key] = self.http.request(method, path)
+            except ServiceUnreachableError as exc:
+                self._answers[key] = f"no answer from {url} ({exc.reason})"
+            except ServiceError as exc:  # a certificate not trusted, said as it is
+                self._answers[key] = str(exc)
         return self._answers[key]
 
     def breakers(self) -> list[str] | str:
@@ -71,8 +77,8 @@ class ServiceChecker:
             return answer
         try:
             body: Any = answer.json()
-        except ValueError:
-            return f"{BREAKERS_PATH} answered {answer.status_code} without JSON"
+        except ServiceError:
+            return f"{BREAKERS_PATH} answered {answer.status} without JSON"
         return sorted(body) if isinstance(body, dict) else f"{BREAKERS_PATH}: not an object"
 
     def rewrite(self, url: str) -> str | None:
@@ -119,26 +125,24 @@ class ServiceChecker:
         answer = self._ask("OPTIONS", url)
         if isinstance(answer, str):
             return cannot(answer)
-        if answer.status_code == 404:
+        if answer.status == 404:
             return self._missing(
                 f"{method} {path}: route not found (OPTIONS answered 404; not sent)", path
             )
-        return ok(
-            f"{method} {path}: route exists (OPTIONS answered {answer.status_code}; not sent)"
-        )
+        return ok(f"{method} {path}: route exists (OPTIONS answered {answer.status}; not sent)")
 
     def _read(self, step: HttpStep, url: str, path: str) -> Answer:
         answer = self._ask(step.method, url)
         if isinstance(answer, str):
             return cannot(answer)
-        code = answer.status_code
+        code = answer.status
         if code in _NOT_THERE:
             return self._missing(f"{step.method} {path}: {_NOT_THERE[code]}", path)
         keys = _jq_path(step.pipeline[0]) if step.pipeline else None
         if keys is not None and code < 300:
             try:
                 value: Any = answer.json()
-            except ValueError:
+            except ServiceError:
                 return drift(f"{path} answered without JSON, the runbook pipes it to jq")
             for key in keys:
                 if not isinstance(value, dict) or key not in value:

@@ -2,17 +2,26 @@
 
 Probes and actions (and the runner) talk to a `Target`; the sandbox and the Kubernetes driver
 implement it. Everything that is plain HTTP against the control plane (health, GraphQL, breaker
-reset, canary writes) is target-agnostic and lives outside the drivers; a driver only does what
+reset, canary writes) is target-agnostic and lives outside the drivers, in `drills.controlplane`;
+a driver only says where its control plane is and which certificates to trust there, and does what
 needs the platform: kill, restart, scale, back up, restore, read logs.
+
+What only some drivers can do is an optional capability: a runtime-checkable protocol below
+(`TableLockFaults`, `FreezeFaults`, `BackupFreshness`, `ScratchRestore`, `InfrastructureRebuild`,
+`ClusterEvents`) that callers test with `isinstance`, never a method looked up by name.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
+
+from drills.clock import RunClock
+from drills.controlplane.trust import SYSTEM_TRUST, TlsTrust
 
 
 class Component(StrEnum):
@@ -22,6 +31,13 @@ class Component(StrEnum):
     POSTGRES = "postgres"
     POSTGRES_STANDBY = "postgres-standby"
     REDIS = "redis"
+
+
+class TargetKind(StrEnum):
+    """The kinds of target drills can drive (a profile's `kind:`)."""
+
+    SANDBOX = "sandbox"
+    KUBERNETES = "kubernetes"
 
 
 class SignalKind(StrEnum):
@@ -48,6 +64,7 @@ class SignalSpec:
     kind: SignalKind
     address: str  # URL for http/graphql, conninfo for postgres (no password), redis URL
     critical: bool = True
+    trust: TlsTrust = SYSTEM_TRUST  # for an https URL: the certificates to accept
 
 
 @dataclass(frozen=True)
@@ -71,11 +88,20 @@ class Target(Protocol):
     """
 
     name: str
-    kind: str
+    kind: TargetKind
 
     @property
     def control_plane_url(self) -> str:
         """Base URL of the control-plane service (no trailing slash)."""
+        ...
+
+    @property
+    def control_plane_tls(self) -> TlsTrust:
+        """The certificates an https control plane may present (see `drills.controlplane`)."""
+        ...
+
+    def drill_lock(self) -> AbstractContextManager[object]:
+        """Held for a whole drill: one drill per target at a time (`TargetBusyError` if taken)."""
         ...
 
     def signals(self) -> Sequence[SignalSpec]:
@@ -212,4 +238,64 @@ class FreezeFaults(Protocol):
 
     def thaw(self, component: Component) -> list[int]:
         """Let every process of the component run again (SIGCONT). Returns ids."""
+        ...
+
+
+@runtime_checkable
+class BackupFreshness(Protocol):
+    """Optional capability: how old the newest backup and the newest restorable point are."""
+
+    def backup_freshness(self) -> dict[str, Any]:
+        """`backup_age_seconds`, `restorable_point_age_seconds`, `rpo_exposure_seconds`, ..."""
+        ...
+
+
+@runtime_checkable
+class ScratchRestore(Protocol):
+    """Optional capability: restore the newest backup into a scratch instance and compare it with
+    the source while the system keeps serving (the runbook's backup-restore test)."""
+
+    def test_restore(self) -> dict[str, Any]:
+        """Restore, compare row counts and checksums; `verified`, `mismatches`, `tables`, ..."""
+        ...
+
+    def cleanup_scratch(self) -> list[str]:
+        """Stop and delete scratch restores left behind; returns their names."""
+        ...
+
+
+@runtime_checkable
+class InfrastructureRebuild(Protocol):
+    """Optional capability: lose every server and rebuild from the backups (the annual drill)."""
+
+    def destroy_infrastructure(self) -> dict[str, Any]:
+        """Kill every server and delete its data; only the backups survive."""
+        ...
+
+    def rebuild_infrastructure(self) -> dict[str, Any]:
+        """Rebuild what is gone from the backups (a no-op on a healthy target); its timings."""
+        ...
+
+
+@runtime_checkable
+class ClusterEvents(Protocol):
+    """Optional capability: the platform's own view of a drill (pod readiness as it changes, the
+    events and logs of the drill window), merged into the measurement by `drills.clusterwatch`."""
+
+    def readiness_samples(
+        self,
+        component: Component,
+        clock: RunClock,
+        *,
+        timeout_seconds: float,
+        should_stop: Any,
+        required: int | None = None,
+    ) -> Any:
+        """Readiness samples of `component` as the platform reports its changes."""
+        ...
+
+    def drill_window(
+        self, since: datetime, until: datetime, log_lines: int = 200
+    ) -> dict[str, Any]:
+        """The platform's events and the components' logs between `since` and `until`."""
         ...

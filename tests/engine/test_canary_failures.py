@@ -14,6 +14,7 @@ from pathlib import Path
 
 from drills.canary import CanaryWriter
 from drills.clock import RunClock
+from drills.controlplane.connection import Endpoint
 
 
 class _Switch:
@@ -48,7 +49,7 @@ def test_failed_writes_keep_their_send_times(tmp_path: Path) -> None:
     thread.start()
     clock = RunClock()
     url = f"http://127.0.0.1:{server.server_address[1]}"
-    writer = CanaryWriter(url, "test-stream", clock, tmp_path / "canary.jsonl", rate=50.0)
+    writer = CanaryWriter(Endpoint(url), "test-stream", clock, tmp_path / "canary.jsonl", rate=50.0)
     try:
         writer.start()
         time.sleep(0.6)

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from drills.clock import RunClock
+from drills.controlplane.connection import Endpoint, Reply
 from drills.poolwatch import PoolWatch, peak_before, utilisation
 
 
@@ -20,10 +21,11 @@ def metrics(in_use: int, capacity: int) -> bytes:
 
 
 def test_utilisation_reads_the_runbook_endpoint_shape() -> None:
-    assert utilisation(metrics(6, 8)) == 0.75
-    assert utilisation(metrics(1, 0)) is None
-    assert utilisation(b"{}") is None
-    assert utilisation(b"not json") is None
+    assert utilisation(Reply(200, metrics(6, 8))) == 0.75
+    assert utilisation(Reply(200, metrics(1, 0))) is None
+    assert utilisation(Reply(503, metrics(6, 8))) is None
+    assert utilisation(Reply(200, b"{}")) is None
+    assert utilisation(Reply(200, b"not json")) is None
 
 
 def test_peak_counts_only_the_steady_phase() -> None:
@@ -56,7 +58,7 @@ def service() -> Iterator[tuple[str, list[int]]]:
 
 def test_the_watch_polls_a_real_endpoint(service: tuple[str, list[int]]) -> None:
     url, in_use = service
-    watch = PoolWatch(url, RunClock(), interval_seconds=0.02)
+    watch = PoolWatch(Endpoint(url), RunClock(), interval_seconds=0.02)
     watch.start()
     time.sleep(0.2)
     in_use[0] = 7

@@ -98,12 +98,12 @@ def test_a_dry_run_refuses_a_lock_another_drill_holds(
     kube: KubeServer, profile: KubernetesProfile
 ) -> None:
     seed_cluster(kube)
-    KubernetesTarget(profile, kube.api_client()).lock(holder="someone/else/run").acquire()
+    KubernetesTarget(profile, kube.api_client()).lease(holder="someone/else/run").acquire()
     held = len(kube.mutating_requests())
     dry = KubernetesTarget(profile, kube.api_client(), mode=RunMode.DRY_RUN)
 
     with pytest.raises(TargetBusyError, match=r"held by another drill \(someone/else/run\)"):
-        dry.lock(holder="me/1/run").acquire()
+        dry.lease(holder="me/1/run").acquire()
     assert len(kube.mutating_requests()) == held
 
 
@@ -111,7 +111,7 @@ def test_a_dry_run_plans_the_lock_when_it_is_free(
     kube: KubeServer, profile: KubernetesProfile
 ) -> None:
     dry = KubernetesTarget(profile, kube.api_client(), mode=RunMode.DRY_RUN)
-    lock = dry.lock(holder="me/1/run")
+    lock = dry.lease(holder="me/1/run")
     lock.acquire()
     lock.release()
     assert [(c.method, c.path.rsplit("/", 1)[-1]) for c in dry.plan()] == [

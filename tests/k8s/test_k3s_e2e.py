@@ -90,7 +90,7 @@ def test_runbook_steps_on_k3s(tmp_path: Path) -> None:
         target = open_target(profile)
         try:
             assert target.wait_ready(Component.CONTROL_PLANE, timeout_seconds=240) >= 0
-            with target.lock(holder="e2e").keep_alive():
+            with target.lease(holder="e2e").keep_alive():
                 target.restart(Component.CONTROL_PLANE, timeout_seconds=180)
                 for replicas in (3, 0, 1):
                     target.scale(Component.CONTROL_PLANE, replicas, timeout_seconds=180)

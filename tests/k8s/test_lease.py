@@ -43,7 +43,7 @@ def seed_lease(kube: KubeServer, holder: str, renewed: datetime, version: str = 
 
 def test_acquire_creates_the_lease(kube: KubeServer, profile: KubernetesProfile) -> None:
     before = datetime.now(UTC)
-    driver(kube, profile).lock(holder="runner-a/7/r1").acquire()
+    driver(kube, profile).lease(holder="runner-a/7/r1").acquire()
 
     (create,) = kube.mutating_requests()
     assert (create.method.value, create.url.path) == ("POST", LEASES)
@@ -63,12 +63,12 @@ def test_acquire_creates_the_lease(kube: KubeServer, profile: KubernetesProfile)
 def test_a_second_drill_is_refused_while_the_lease_is_live(
     kube: KubeServer, profile: KubernetesProfile
 ) -> None:
-    driver(kube, profile).lock(holder="runner-a/7/r1").acquire()
+    driver(kube, profile).lease(holder="runner-a/7/r1").acquire()
 
     with pytest.raises(
         TargetBusyError, match=r"held by another drill \(runner-a/7/r1\) for (59|60) s more"
     ) as err:
-        driver(kube, profile).lock(holder="runner-b/9/r2").acquire()
+        driver(kube, profile).lease(holder="runner-b/9/r2").acquire()
 
     assert err.value.exit_code is ExitCode.ABORTED
     assert calls(kube.mutating_requests()) == [("POST", LEASES), ("POST", LEASES)]  # no takeover
@@ -79,7 +79,7 @@ def test_an_expired_lease_is_taken_over_with_a_version_check(
 ) -> None:
     seed_lease(kube, "crashed/1/r0", datetime.now(UTC) - timedelta(seconds=61))
 
-    driver(kube, profile).lock(holder="runner-b/9/r2").acquire()
+    driver(kube, profile).lease(holder="runner-b/9/r2").acquire()
 
     _create, takeover = kube.mutating_requests()
     assert (takeover.method.value, takeover.url.path) == ("PATCH", f"{LEASES}/drills-lock")
@@ -100,11 +100,11 @@ def test_losing_the_takeover_race_is_busy(kube: KubeServer, profile: KubernetesP
 
     kube.call(conflict())
     with pytest.raises(TargetBusyError, match="took the expired lock first"):
-        driver(kube, profile).lock(holder="runner-b/9/r2").acquire()
+        driver(kube, profile).lease(holder="runner-b/9/r2").acquire()
 
 
 def test_renew_and_release(kube: KubeServer, profile: KubernetesProfile) -> None:
-    lock = driver(kube, profile).lock(holder="runner-a/7/r1")
+    lock = driver(kube, profile).lease(holder="runner-a/7/r1")
     lock.acquire()
     lock.renew()
     lock.release()
@@ -114,13 +114,13 @@ def test_renew_and_release(kube: KubeServer, profile: KubernetesProfile) -> None
     assert list(renew.data) == ["spec"] and list(renew.data["spec"]) == ["renewTime"]
     assert (delete.method.value, delete.url.path) == ("DELETE", f"{LEASES}/drills-lock")
     assert not lock.held
-    driver(kube, profile).lock(holder="runner-b/9/r2").acquire()  # free again
+    driver(kube, profile).lease(holder="runner-b/9/r2").acquire()  # free again
 
 
 def test_release_leaves_a_lease_someone_else_took_over(
     kube: KubeServer, profile: KubernetesProfile
 ) -> None:
-    lock = driver(kube, profile).lock(holder="runner-a/7/r1")
+    lock = driver(kube, profile).lease(holder="runner-a/7/r1")
     lock.acquire()
     seed_lease(kube, "runner-b/9/r2", datetime.now(UTC))  # after ours expired, b took it
 
@@ -132,7 +132,7 @@ def test_release_leaves_a_lease_someone_else_took_over(
 def test_keep_alive_renews_until_the_block_ends(
     kube: KubeServer, profile: KubernetesProfile
 ) -> None:
-    lock = driver(kube, profile).lock(holder="runner-a/7/r1")
+    lock = driver(kube, profile).lease(holder="runner-a/7/r1")
     with lock.keep_alive(interval_seconds=0.02):
         time.sleep(0.15)
     methods = [r.method.value for r in kube.mutating_requests()]

@@ -172,3 +172,63 @@ def test_a_job_template_must_be_a_job(tmp_path: Path) -> None:
 def test_a_missing_profile_file(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match="cannot read the profile"):
         load_profile(tmp_path / "nope.yaml")
+
+
+def test_the_control_plane_tls_trust_comes_from_the_profile(
+    kube: KubeServer, tmp_path: Path
+) -> None:
+    from tests.controlplane.tls_server import make_ca
+
+    ca = make_ca(tmp_path / "certs", "staging")
+    https = PROFILE.replace(
+        'services: {control_plane: "http://127.0.0.1:9/",',
+        'services: {control_plane: "https://127.0.0.1:9/",'
+        " control_plane_tls: {ca_bundle: certs/staging.pem},",
+    )
+    profile = load_profile(write_profile(tmp_path, https))
+    assert profile.control_plane_tls.ca_bundle == ca.ca_bundle.resolve()
+    assert profile.to_json()["services"]["control_plane_tls"]["ca_bundle"] == str(
+        ca.ca_bundle.resolve()
+    )
+    assert "trusting CA bundle" in profile.describe()
+    target = KubernetesTarget(profile, kube.api_client(), environ={"DRILLS_TEST_PGPASSWORD": "x"})
+    try:
+        assert target.control_plane_tls == profile.control_plane_tls
+        http_signals = [s for s in target.signals() if s.address.startswith("https:")]
+        assert len(http_signals) == 2
+        assert all(s.trust == profile.control_plane_tls for s in http_signals)
+    finally:
+        target.close()
+    plain = load_profile(write_profile(tmp_path))
+    assert plain.control_plane_tls.ca_bundle is None and not plain.control_plane_tls.insecure
+
+
+@pytest.mark.parametrize(
+    ("services", "problem"),
+    [
+        (
+            'control_plane: "http://127.0.0.1:9/", control_plane_tls: {insecure: true}',
+            "services.control_plane_tls: applies to an https control plane",
+        ),
+        (
+            'control_plane: "https://127.0.0.1:9/", control_plane_tls: {ca_bundle: none.pem}',
+            "services.control_plane_tls: CA bundle .*none.pem does not exist",
+        ),
+        (
+            'control_plane: "https://127.0.0.1:9/", control_plane_tls: {verify: false}',
+            r"services.control_plane_tls: expected \{ca_bundle: PATH\} or \{insecure: true\}",
+        ),
+        (
+            'control_plane: "https://127.0.0.1:9/",'
+            " control_plane_tls: {ca_bundle: x.pem, insecure: true}",
+            "exclude each other",
+        ),
+    ],
+)
+def test_a_bad_tls_section_is_one_line(tmp_path: Path, services: str, problem: str) -> None:
+    text = PROFILE.replace('control_plane: "http://127.0.0.1:9/"', services)
+    (tmp_path / "x.pem").write_text("")
+    with pytest.raises(ProfileError, match=problem) as caught:
+        load_profile(write_profile(tmp_path, text))
+    assert "\n" not in str(caught.value) and str(tmp_path) in str(caught.value)
+    assert caught.value.exit_code is ExitCode.USAGE

@@ -45,7 +45,7 @@ def tour(target: KubernetesTarget, hang_on: KubeServer | None = None) -> None:
 
     With `hang_on` (the live server), a backup Job also hangs past its wait, and closing the
     driver deletes it (a dry run has no Job to end)."""
-    lock = target.lock(holder="tour/1/run")
+    lock = target.lease(holder="tour/1/run")
     lock.acquire()
     lock.renew()
     target.snapshot()

@@ -16,11 +16,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from drills.activity_measurements import REPORT_KEY, reported_measurements, with_reported
 from drills.breakerwatch import BreakerWatch
+from drills.controlplane.connection import Endpoint
+from drills.controlplane.every_replica import PinnedClient, ask_every_replica
 from drills.errors import TargetError
 from drills.models import Measurements
-from drills.replicas import PinnedClient, ask_every_replica
-from drills.reported import REPORT_KEY, reported_measurements, with_reported
 
 States = Callable[[str, float], str]  # (replica, seconds since start) -> postgres breaker state
 
@@ -78,7 +79,7 @@ def test_open_time_counts_a_breaker_open_on_any_one_replica() -> None:
         return "open" if replica == "1" and 0.3 <= t < 1.1 else "closed"
 
     with replicas_server(states) as url:
-        watch = BreakerWatch(url, interval_seconds=0.02)
+        watch = BreakerWatch(Endpoint(url), interval_seconds=0.02)
         watch.start()
         time.sleep(1.6)
         result = watch.stop()
@@ -92,7 +93,7 @@ def test_open_time_counts_a_breaker_open_on_any_one_replica() -> None:
 
 def test_a_replica_that_stops_answering_no_longer_counts() -> None:
     with replicas_server(lambda replica, t: "open") as url:
-        watch = BreakerWatch(url, interval_seconds=0.02, stale_seconds=0.3)
+        watch = BreakerWatch(Endpoint(url), interval_seconds=0.02, stale_seconds=0.3)
         watch.start()
         time.sleep(0.5)
     # The server is gone: every poll fails from now on, the stale OPEN state expires.
@@ -104,9 +105,10 @@ def test_a_replica_that_stops_answering_no_longer_counts() -> None:
 
 def test_ask_every_replica_and_pinned_connections_reach_each_replica() -> None:
     with replicas_server(lambda replica, t: "closed", replicas=3) as url:
-        answers = ask_every_replica(url, "GET", "/api/resilience/health", 3)
+        endpoint = Endpoint(url)
+        answers = ask_every_replica(endpoint, "GET", "/api/resilience/health", 3)
         assert sorted(answers) == ["0", "1", "2"]
-        client = PinnedClient(url, 3)
+        client = PinnedClient(endpoint, 3)
         try:
             for replica in client.replicas:
                 for _ in range(3):  # every request on a pinned connection reaches its replica
@@ -114,7 +116,7 @@ def test_ask_every_replica_and_pinned_connections_reach_each_replica() -> None:
         finally:
             client.close()
         with pytest.raises(TargetError, match="3 of 4 replicas"):
-            ask_every_replica(url, "GET", "/x", 4, timeout_seconds=0.5)
+            ask_every_replica(endpoint, "GET", "/x", 4, timeout_seconds=0.5)
 
 
 def test_activities_report_measurements_through_the_journal() -> None:

@@ -60,7 +60,7 @@ def server() -> Iterator[tuple[str, Counter[str]]]:
         ({"url": "http://10.0.0.5:8080"}, "not a loopback"),
         ({"url": "http://8.8.8.8:80"}, "not a loopback"),
         ({"url": "http://localhost:80"}, "not an IP"),
-        ({"url": "https://127.0.0.1:443"}, "http://"),
+        ({"url": "ftp://127.0.0.1:21"}, r"http\(s\)://"),
         ({"sources": ("127.0.0.11", "192.168.1.9")}, "not a loopback"),
         ({"sources": ()}, "at least one source"),
         ({"max_seconds": MAX_SECONDS + 1}, "max_seconds"),

@@ -49,7 +49,7 @@ def test_destroy_then_rebuild_from_the_bucket(target: SandboxTarget) -> None:
     target.take_backup(Component.POSTGRES)
     insert(primary, range(50, 120))  # only in the WAL archive, after the base backup
     flush_archive(primary)
-    with box._redis(box.state()).client() as client:
+    with box.redis_server(box.state()).client() as client:
         client.set("rebuild-probe", "kept")
     target.take_backup(Component.REDIS)
     backups_before = sorted(p.name for p in box.layout.bucket.rglob("*"))
@@ -73,7 +73,7 @@ def test_destroy_then_rebuild_from_the_bucket(target: SandboxTarget) -> None:
     with psycopg.connect(conninfo(primary)) as conn:
         row = conn.execute("SELECT count(*), min(n), max(n) FROM rebuild_probe").fetchone()
     assert row == (120, 0, 119)
-    with box._redis(box.state()).client() as client:
+    with box.redis_server(box.state()).client() as client:
         assert client.get("rebuild-probe") == b"kept"
 
     # the stateless control plane starts on the rebuilt databases; everything runs again

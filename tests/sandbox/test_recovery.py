@@ -187,14 +187,14 @@ def test_a_failed_pitr_puts_the_primary_back_as_it_was(target: SandboxTarget) ->
 
 def test_redis_snapshot_restore_brings_back_exactly_the_snapshot(target: SandboxTarget) -> None:
     state = target.sandbox.state()
-    client = target.sandbox._redis(state).client()
+    client = target.sandbox.redis_server(state).client()
     client.set("drills:test:before", "1")
     snapshot = target.take_backup(Component.REDIS)
     client.set("drills:test:after", "1")
     client.delete("drills:test:before")
     restored = target.restore_snapshot(Component.REDIS)
     assert restored.backup_id == snapshot.backup_id
-    client = target.sandbox._redis(target.sandbox.state()).client()
+    client = target.sandbox.redis_server(target.sandbox.state()).client()
     assert client.get("drills:test:before") == b"1"
     assert client.get("drills:test:after") is None
     assert target.status()["components"]["redis"]["state"] == "running"

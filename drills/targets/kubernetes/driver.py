@@ -19,16 +19,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
 from kubernetes import client
 
 from drills.clock import RunClock
+from drills.controlplane import paths
+from drills.controlplane.trust import TlsTrust
 from drills.errors import TargetError
 from drills.models import Sample
 from drills.safety import Plan, PlannedCall, ProductionGuard, RunMode
-from drills.targets.base import Backup, Component, NetworkFault, SignalKind, SignalSpec
+from drills.targets.base import (
+    Backup,
+    Component,
+    NetworkFault,
+    SignalKind,
+    SignalSpec,
+    TargetKind,
+)
 from drills.targets.kubernetes import database, inventory, jobs, manifests, readiness
 from drills.targets.kubernetes.client import ClusterIdentity
 from drills.targets.kubernetes.credentials import SignalConninfo
@@ -57,7 +67,7 @@ KILLED_LOG_LINES = 200
 class KubernetesTarget:
     """Drives the workloads a profile names in one namespace of a staging cluster."""
 
-    kind = "kubernetes"
+    kind = TargetKind.KUBERNETES
 
     def __init__(
         self,
@@ -98,11 +108,15 @@ class KubernetesTarget:
     def control_plane_url(self) -> str:
         return self.profile.control_plane_url
 
+    @property
+    def control_plane_tls(self) -> TlsTrust:
+        return self.profile.control_plane_tls
+
     def signals(self) -> Sequence[SignalSpec]:
-        url = self.control_plane_url
+        url, trust = self.control_plane_url, self.control_plane_tls
         specs = [
-            SignalSpec("health", SignalKind.HTTP, f"{url}/health"),
-            SignalSpec("graphql", SignalKind.GRAPHQL, f"{url}/graphql"),
+            SignalSpec("health", SignalKind.HTTP, url + paths.HEALTH, trust=trust),
+            SignalSpec("graphql", SignalKind.GRAPHQL, url + paths.GRAPHQL, trust=trust),
         ]
         conninfo = self._signal_conninfo.conninfo()
         if conninfo is not None:
@@ -481,9 +495,13 @@ class KubernetesTarget:
                 )
         return problems, len(seen)
 
-    def lock(self, holder: str | None = None, duration_seconds: int = 60) -> DrillLease:
-        """The namespace's drill lock (not yet acquired)."""
+    def lease(self, holder: str | None = None, duration_seconds: int = 60) -> DrillLease:
+        """The namespace's drill lock, a Lease (not yet acquired)."""
         return DrillLease(self.gateway, holder, duration_seconds=duration_seconds)
+
+    def drill_lock(self) -> AbstractContextManager[DrillLease]:
+        """One drill per namespace: the Lease, held and renewed for the block."""
+        return self.lease().keep_alive()
 
     def plan(self) -> tuple[PlannedCall, ...]:
         """What a dry run would have changed, in order."""

@@ -13,7 +13,10 @@ unless `--allow-production`)::
       control-plane: deployment/maestro-control-plane
       postgres: {kind: statefulset, name: postgresql, container: postgresql}
       redis: deployment/redis
-    services: {control_plane: "https://maestro.staging.example", redis: "redis://redis:6379/0"}
+    services:
+      control_plane: "https://maestro.staging.example"
+      control_plane_tls: {ca_bundle: certs/staging-ca.pem}   # or {insecure: true}; default: system
+      redis: "redis://redis:6379/0"
     database:
       pod: postgresql-0                  # where `psql` runs (default: <postgres statefulset>-0)
       standby_pod: postgresql-standby-0  # default: <postgres-standby statefulset>-0
@@ -47,9 +50,10 @@ from typing import Any
 
 import yaml
 
+from drills.controlplane.trust import SYSTEM_TRUST, TlsTrust
 from drills.errors import InputError, ProfileError
 from drills.objectives import ObjectiveTargets
-from drills.targets.base import Component
+from drills.targets.base import Component, TargetKind
 from drills.targets.kubernetes.fields import FieldReader, yaml_problem
 from drills.targets.kubernetes.names import check_dns_label
 from drills.targets.kubernetes.resources import MANIFEST_KINDS
@@ -70,7 +74,7 @@ __all__ = [
     "parse_profile",
 ]
 
-KIND = "kubernetes"
+KIND = TargetKind.KUBERNETES
 _TOP_KEYS = frozenset(
     {"kind", "name", "environment", "kubernetes", "components", "services", "database",
      "maintenance", "network", "jobs", "objectives"}
@@ -201,6 +205,7 @@ class KubernetesProfile:
     cluster: ClusterSettings
     components: Mapping[Component, ComponentSpec]
     control_plane_url: str
+    control_plane_tls: TlsTrust = SYSTEM_TRUST
     redis_url: str | None = None
     database: DatabaseSettings | None = None
     maintenance_manifest: tuple[Mapping[str, Any], ...] = ()
@@ -208,7 +213,7 @@ class KubernetesProfile:
     jobs: JobTemplates = field(default_factory=JobTemplates)
     objectives: ObjectiveTargets = field(default_factory=ObjectiveTargets)
     source: Path | None = None
-    kind: str = KIND
+    kind: TargetKind = KIND
     environment: str | None = None  # the production guard wants a non-production value here
 
     def secret_refs(self) -> tuple[SecretRef, ...]:
@@ -233,7 +238,11 @@ class KubernetesProfile:
                 "namespace": self.cluster.namespace,
             },
             "components": {c.value: spec.to_json() for c, spec in self.components.items()},
-            "services": {"control_plane": self.control_plane_url, "redis": self.redis_url},
+            "services": {
+                "control_plane": self.control_plane_url,
+                "control_plane_tls": self.control_plane_tls.to_json(),
+                "redis": self.redis_url,
+            },
             "database": None if self.database is None else self.database.to_json(),
             "maintenance_objects": [_ref(doc) for doc in self.maintenance_manifest],
             "network": {
@@ -250,7 +259,12 @@ class KubernetesProfile:
             f"kubernetes target {self.name!r}: namespace {cluster.namespace!r}, "
             f"context {cluster.context or '(current)'}, "
             f"kubeconfig {cluster.kubeconfig or '(default or in-cluster)'}",
-            f"  control plane: {self.control_plane_url}",
+            f"  control plane: {self.control_plane_url}"
+            + (
+                f" (trusting {self.control_plane_tls.describe()})"
+                if self.control_plane_url.startswith("https:")
+                else ""
+            ),
         ]
         for component, spec in self.components.items():
             lines.append(f"  {component.value}: {spec.kind.value.lower()}/{spec.name}")
@@ -302,9 +316,10 @@ def parse_profile(data: object, *, source: Path | None = None) -> KubernetesProf
     )
     services = r.mapping(top.get("services"), "services", required=True)
     assert services is not None
-    r.only(services, {"control_plane", "redis"}, "services")
+    r.only(services, {"control_plane", "control_plane_tls", "redis"}, "services")
     url = r.url(services, "control_plane", where="services", schemes=("http", "https"))
     assert url is not None
+    trust = _trust(r, services.get("control_plane_tls"), url, source)
     network = r.mapping(top.get("network"), "network") or {}
     r.only(network, {"pod_selector", "ingress"}, "network")
     try:
@@ -318,6 +333,7 @@ def parse_profile(data: object, *, source: Path | None = None) -> KubernetesProf
         cluster=cluster,
         components=types.MappingProxyType(_components(r, top.get("components"))),
         control_plane_url=url.rstrip("/"),
+        control_plane_tls=trust,
         redis_url=r.url(
             services, "redis", where="services", schemes=("redis", "rediss"), required=False
         ),
@@ -332,6 +348,17 @@ def parse_profile(data: object, *, source: Path | None = None) -> KubernetesProf
         source=source,
         environment=r.string(top, "environment"),
     )
+
+
+def _trust(r: FieldReader, raw: object, url: str, source: Path | None) -> TlsTrust:
+    where = "services.control_plane_tls"
+    if raw is not None and not url.startswith("https:"):
+        raise r.error(where, f"applies to an https control plane, not {url}")
+    base = source.parent if source else Path.cwd()
+    try:
+        return TlsTrust.from_profile(raw, base, where)
+    except ProfileError as exc:
+        raise ProfileError(f"{r.source}: {exc}") from None
 
 
 def _components(r: FieldReader, raw: object) -> dict[Component, ComponentSpec]:

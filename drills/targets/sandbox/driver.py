@@ -11,6 +11,8 @@ from typing import Any
 
 import psycopg
 
+from drills.controlplane import paths
+from drills.controlplane.trust import TlsTrust
 from drills.errors import SandboxError, TargetError
 from drills.targets.base import (
     Backup,
@@ -19,6 +21,7 @@ from drills.targets.base import (
     NetworkFault,
     SignalKind,
     SignalSpec,
+    TargetKind,
 )
 from drills.targets.sandbox.locks import TableLockHolder
 from drills.targets.sandbox.processes import Supervisor
@@ -27,13 +30,24 @@ from drills.targets.sandbox.state import drill_lock
 
 
 class SandboxTarget:
-    """Drives a sandbox running in `state_dir` (started by us or by `drills sandbox up`)."""
+    """Drives a sandbox running in `state_dir` (started by us or by `drills sandbox up`).
 
-    kind = "sandbox"
+    `trust`: the certificates the harness accepts on the sandbox's https control plane (a
+    profile's `services.control_plane_tls`); by default the CA the sandbox serves with.
+    """
 
-    def __init__(self, state_dir: Path, *, supervisor: Supervisor | None = None) -> None:
+    kind = TargetKind.SANDBOX
+
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        supervisor: Supervisor | None = None,
+        trust: TlsTrust | None = None,
+    ) -> None:
         self.sandbox = Sandbox(state_dir, supervisor=supervisor)
         self.name = f"sandbox:{self.sandbox.layout.root}"
+        self._trust = trust
         self._rate_limit: str | None = None
         self._deny: list[str] = []
         self._maintenance = False
@@ -43,11 +57,15 @@ class SandboxTarget:
     def control_plane_url(self) -> str:
         return self.sandbox.control_plane_url
 
+    @property
+    def control_plane_tls(self) -> TlsTrust:
+        return self.sandbox.control_plane_trust if self._trust is None else self._trust
+
     def signals(self) -> Sequence[SignalSpec]:
-        url = self.control_plane_url
+        url, trust = self.control_plane_url, self.control_plane_tls
         return (
-            SignalSpec("health", SignalKind.HTTP, f"{url}/health"),
-            SignalSpec("graphql", SignalKind.GRAPHQL, f"{url}/graphql"),
+            SignalSpec("health", SignalKind.HTTP, url + paths.HEALTH, trust=trust),
+            SignalSpec("graphql", SignalKind.GRAPHQL, url + paths.GRAPHQL, trust=trust),
             SignalSpec("postgres", SignalKind.POSTGRES, self.sandbox.postgres_conninfo()),
             SignalSpec("redis", SignalKind.REDIS, self.sandbox.redis_url()),
         )
@@ -180,9 +198,10 @@ class SandboxTarget:
 
         return pitr.verify_backup(self.sandbox.layout, backup_id, postgres_identity())
 
+    # -- optional capabilities (drills.targets.base): backup freshness, scratch restore, rebuild
+
     def test_restore(self) -> dict[str, Any]:
-        """Restore the newest base backup + WAL into a scratch instance and compare (not in the
-        Target protocol yet)."""
+        """Restore the newest base backup + WAL into a scratch instance and compare."""
         from drills.targets.sandbox import recovery
 
         return recovery.test_restore(self.sandbox)
@@ -198,8 +217,6 @@ class SandboxTarget:
         from drills.targets.sandbox import pitr, recovery
 
         return pitr.stop_scratch_instances(recovery.scratch_root(self.sandbox))
-
-    # -- the annual infrastructure-rebuild drill (rebuild.py; not in the Target protocol yet)
 
     def destroy_infrastructure(self) -> dict[str, Any]:
         """kill -9 every server and delete their data; only the backup bucket survives."""

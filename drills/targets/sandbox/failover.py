@@ -79,14 +79,14 @@ def fail_back(box: Sandbox) -> dict[str, Any]:
     """Back to `postgres` primary + `postgres-standby` streaming from it (idempotent)."""
     with operation_lock(box.layout):
         state = box.state()
-        primary, standby = box._primary(state), box._standby(state)
+        primary, standby = box.primary_server(state), box.standby_server(state)
         roles = {"postgres": role_of(primary.port), "postgres-standby": role_of(standby.port)}
         steps: list[str] = []
         if _standby_is_authoritative(primary.port, standby.port, roles):
             _switch_back(box, state, primary, standby)
             steps.append("switched back to postgres")
         elif roles["postgres"] is Role.DOWN:
-            box._start(state, Component.POSTGRES)  # crashed, nobody promoted
+            box.start_component(state, Component.POSTGRES)  # crashed, nobody promoted
             steps.append("restarted postgres")
         elif roles["postgres"] is Role.STANDBY:
             raise ComponentError(
@@ -130,12 +130,12 @@ def clone_standby(
 
     The caller holds the sandbox's operation lock."""
     box.supervisor.terminate(state.components[component].processes, sig=_FAST_SHUTDOWN)
-    box._record(state, component, [])
+    box.record_processes(state, component, [])
     source.base_backup(dest.data_dir, for_standby=True)
     write_role_settings(dest.data_dir, standby_settings(dest.port))
     dedupe_auto_conf(dest.data_dir)
     ref = dest.start(box.supervisor)
-    box._record(state, component, [ref])
+    box.record_processes(state, component, [ref])
     dest.wait_ready(box.supervisor, ref)
     wait_streaming(dest.port, source.port)
 
@@ -148,13 +148,13 @@ def _switch_back(
     clone_standby(box, state, promoted, primary, Component.POSTGRES)
     refs = state.components[Component.POSTGRES_STANDBY].processes
     box.supervisor.terminate(refs, sig=_FAST_SHUTDOWN, timeout_seconds=30.0)
-    box._record(state, Component.POSTGRES_STANDBY, [])
+    box.record_processes(state, Component.POSTGRES_STANDBY, [])
     checkpoint = _clean_shutdown_checkpoint(promoted)
     try:
         _wait_received(primary.port, checkpoint)
     except ComponentError:
         ref = promoted.start(box.supervisor)  # undo: the promoted server stays primary
-        box._record(state, Component.POSTGRES_STANDBY, [ref])
+        box.record_processes(state, Component.POSTGRES_STANDBY, [ref])
         raise
     promote(primary.port)
 

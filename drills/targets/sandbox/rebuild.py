@@ -50,7 +50,7 @@ def destroy(box: Sandbox) -> dict[str, Any]:
         killed: dict[str, list[int]] = {}
         for component in _DESTROY_ORDER:
             killed[component.value] = box.supervisor.crash(state.components[component].processes)
-            box._record(state, component, [])
+            box.record_processes(state, component, [])
         deleted: list[str] = []
         for data_dir in (layout.primary_data, layout.standby_data, layout.redis_data):
             if data_dir.exists():
@@ -71,14 +71,14 @@ def rebuild(box: Sandbox) -> dict[str, Any]:
     out: dict[str, Any] = {"rebuilt": []}
     with operation_lock(layout):
         state = box.state()
-        primary, standby = box._primary(state), box._standby(state)
+        primary, standby = box.primary_server(state), box.standby_server(state)
         rebuilt_primary = not primary.initialised
         if rebuilt_primary:
             out.update(_restore_primary(box, state))
             out["rebuilt"].append(Component.POSTGRES.value)
         postgres_done = time.monotonic()
         if rebuilt_primary or not standby.initialised:
-            box._ensure_running(state, Component.POSTGRES)
+            box.ensure_running(state, Component.POSTGRES)
             clone_standby(box, state, primary, standby, Component.POSTGRES_STANDBY)
             out["rebuilt"].append(Component.POSTGRES_STANDBY.value)
             out["standby_clone_seconds"] = round(time.monotonic() - postgres_done, 6)
@@ -98,14 +98,14 @@ def _restore_primary(box: Sandbox, state: SandboxState) -> dict[str, Any]:
     """The primary from the newest base backup and the WAL archive replayed to its end (no
     recovery target), promoted. The caller holds the operation lock."""
     layout = box.layout
-    primary = box._primary(state)
+    primary = box.primary_server(state)
     backups = base_backups(layout)
     if not backups:
         raise TargetError(f"no finished base backup in {layout.base_backups} to rebuild from")
     backup = backups[-1]
     for component in (Component.POSTGRES, Component.POSTGRES_STANDBY):
         box.supervisor.terminate(state.components[component].processes)
-        box._record(state, component, [])
+        box.record_processes(state, component, [])
     settings = recovery_settings(
         primary.port, layout.wal_archive, {}, archive_mode=True, fallback_wal=None
     )
@@ -114,7 +114,7 @@ def _restore_primary(box: Sandbox, state: SandboxState) -> dict[str, Any]:
         restore_copy(backup, primary.data_dir, settings, primary.run_as)
         copied = time.monotonic()
         ref = primary.start(box.supervisor)
-        box._record(state, Component.POSTGRES, [ref])
+        box.record_processes(state, Component.POSTGRES, [ref])
         recover(primary, box.supervisor, ref)  # no target: replays to the end, promotes itself
     except (DrillError, psycopg.Error, OSError) as exc:
         raise TargetError(f"rebuilding postgres from {backup.backup_id} failed: {exc}") from exc

@@ -83,7 +83,7 @@ def restore_point_in_time(box: Sandbox, target_time: datetime) -> dict[str, Any]
     layout = box.layout
     with operation_lock(layout):
         state = box.state()
-        primary = box._primary(state)
+        primary = box.primary_server(state)
         if role_of(state.ports[Component.POSTGRES_STANDBY]) is Role.PRIMARY:
             raise TargetError(
                 "postgres-standby serves as primary after a failover: fail back before a "
@@ -98,7 +98,7 @@ def restore_point_in_time(box: Sandbox, target_time: datetime) -> dict[str, Any]
             box.supervisor.terminate(
                 state.components[component].processes, sig=_FAST_SHUTDOWN, timeout_seconds=30.0
             )
-            box._record(state, component, [])
+            box.record_processes(state, component, [])
         aside = layout.postgres_root / "primary.before-restore"
         shutil.rmtree(aside, ignore_errors=True)
         primary.data_dir.rename(aside)
@@ -115,7 +115,7 @@ def restore_point_in_time(box: Sandbox, target_time: datetime) -> dict[str, Any]
             restore_copy(backup, primary.data_dir, settings, primary.run_as)
             copied = time.monotonic()
             ref = primary.start(box.supervisor)
-            box._record(state, Component.POSTGRES, [ref])
+            box.record_processes(state, Component.POSTGRES, [ref])
             recover(primary, box.supervisor, ref)
         except (DrillError, psycopg.Error, OSError) as exc:
             _put_back(box, primary, aside)
@@ -144,11 +144,11 @@ def _put_back(box: Sandbox, primary: pg.PostgresServer, aside: Path) -> None:
     box.supervisor.terminate(
         state.components[Component.POSTGRES].processes, sig=_FAST_SHUTDOWN, timeout_seconds=15.0
     )
-    box._record(state, Component.POSTGRES, [])
+    box.record_processes(state, Component.POSTGRES, [])
     shutil.rmtree(primary.data_dir, ignore_errors=True)
     aside.rename(primary.data_dir)
-    box._start(state, Component.POSTGRES)
-    box._start(state, Component.POSTGRES_STANDBY)
+    box.start_component(state, Component.POSTGRES)
+    box.start_component(state, Component.POSTGRES_STANDBY)
 
 
 def restore_redis_snapshot(box: Sandbox, backup_id: str | None = None) -> dict[str, Any]:
@@ -168,7 +168,7 @@ def restore_redis_snapshot(box: Sandbox, backup_id: str | None = None) -> dict[s
         state = box.state()
         started = time.monotonic()
         box.supervisor.terminate(state.components[Component.REDIS].processes)
-        box._record(state, Component.REDIS, [])
+        box.record_processes(state, Component.REDIS, [])
         aof = layout.redis_data / "appendonlydir"
         shutil.rmtree(aof, ignore_errors=True)
         aof.mkdir(parents=True)
@@ -179,8 +179,8 @@ def restore_redis_snapshot(box: Sandbox, backup_id: str | None = None) -> dict[s
             "file appendonly.aof.1.incr.aof seq 1 type i\n"
         )
         shutil.copyfile(snapshot, layout.redis_data / "dump.rdb")
-        box._start(state, Component.REDIS)
-        keys = int(box._redis(state).client().dbsize())
+        box.start_component(state, Component.REDIS)
+        keys = int(box.redis_server(state).client().dbsize())
         return {
             "backup_id": snapshot.name,
             "keys": keys,

@@ -16,12 +16,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import psutil
 from psycopg.conninfo import make_conninfo
 
-from drills.errors import ComponentError, InputError, SandboxError
+from drills.controlplane import paths
+from drills.controlplane.connection import Endpoint, ask_fresh
+from drills.controlplane.health import serving
+from drills.controlplane.trust import SYSTEM_TRUST, TlsTrust
+from drills.errors import ComponentError, InputError, SandboxError, ServiceUnreachableError
 from drills.targets.base import Component
 from drills.targets.sandbox import postgres as pg
 from drills.targets.sandbox.credentials import remember, write_passfile, write_private
@@ -35,6 +38,7 @@ from drills.targets.sandbox.processes import (
 )
 from drills.targets.sandbox.proxyctl import FaultProxy, proxied_conninfo
 from drills.targets.sandbox.redis import RedisServer
+from drills.targets.sandbox.servicetls import ServedTls, install, installed
 from drills.targets.sandbox.state import (
     Layout,
     SandboxState,
@@ -45,7 +49,6 @@ from drills.targets.sandbox.state import (
     port_in_use,
     save_state,
 )
-from drills.wire import WireClient, WireError
 
 DEFAULT_REPLICAS = 2
 START_ORDER = (
@@ -115,7 +118,30 @@ class Sandbox:
 
     @property
     def control_plane_url(self) -> str:
-        return f"http://127.0.0.1:{self.port(Component.CONTROL_PLANE)}"
+        return self._control_plane_url(self.state())
+
+    def _control_plane_url(self, state: SandboxState) -> str:
+        scheme = "https" if self.served_tls() else "http"
+        return f"{scheme}://127.0.0.1:{state.ports[Component.CONTROL_PLANE]}"
+
+    @property
+    def control_plane_trust(self) -> TlsTrust:
+        """What the sandbox's own checks (and by default the harness) trust on its https URL."""
+        served = self.served_tls()
+        return SYSTEM_TRUST if served is None else served.trust
+
+    def _control_plane(self, state: SandboxState) -> Endpoint:
+        return Endpoint(self._control_plane_url(state), self.control_plane_trust)
+
+    def served_tls(self) -> ServedTls | None:
+        """The control plane's certificate, key and CA when it serves https (see `servicetls`)."""
+        return installed(self.layout.root)
+
+    def serve_tls(self, certfile: Path, keyfile: Path, ca_bundle: Path) -> ServedTls:
+        """Serve the control plane of this (existing) sandbox over https with this certificate
+        (for 127.0.0.1), key and signing CA from its next start on: restart control-plane."""
+        self.state()  # a sandbox that exists: `up` refuses a folder that holds only these files
+        return install(self.layout.root, certfile, keyfile, ca_bundle)
 
     def postgres_conninfo(self) -> str:
         """Multi-host, read-write: the service follows a promoted standby by itself. Carries
@@ -139,21 +165,27 @@ class Sandbox:
         state = self.state()
         return state.credentials.redis_url(port or state.ports[Component.REDIS])
 
-    def _primary(self, state: SandboxState) -> pg.PostgresServer:
+    # The servers, and starting and recording them: also the API of the sibling modules that
+    # change them (failover.py, recovery.py, rebuild.py), which hold `operation_lock` meanwhile.
+
+    def primary_server(self, state: SandboxState) -> pg.PostgresServer:
+        """The primary PostgreSQL server (its data dir, port and log)."""
         return self.postgres_server(
             self.layout.primary_data,
             state.ports[Component.POSTGRES],
             self.layout.log(Component.POSTGRES),
         )
 
-    def _standby(self, state: SandboxState) -> pg.PostgresServer:
+    def standby_server(self, state: SandboxState) -> pg.PostgresServer:
+        """The streaming standby, the "second region"."""
         return self.postgres_server(
             self.layout.standby_data,
             state.ports[Component.POSTGRES_STANDBY],
             self.layout.log(Component.POSTGRES_STANDBY),
         )
 
-    def _redis(self, state: SandboxState) -> RedisServer:
+    def redis_server(self, state: SandboxState) -> RedisServer:
+        """The Redis server."""
         return RedisServer(
             self.layout.redis_data,
             state.ports[Component.REDIS],
@@ -185,7 +217,7 @@ class Sandbox:
                 for component in START_ORDER:
                     if self._needs_start(state, component):
                         started.append(component)
-                        self._start(state, component)
+                        self.start_component(state, component)
             except BaseException:
                 self._stop(state, started)
                 if not proxy_was_running:
@@ -193,9 +225,10 @@ class Sandbox:
                 raise
             return state
 
-    def _ensure_running(self, state: SandboxState, component: Component) -> None:
+    def ensure_running(self, state: SandboxState, component: Component) -> None:
+        """Start `component` unless it already runs and is healthy."""
         if self._needs_start(state, component):
-            self._start(state, component)
+            self.start_component(state, component)
 
     def _needs_start(self, state: SandboxState, component: Component) -> bool:
         comp = state.components[component]
@@ -211,7 +244,8 @@ class Sandbox:
                 "stop it or use another --state-dir"
             )
 
-    def _start(self, state: SandboxState, component: Component) -> None:
+    def start_component(self, state: SandboxState, component: Component) -> None:
+        """(Re)start `component` and wait until it is ready; its processes are recorded."""
         comp = state.components[component]
         live = [ref for ref in comp.processes if ref.alive()]
         if component is not Component.CONTROL_PLANE and live:
@@ -226,20 +260,23 @@ class Sandbox:
             self._start_standby(state)
         elif component is Component.REDIS:
             self._check_port(state, component)
-            server = self._redis(state)
+            server = self.redis_server(state)
             ref = server.start(self.supervisor)
-            self._record(state, component, [ref])
+            self.record_processes(state, component, [ref])
             server.wait_ready(self.supervisor, ref)
         else:
             self._scale_control_plane(state, comp.replicas)
         self.progress(f"{component.value} ready in {time.monotonic() - started:.1f} s")
 
-    def _record(self, state: SandboxState, component: Component, refs: list[ProcessRef]) -> None:
+    def record_processes(
+        self, state: SandboxState, component: Component, refs: list[ProcessRef]
+    ) -> None:
+        """Save which processes are `component` now (empty: stopped), so `down` finds them."""
         state.components[component].processes = refs
         self._save(state)
 
     def _start_primary(self, state: SandboxState) -> None:
-        server = self._primary(state)
+        server = self.primary_server(state)
         fresh = not server.initialised
         if fresh:
             self.progress("postgres: initdb")
@@ -251,7 +288,7 @@ class Sandbox:
             )
         self._check_port(state, Component.POSTGRES)
         ref = server.start(self.supervisor)
-        self._record(state, Component.POSTGRES, [ref])
+        self.record_processes(state, Component.POSTGRES, [ref])
         server.wait_ready(self.supervisor, ref, writable=True)
         server.ensure_database()
         if fresh or not any(self.layout.base_backups.glob("*")):
@@ -259,14 +296,14 @@ class Sandbox:
             self.take_base_backup(state)
 
     def _start_standby(self, state: SandboxState) -> None:
-        server = self._standby(state)
+        server = self.standby_server(state)
         if not server.initialised:
             self.progress("postgres-standby: cloning the primary")
-            self._primary(state).base_backup(server.data_dir, for_standby=True)
+            self.primary_server(state).base_backup(server.data_dir, for_standby=True)
             server.configure_standby()
         self._check_port(state, Component.POSTGRES_STANDBY)
         ref = server.start(self.supervisor)
-        self._record(state, Component.POSTGRES_STANDBY, [ref])
+        self.record_processes(state, Component.POSTGRES_STANDBY, [ref])
         server.wait_ready(self.supervisor, ref)
 
     def take_base_backup(self, state: SandboxState | None = None) -> Path:
@@ -274,11 +311,11 @@ class Sandbox:
         state = state or self.state()
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         dest = self.layout.base_backups / stamp
-        self._primary(state).base_backup(dest)
+        self.primary_server(state).base_backup(dest)
         return dest
 
     def redis_snapshot(self) -> Path:
-        return self._redis(self.state()).snapshot(self.layout.redis_snapshots)
+        return self.redis_server(self.state()).snapshot(self.layout.redis_snapshots)
 
     # ------------------------------------------------------------------ control plane
 
@@ -308,6 +345,10 @@ class Sandbox:
             "default_rate_limit": "200/second",
             "request_timeout_seconds": 2.0,
         }
+        served = self.served_tls()
+        if served is not None:
+            config["tls_certfile"] = str(served.certfile)
+            config["tls_keyfile"] = str(served.keyfile)
         write_private(self.layout.service_config, json.dumps(config, indent=2))  # holds secrets
 
     def _scale_control_plane(self, state: SandboxState, replicas: int) -> None:
@@ -338,8 +379,10 @@ class Sandbox:
             log = self.layout.log(Component.CONTROL_PLANE, index)
             new.append(self.supervisor.spawn(argv, log_path=log))
             used.add(index)
-            self._record(state, Component.CONTROL_PLANE, live + new)  # findable by `down` at once
-        self._record(state, Component.CONTROL_PLANE, live + new)
+            self.record_processes(
+                state, Component.CONTROL_PLANE, live + new
+            )  # findable by `down` at once
+        self.record_processes(state, Component.CONTROL_PLANE, live + new)
         self._wait_control_plane(state, new)
 
     def _replica_index(self, ref: ProcessRef) -> int:
@@ -372,9 +415,9 @@ class Sandbox:
             raise ComponentError(f"control-plane not listening on port {port} in time")
         if state.components[Component.CONTROL_PLANE].replicas == 0:
             return
-        url = f"http://127.0.0.1:{port}/health"
+        endpoint = self._control_plane(state)
         while time.monotonic() < deadline:
-            if _serving(url):
+            if _serving(endpoint):
                 return
             time.sleep(0.05)
         raise ComponentError(f"control-plane /health not 200 after {timeout_seconds:.0f} s")
@@ -420,7 +463,7 @@ class Sandbox:
                 wanted = comp.replicas or self.default_replicas
                 self._scale_control_plane(state, wanted)
             else:
-                self._start(state, component)
+                self.start_component(state, component)
 
     def down(self, purge: bool = False) -> None:
         """Stop everything this sandbox started (also after a crashed up); keep data unless purge."""
@@ -462,7 +505,7 @@ class Sandbox:
                 component is Component.CONTROL_PLANE and state.components[component].replicas == 0
             )
         if component is Component.CONTROL_PLANE:
-            return _serving(f"http://127.0.0.1:{state.ports[component]}/health")
+            return _serving(self._control_plane(state))
         return True
 
     def status(self) -> dict[str, Any]:
@@ -491,7 +534,7 @@ class Sandbox:
             "state_dir": str(self.layout.root),
             "sandbox_id": state.sandbox_id,
             "running": running,
-            "control_plane": {"url": f"http://127.0.0.1:{state.ports[Component.CONTROL_PLANE]}"},
+            "control_plane": {"url": self._control_plane_url(state)},
             "components": components,
         }
 
@@ -505,22 +548,12 @@ class Sandbox:
 _POSTGRES = (Component.POSTGRES, Component.POSTGRES_STANDBY)
 
 
-def _serving(url: str) -> bool:
-    """/health is 200, or 503 only because maintenance mode is on (the runbook's data-corruption
-    recovery scales replicas up while writes are still refused)."""
-    parts = urlsplit(url)
-    client = WireClient(f"{parts.scheme}://{parts.netloc}", 1.0, "drills-sandbox")
+def _serving(endpoint: Endpoint) -> bool:
+    """The control plane is up for traffic (`drills.controlplane.health.serving`). A certificate
+    the sandbox's own CA does not verify is raised, not waited for."""
     try:
-        status, body = client.request("GET", parts.path)
-    except WireError:
-        return False
-    finally:
-        client.close()
-    if status == 200:
-        return True
-    try:
-        return status == 503 and json.loads(body).get("status") == "maintenance"
-    except (ValueError, AttributeError):
+        return serving(ask_fresh(endpoint, "GET", paths.HEALTH, timeout_seconds=1.0))
+    except ServiceUnreachableError:
         return False
 
 

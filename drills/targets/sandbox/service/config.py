@@ -38,6 +38,8 @@ class ServiceConfig:
     breaker_reset_seconds: float = 2.0
     default_rate_limit: str = "200/second"
     request_timeout_seconds: float = 2.0
+    tls_certfile: str | None = None  # both set: serve https (see drills.targets.sandbox.servicetls)
+    tls_keyfile: str | None = None
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -58,6 +60,8 @@ class ServiceConfig:
             if not getattr(self, name).strip():
                 raise InputError(f"service config: {name} must not be empty")
         _check_rate_limit(self.default_rate_limit)
+        if (self.tls_certfile is None) != (self.tls_keyfile is None):
+            raise InputError("service config: tls_certfile and tls_keyfile go together")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ServiceConfig:
@@ -123,8 +127,11 @@ def _check_types(config: ServiceConfig) -> None:
         "default_rate_limit": str,
         "request_timeout_seconds": float,
     }
-    for name, kind in expected.items():
+    optional: dict[str, type] = {"tls_certfile": str, "tls_keyfile": str}
+    for name, kind in [*expected.items(), *optional.items()]:
         value = getattr(config, name)
+        if value is None and name in optional:
+            continue
         # bool is an int subclass; a `true` port is a mistake, not port 1.
         if isinstance(value, bool) or not isinstance(value, kind):
             raise InputError(

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from drills.controlplane import paths
 from drills.targets.sandbox.service.services import Services, services_of
 
 __all__ = ["GRAPHQL_ROUTES", "SDL"]
@@ -77,4 +78,4 @@ async def graphql_endpoint(request: Request) -> JSONResponse:
     return JSONResponse(out, status_code=400 if result.data is None and result.errors else 200)
 
 
-GRAPHQL_ROUTES = [Route("/graphql", graphql_endpoint, methods=["POST"])]
+GRAPHQL_ROUTES = [Route(paths.GRAPHQL, graphql_endpoint, methods=["POST"])]

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from drills.controlplane import paths
 from drills.targets.sandbox.service.guard import DependencyUnavailable
 from drills.targets.sandbox.service.postgres_store import CanaryRecord
 from drills.targets.sandbox.service.services import services_of
@@ -136,8 +137,8 @@ async def get_runs(request: Request) -> JSONResponse:
 
 
 DATA_ROUTES = [
-    Route("/api/records", post_record, methods=["POST"]),
-    Route("/api/records", get_records, methods=["GET"]),
-    Route("/api/runs", post_run, methods=["POST"]),
-    Route("/api/runs", get_runs, methods=["GET"]),
+    Route(paths.RECORDS, post_record, methods=["POST"]),
+    Route(paths.RECORDS, get_records, methods=["GET"]),
+    Route(paths.RUNS, post_run, methods=["POST"]),
+    Route(paths.RUNS, get_runs, methods=["GET"]),
 ]

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from drills.controlplane import paths
 from drills.targets.sandbox.service.guard import BreakerState, Dependency
 from drills.targets.sandbox.service.metrics import CONTENT_TYPE
 from drills.targets.sandbox.service.services import services_of
@@ -126,11 +127,11 @@ async def prometheus(request: Request) -> Response:
 
 
 OPS_ROUTES = [
-    Route("/health", health, methods=["GET"]),
-    Route("/api/resilience/health", resilience_health, methods=["GET"]),
-    Route("/api/resilience/circuit-breakers", circuit_breakers, methods=["GET"]),
-    Route("/api/resilience/circuit-breakers/{name}/reset", reset_breaker, methods=["POST"]),
-    Route("/api/resilience/metrics", resilience_metrics, methods=["GET"]),
-    Route("/api/monitoring/databases", monitoring_databases, methods=["GET"]),
-    Route("/metrics", prometheus, methods=["GET"]),
+    Route(paths.HEALTH, health, methods=["GET"]),
+    Route(paths.RESILIENCE_HEALTH, resilience_health, methods=["GET"]),
+    Route(paths.CIRCUIT_BREAKERS, circuit_breakers, methods=["GET"]),
+    Route(paths.BREAKER_RESET_ROUTE, reset_breaker, methods=["POST"]),
+    Route(paths.RESILIENCE_METRICS, resilience_metrics, methods=["GET"]),
+    Route(paths.MONITORING_DATABASES, monitoring_databases, methods=["GET"]),
+    Route(paths.PROMETHEUS_METRICS, prometheus, methods=["GET"]),
 ]

@@ -86,9 +86,12 @@ def serve(config: ServiceConfig, replica: int) -> int:
             proxy_headers=False,
             forwarded_allow_ips="",
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+            ssl_certfile=config.tls_certfile,
+            ssl_keyfile=config.tls_keyfile,
         )
     )
-    log.info("replica %d serving on %s:%d", replica, *sock.getsockname()[:2])
+    scheme = "https" if config.tls_certfile else "http"
+    log.info("replica %d serving %s on %s:%d", replica, scheme, *sock.getsockname()[:2])
     try:
         asyncio.run(server.serve(sockets=[sock]))
     finally:
