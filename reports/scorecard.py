@@ -15,7 +15,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from drills.models import DrillResult, Sample
+from drills.models import CanaryLog, DrillResult, Sample
 from drills.training.score import Scorecard
 from reports.chart import LEGEND, timeline_svg
 from reports.incident import build_incident_texts
@@ -89,14 +89,19 @@ def scorecard_markdown(card: Scorecard, result: DrillResult, samples: Sequence[S
     )
 
 
-def scorecard_html(card: Scorecard, result: DrillResult, samples: Sequence[Sample]) -> str:
+def scorecard_html(
+    card: Scorecard,
+    result: DrillResult,
+    samples: Sequence[Sample],
+    canary: CanaryLog | None = None,
+) -> str:
     return (
         _environment(True)
         .get_template("scorecard.html.j2")
         .render(
             **_context(card, result, samples),
             css=Markup((TEMPLATES / "report.css").read_text()),  # our own stylesheet
-            chart=Markup(timeline_svg(result, samples)),  # the chart escapes its own texts
+            chart=Markup(timeline_svg(result, samples, canary)),  # the chart escapes its own texts
             legend=LEGEND,
         )
     )

@@ -344,7 +344,9 @@ class Game:
                 rto_objective_seconds=ctx.objectives.rto_seconds,
                 rpo_objective_seconds=ctx.objectives.rpo_seconds,
             )
-            written = write_scorecard(card, conclusion.result, data.samples, ctx.run_dir)
+            written = write_scorecard(
+                card, conclusion.result, data.samples, data.canary, ctx.run_dir
+            )
             current = ctx.exercise.info()
             current.scorecard = str(written)
             ctx.exercise.write_info(current)

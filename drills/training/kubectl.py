@@ -173,7 +173,11 @@ def _maintenance(step: KubectlStep, target_key: str, out: Out, enabled: bool) ->
         )
     set_maintenance(enabled, configuration=_config(target_key))
     out.say(f"configmap/maintenance-mode {'created' if enabled else 'deleted'}")
-    out.note(f"maintenance mode is {'on: writes are refused' if enabled else 'off'}")
+    out.note(
+        "maintenance mode is on: writes are refused (`kubectl delete -f FILE` ends it)"
+        if enabled
+        else "maintenance mode is off"
+    )
     return 0
 
 
