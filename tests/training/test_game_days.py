@@ -164,3 +164,31 @@ def test_time_limit_restores_the_sandbox_and_says_not_recovered(
 
     assert health_ok(2.0, {"drills_target": key})
     assert not (tmp_path / "home" / "training" / "current").exists()
+
+
+@pytest.mark.parametrize("how", ["stop", "ctrl-c"])
+def test_stop_and_ctrl_c_restore_the_sandbox(
+    tmp_path: Path, games: list[GameDay], sandbox_target: object, how: str
+) -> None:
+    import signal
+
+    from drills.targets.sandbox.driver import SandboxTarget
+    from probes.http import health_ok
+
+    assert isinstance(sandbox_target, SandboxTarget)
+    key = f"sandbox:{sandbox_target.sandbox.layout.root}"
+    game = GameDay(tmp_path / "home", "complete-outage", "--target", key)
+    games.append(game)
+    assert not health_ok(2.0, {"drills_target": key})  # the outage is real
+    if how == "stop":
+        stopped = game.drills("train", "stop")
+        assert stopped.code == 0 and "scorecard.md" in stopped.stdout, stopped.stderr
+    else:
+        game.process.send_signal(signal.SIGINT)
+    assert game.wait() == 3, game.log.read_text()
+    card = game.scorecard()
+    assert card["recovered"] is False
+    assert card["ended_by"] == ("stopped" if how == "stop" else "interrupted")
+    status = sandbox_target.status()
+    assert all(c["state"] == "running" for c in status["components"].values()), status
+    assert health_ok(2.0, {"drills_target": key})
