@@ -15,6 +15,7 @@ import contextlib
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +75,7 @@ DEFAULT_TIME_LIMIT_SECONDS = 1200.0
 TRAINING_PREFIX = "training:"  # the history's scenario key of a training run
 HEALTHY_WITHIN_SECONDS = 30.0
 STATUS_EVERY_SECONDS = 0.5
+ERROR_RATE_WINDOW_SECONDS = 10.0  # the dashboard's error rate: canary writes failed lately
 
 
 @dataclass(frozen=True)
@@ -385,23 +387,31 @@ class _StatusWriter:
         self._thread.join(timeout=2.0)
 
     def _loop(self) -> None:
+        recent: deque[tuple[float, int, int]] = deque()  # (t, acked, failed) over the window
         while not self._stop.wait(STATUS_EVERY_SECONDS):
             view = self._session.view
             counters = self._session.canary.counters if self._session.canary else None
             fault = view.fault_at
             now = self._session.clock.now()
+            canary = None
+            if counters is not None:
+                recent.append((now, counters.acked, counters.failed))
+                while recent and recent[0][0] < now - ERROR_RATE_WINDOW_SECONDS:
+                    recent.popleft()
+                acked = counters.acked - recent[0][1]
+                failed = counters.failed - recent[0][2]
+                canary = {
+                    "acked": counters.acked,
+                    "failed": counters.failed,
+                    "error_rate": failed / (acked + failed) if acked + failed else None,
+                    "window_seconds": ERROR_RATE_WINDOW_SECONDS,
+                }
             with contextlib.suppress(OSError):
                 self._exercise.write_status(
                     {
                         "signals": dict(view.health),
                         "since_fault_seconds": None if fault is None else round(now - fault, 1),
-                        "canary": None
-                        if counters is None
-                        else {
-                            "acked": counters.acked,
-                            "failed": counters.failed,
-                            "sent": counters.sent,
-                        },
+                        "canary": canary,
                     }
                 )
 

@@ -180,6 +180,10 @@ def test_stop_and_ctrl_c_restore_the_sandbox(
     game = GameDay(tmp_path / "home", "complete-outage", "--target", key)
     games.append(game)
     assert not health_ok(2.0, {"drills_target": key})  # the outage is real
+    dashboard = game.drills("train", "status", "--once")
+    assert "FAILING" in dashboard.stdout and "error rate" in dashboard.stdout
+    second = game.drills("train", "start", "complete-outage", "--target", key)
+    assert second.code == 3, second.stderr  # one exercise per target: the drill lock
     if how == "stop":
         stopped = game.drills("train", "stop")
         assert stopped.code == 0 and "scorecard.md" in stopped.stdout, stopped.stderr

@@ -277,3 +277,29 @@ def test_commands_after_the_exercise_ended_are_refused(exercise: Exercise) -> No
     err = io.StringIO()
     assert run_command(exercise, "kubectl", ["get", "pods"], Out(io.StringIO(), err)) == 1
     assert "ended" in err.getvalue() and exercise.events() == []
+
+
+def test_on_kubernetes_nothing_is_shimmed_but_everything_is_recorded(
+    exercise: Exercise, tmp_path: Path
+) -> None:
+    """A Kubernetes target: the launchers record the command and run the real program."""
+    info = exercise.info()
+    info.shimmed = False
+    exercise.write_info(info)
+    real = tmp_path / "real-bin"
+    real.mkdir()
+    (real / "kubectl").write_text('#!/bin/sh\necho "real kubectl $*"\nexit 3\n')
+    (real / "kubectl").chmod(0o755)
+    done = subprocess.run(
+        [sys.executable, "-m", "drills", "train", "shell", "--exercise", str(exercise.path),
+         "-c", "kubectl get pods -n intelgraph-prod"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PATH": f"{real}{os.pathsep}{os.environ['PATH']}"},
+    )  # fmt: skip
+    assert (
+        done.returncode == 3 and done.stdout.strip() == "real kubectl get pods -n intelgraph-prod"
+    )
+    (event,) = exercise.events()
+    assert event.text == "kubectl get pods -n intelgraph-prod" and event.exit_status == 3
