@@ -99,6 +99,4 @@ class RunbookError(InputError):
 
 class TrainingCommandError(DrillError):
     """A runbook command the training shell cannot carry out on this target (said in one line;
-    the shim exits 1 as the real tool would)."""
-
-    exit_code = ExitCode.MISSED
+    the training shell's command exits 1 as the real tool would)."""

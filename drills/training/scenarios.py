@@ -81,7 +81,7 @@ def _key(scenario: TrainingScenario) -> str:
 
 def exercise_experiment(experiment: dict[str, Any], exercise_dir: Path) -> dict[str, Any]:
     """The game day's experiment: the method up to its last fault, then the wait for the trainee
-    (`drills.training.wait`), the experiment's own rollbacks unchanged."""
+    (`drills.training.wait`); rollbacks: the recovery steps unless resolved, then its own."""
     method = [a for a in experiment.get("method") or [] if isinstance(a, dict)]
     faults = [i for i, a in enumerate(method) if FAULT_TAG in (a.get("tags") or [])]
     if not faults:
@@ -101,4 +101,31 @@ def exercise_experiment(experiment: dict[str, Any], exercise_dir: Path) -> dict[
     )
     out = copy.deepcopy(experiment)
     out["method"] = cut
+    recovery = [
+        _unless_resolved(activity, exercise_dir)
+        for activity in method[faults[-1] + 1 :]
+        if (activity.get("provider") or {}).get("type") == "python"
+    ]
+    out["rollbacks"] = [*recovery, *copy.deepcopy(experiment.get("rollbacks") or [])]
     return out
+
+
+def _unless_resolved(activity: dict[str, Any], exercise_dir: Path) -> dict[str, Any]:
+    """The experiment's recovery step as a rollback that runs only if the trainee did not
+    recover (`drills.training.wait.unless_resolved`)."""
+    provider = activity["provider"]
+    return {
+        "type": "action",
+        "name": f"restore-unless-resolved: {activity.get('name')}",
+        "provider": {
+            "type": "python",
+            "module": "drills.training.wait",
+            "func": "unless_resolved",
+            "arguments": {
+                "exercise": str(exercise_dir),
+                "module": provider["module"],
+                "func": provider["func"],
+                "arguments": copy.deepcopy(provider.get("arguments") or {}),
+            },
+        },
+    }
