@@ -115,3 +115,8 @@ class MeasurementError(DrillError):
 
 class RunbookError(InputError):
     """A runbook that cannot be read: not UTF-8 Markdown, no scenarios, an unknown section."""
+
+
+class TrainingCommandError(DrillError):
+    """A runbook command the training shell cannot carry out on this target (said in one line;
+    the training shell's command exits 1 as the real tool would)."""

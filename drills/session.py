@@ -170,6 +170,23 @@ class MeasurementSession:
             }
         )
 
+    def add_activity(self, mark: ActivityMark) -> None:
+        """Add an activity that ran outside Chaos Toolkit, with its own times (a game day's
+        trainee command, run in another process); before `stop`."""
+        key = str(next(self._ids))
+        with self._lock:
+            self._marks[key] = mark
+        self._timeline.append({**mark.to_json(), "type": "activity-start", "id": key})
+        self._timeline.append(
+            {
+                "type": "activity-end",
+                "id": key,
+                "start": round(mark.start, 6),
+                "end": None if mark.end is None else round(mark.end, 6),
+                "status": mark.status,
+            }
+        )
+
     def write_problems(self) -> list[str]:
         """What could not be written to the run folder (a full disk): notes for the report."""
         problems = [self._timeline.problem()]

@@ -27,6 +27,7 @@ from drills.cli.run import run
 from drills.cli.runbook import runbook
 from drills.cli.sandbox import sandbox
 from drills.cli.schedule import schedule
+from drills.cli.train import train
 from drills.cli.trend import trend_command
 from drills.errors import EXIT_CODES_HELP, DrillError, ExitCode
 
@@ -67,6 +68,7 @@ cli.add_command(gate_command)
 cli.add_command(baseline)
 cli.add_command(ci_command)
 cli.add_command(trend_command)
+cli.add_command(train)
 
 
 def main(argv: list[str] | None = None) -> None:
