@@ -16,7 +16,6 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,20 +28,14 @@ from drills.chaosrun import ChaosOptions, run_like_chaos
 from drills.errors import ExitCode, InputError, UnsafeTargetError
 from drills.experiment import designate_fault, load_for_run
 from drills.history import History
+from drills.lifecycle import deferred_interrupts, new_run_id, objectives_for
 from drills.models import ActivityMark, DrillRef, Stage, TargetRef
 from drills.objectives import ObjectiveTargets
 from drills.outcome import conclude
 from drills.runbook import read_runbook
 from drills.runbook.model import Scenario as RunbookScenario
 from drills.runfolder import prepare_run_folder
-from drills.runner import (
-    chaostoolkit_log,
-    deferred_interrupts,
-    fresh_state_dir,
-    new_run_id,
-    objectives_for,
-    sigterm_as_interrupt,
-)
+from drills.runner import chaostoolkit_log, fresh_state_dir, sigterm_as_interrupt
 from drills.session import MeasurementSession
 from drills.settings import Settings
 from drills.targets import registry
@@ -94,25 +87,6 @@ class TrainOutcome:
     run_dir: Path | None
     scorecard: Scorecard | None
     message: str
-
-
-@contextlib.contextmanager
-def exercise_lock(target: Target) -> Iterator[None]:
-    """One exercise or drill per target at a time: the same lock a drill holds."""
-    from drills.targets.sandbox.driver import SandboxTarget
-
-    if isinstance(target, SandboxTarget):
-        with target.drill_lock():
-            yield
-        return
-    if target.kind == "kubernetes":
-        from drills.targets.kubernetes import KubernetesTarget
-
-        assert isinstance(target, KubernetesTarget)
-        with target.lock().keep_alive():
-            yield
-        return
-    yield
 
 
 def par_for(history_location: Path | str, scenario: str, target_kind: str) -> Par | None:
@@ -178,7 +152,7 @@ class Game:
             else:
                 target = registry.open_target(spec, allow_production=ctx.request.allow_production)
             registry.register(key, target)
-            with exercise_lock(target):
+            with target.drill_lock():  # the lock a drill holds: one at a time
                 self._healthy(target, key)
                 return self._exercise(ctx, target, key, spec)
         except KeyboardInterrupt:
