@@ -10,7 +10,7 @@ from chaoslib.exceptions import ActivityFailed
 from drills.errors import DrillError
 from drills.targets.base import Component, FreezeFaults
 from drills.targets.registry import target_from
-from probes.http import graphql_health_check, healthy_replica
+from drills.probes.http import graphql_health_check, healthy_replica
 
 __all__ = [
     "ensure_running",

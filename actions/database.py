@@ -25,14 +25,14 @@ from drills.controlplane.connection import Connection, Endpoint
 from drills.errors import DrillError, ServiceError
 from drills.targets.base import Backup, Component, ScratchRestore
 from drills.targets.registry import target_from
-from probes.database import (
+from drills.probes.database import (
     RPO_OBJECTIVE_SECONDS,
     backup_freshness,
     connect,
     integrity_check,
     last_known_good_time,
 )
-from probes.http import graphql_health_check
+from drills.probes.http import graphql_health_check
 
 __all__ = [
     "check_backup_freshness",

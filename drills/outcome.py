@@ -27,7 +27,7 @@ from drills.poolwatch import peak_before
 from drills.session import SessionData
 from drills.trend import history_position
 from drills.verdict import judge
-from reports.json_report import build_report
+from drills.reports.json_report import build_report
 
 logger = logging.getLogger("drills")
 
@@ -198,7 +198,7 @@ def record_in_journal(
 def write_run_folder(
     result: DrillResult, data: SessionData, journal: dict[str, Any], run_dir: Path
 ) -> list[Path]:
-    from reports import write_all
+    from drills.reports import write_all
 
     run_dir.mkdir(parents=True, exist_ok=True)
     journal_path = run_dir / JOURNAL_FILE

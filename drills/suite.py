@@ -23,7 +23,7 @@ from drills.runner import Runner, RunRequest, exit_code_for
 from drills.targets.base import TargetKind
 from drills.targets.profiles import read_profile
 from drills.targets.registry import SpecKind, parse_spec
-from reports.suite import SuiteEntry, suite_verdict, write_suite
+from drills.reports.suite import SuiteEntry, suite_verdict, write_suite
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from markupsafe import Markup
 
 from drills.models import CanaryLog, DrillResult, Sample
 from drills.training.score import Scorecard
-from reports.chart import LEGEND, timeline_svg
-from reports.incident import build_incident_texts
+from drills.reports.chart import LEGEND, timeline_svg
+from drills.reports.incident import build_incident_texts
 
 __all__ = ["scorecard_html", "scorecard_markdown", "seconds"]
 

@@ -17,7 +17,7 @@ from typing import Any
 from drills import verdict
 from drills.models import DrillResult, Verdict
 from drills.numbers import fmt_count, fmt_seconds
-from reports.base import write_atomic
+from drills.reports.base import write_atomic
 
 SUITE_SCHEMA = "drills.suite/v1"
 LEFT_OUT = "left-out"  # a row's verdict when the drill was not run on this target

@@ -221,7 +221,7 @@ def resolve_command(exercise: Path | None) -> None:
 
 
 def _dashboard(info: ExerciseInfo, status: dict[str, Any] | None) -> Group:
-    from probes.http import circuit_breaker_states, resilience_metrics
+    from drills.probes.http import circuit_breaker_states, resilience_metrics
 
     config = {"drills_target": info.target_key}
     table = Table(box=None, pad_edge=False, show_header=False)

@@ -47,7 +47,7 @@ def failing_checks(experiment: dict[str, Any], target_key: str, data_fault: bool
     if data_fault:
         from chaoslib.exceptions import ActivityFailed
 
-        from probes.database import integrity_check
+        from drills.probes.database import integrity_check
 
         try:
             report = integrity_check(configuration)

@@ -192,7 +192,7 @@ class Game:
             warden.dismiss()
 
     def _healthy(self, target: Target, key: str) -> None:
-        from probes.http import graphql_health_check, health_ok
+        from drills.probes.http import graphql_health_check, health_ok
 
         config = {registry.CONFIG_KEY: key}
         deadline = time.monotonic() + HEALTHY_WITHIN_SECONDS

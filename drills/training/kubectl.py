@@ -2,8 +2,8 @@
 
 The command is read by the runbook reader's own parser (`drills.runbook.commands`), its objects
 mapped to the sandbox's components by the runbook's names (`drills.runbook.names`), and carried out
-by the same actions and probes a drill uses (`actions.components`, `actions.service`,
-`probes.target`). Output imitates kubectl's; what the sandbox does not have (Services, Ingress,
+by the same actions and probes a drill uses (`drills.actions.components`, `drills.actions.service`,
+`drills.probes.target`). Output imitates kubectl's; what the sandbox does not have (Services, Ingress,
 nodes, Neo4j, the ingress controller) is said plainly, never silently ignored.
 """
 
@@ -61,7 +61,7 @@ def _age(seconds: float) -> str:
 
 
 def _get(step: KubectlStep, target_key: str, namespace: str, out: Out) -> int:
-    from probes.target import target_status
+    from drills.probes.target import target_status
 
     kinds = {ref.kind for ref in step.objects}
     absent = sorted(ABSENT_KINDS[k] for k in kinds if k in ABSENT_KINDS)
@@ -108,7 +108,7 @@ def _one_component(step: KubectlStep, what: str) -> Component:
 
 
 def _rollout(step: KubectlStep, target_key: str, out: Out) -> int:
-    from actions.components import restart_component
+    from drills.actions.components import restart_component
     from drills.targets.registry import target_from
 
     component = _one_component(step, f"rollout {step.subverb}")
@@ -133,7 +133,7 @@ def _rollout(step: KubectlStep, target_key: str, out: Out) -> int:
 
 
 def _scale(step: KubectlStep, target_key: str, out: Out) -> int:
-    from actions.components import scale_component
+    from drills.actions.components import scale_component
 
     component = _one_component(step, "scale")
     if step.replicas is None or not step.replicas.isdigit():
@@ -144,7 +144,7 @@ def _scale(step: KubectlStep, target_key: str, out: Out) -> int:
 
 
 def _logs(step: KubectlStep, target_key: str, out: Out) -> int:
-    from probes.target import component_logs
+    from drills.probes.target import component_logs
 
     component = _one_component(step, "show logs")
     tail = next(
@@ -163,7 +163,7 @@ def _after(argv: tuple[str, ...], flag: str) -> str | None:
 
 
 def _maintenance(step: KubectlStep, target_key: str, out: Out, enabled: bool) -> int:
-    from actions.service import set_maintenance
+    from drills.actions.service import set_maintenance
 
     if not any(MAINTENANCE_FILE_WORD in f for f in step.files):
         what = ", ".join(step.files) or "an inline manifest"
@@ -182,7 +182,7 @@ def _maintenance(step: KubectlStep, target_key: str, out: Out, enabled: bool) ->
 
 
 def _exec(step: KubectlStep, target_key: str, out: Out) -> int:
-    from probes.database import connect
+    from drills.probes.database import connect
 
     command = list(step.exec_command)
     if not command or command[0] != "psql" or "-c" not in command:

@@ -20,7 +20,7 @@ def write_scorecard(
     run_dir: Path,
 ) -> Path:
     """Write the three files; the Markdown one's path."""
-    from reports.scorecard import scorecard_html, scorecard_markdown
+    from drills.reports.scorecard import scorecard_html, scorecard_markdown
 
     (run_dir / "scorecard.json").write_text(json.dumps(card.to_json(), indent=2) + "\n")
     (run_dir / "scorecard.html").write_text(scorecard_html(card, result, samples, canary))

@@ -66,7 +66,7 @@ def _show(out: Out, value: Any) -> None:
 
 
 def _verify_backups(args: Sequence[str], config: dict[str, Any], out: Out) -> int:
-    from probes.database import backup_freshness
+    from drills.probes.database import backup_freshness
 
     status = backup_freshness(configuration=config)
     _show(out, {k: v for k, v in status.items() if not k.startswith("drills")})
@@ -74,7 +74,7 @@ def _verify_backups(args: Sequence[str], config: dict[str, Any], out: Out) -> in
 
 
 def _list_backups(args: Sequence[str], config: dict[str, Any], out: Out) -> int:
-    from probes.database import list_backups
+    from drills.probes.database import list_backups
 
     for component in ("postgres", "redis"):
         out.say(f"# {component}")
@@ -87,14 +87,14 @@ def _list_backups(args: Sequence[str], config: dict[str, Any], out: Out) -> int:
 
 
 def _verify_integrity(args: Sequence[str], config: dict[str, Any], out: Out) -> int:
-    from actions.database import NEWEST, verify_backup
+    from drills.actions.database import NEWEST, verify_backup
 
     _show(out, verify_backup(_backup_id(args) or NEWEST, configuration=config))
     return 0
 
 
 def _integrity_check(args: Sequence[str], config: dict[str, Any], out: Out) -> int:
-    from probes.database import integrity_check, last_known_good_time
+    from drills.probes.database import integrity_check, last_known_good_time
 
     report = integrity_check(configuration=config)
     _show(out, report)
@@ -109,7 +109,7 @@ def _integrity_check(args: Sequence[str], config: dict[str, Any], out: Out) -> i
 
 
 def _restore_postgres(args: Sequence[str], config: dict[str, Any], out: Out) -> int:
-    from actions.database import restore_point_in_time
+    from drills.actions.database import restore_point_in_time
 
     when = _flag(args, "--target-time", "--point-in-time")
     if when is None:
@@ -124,14 +124,14 @@ def _restore_postgres(args: Sequence[str], config: dict[str, Any], out: Out) -> 
 
 
 def _restore_redis(args: Sequence[str], config: dict[str, Any], out: Out) -> int:
-    from actions.database import restore_redis_snapshot
+    from drills.actions.database import restore_redis_snapshot
 
     _show(out, restore_redis_snapshot(_backup_id(args), configuration=config))
     return 0
 
 
 def _validate(args: Sequence[str], config: dict[str, Any], out: Out) -> int:
-    from actions.database import validate_restored_data
+    from drills.actions.database import validate_restored_data
 
     _show(out, validate_restored_data(configuration=config))
     out.say("restored data validated: no corrupt rows")
@@ -139,7 +139,7 @@ def _validate(args: Sequence[str], config: dict[str, Any], out: Out) -> int:
 
 
 def _readiness(args: Sequence[str], config: dict[str, Any], out: Out) -> int:
-    from probes.http import circuit_breakers_closed, graphql_health_check, health_ok
+    from drills.probes.http import circuit_breakers_closed, graphql_health_check, health_ok
 
     checks = {
         "GET /health": health_ok,

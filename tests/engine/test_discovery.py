@@ -6,7 +6,7 @@ import inspect
 
 from chaoslib.discovery.package import get_discover_function
 
-import actions
+import drills.actions
 import drills
 from drills.discovery import discover
 
@@ -15,11 +15,11 @@ def test_discovery_lists_every_exported_probe_and_action_as_its_kind() -> None:
     found = discover(discover_system=False)
     assert found["extension"] == {"name": "drills", "version": drills.__version__}
     kinds = {(a["mod"], a["name"]): a["type"] for a in found["activities"]}
-    assert kinds[("probes.http", "health_ok")] == "probe"
-    assert kinds[("actions.components", "kill_components")] == "action"
-    assert kinds[("actions.components", "freeze_components")] == "action"
-    assert all(t == "probe" for (mod, _), t in kinds.items() if mod.startswith("probes."))
-    assert all(t == "action" for (mod, _), t in kinds.items() if mod.startswith("actions."))
+    assert kinds[("drills.probes.http", "health_ok")] == "probe"
+    assert kinds[("drills.actions.components", "kill_components")] == "action"
+    assert kinds[("drills.actions.components", "freeze_components")] == "action"
+    assert all(t == "probe" for (mod, _), t in kinds.items() if mod.startswith("drills.probes."))
+    assert all(t == "action" for (mod, _), t in kinds.items() if mod.startswith("drills.actions."))
     for activity in found["activities"]:  # discovery shows the docstrings as user docs
         assert activity["doc"], activity["name"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import reports
+import drills.reports
 
 
 def test_all_is_locked() -> None:

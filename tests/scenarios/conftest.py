@@ -12,7 +12,7 @@ import pytest
 
 from drills.runner import Runner, RunOutcome, RunRequest
 from drills.settings import Settings
-from reports import load_schema
+from drills.reports import load_schema
 
 DrillFn = Callable[..., tuple[RunOutcome, dict[str, Any]]]
 

@@ -177,12 +177,12 @@ def test_time_limit_restores_the_sandbox_and_says_not_recovered(
     assert "NOT RECOVERED" in (Path(info.run_dir) / "scorecard.md").read_text()
     status = sandbox_target.status()
     assert all(c["state"] == "running" for c in status["components"].values()), status
-    from probes.http import health_ok
+    from drills.probes.http import health_ok
 
     assert health_ok(2.0, {"drills_target": key})
     assert not (tmp_path / "home" / "training" / "current").exists()
     # nothing left broken: the corrupted rows were restored away, not only the service restarted
-    from probes.database import integrity_check
+    from drills.probes.database import integrity_check
 
     assert integrity_check({"drills_target": key})["ok"]
 
@@ -194,7 +194,7 @@ def test_stop_and_ctrl_c_restore_the_sandbox(
     import signal
 
     from drills.targets.sandbox.driver import SandboxTarget
-    from probes.http import health_ok
+    from drills.probes.http import health_ok
 
     assert isinstance(sandbox_target, SandboxTarget)
     key = f"sandbox:{sandbox_target.sandbox.layout.root}"
@@ -216,6 +216,6 @@ def test_stop_and_ctrl_c_restore_the_sandbox(
     status = sandbox_target.status()
     assert all(c["state"] == "running" for c in status["components"].values()), status
     assert health_ok(2.0, {"drills_target": key})
-    from probes.database import integrity_check
+    from drills.probes.database import integrity_check
 
     assert integrity_check({"drills_target": key})["ok"]
