@@ -21,7 +21,7 @@ from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
 
-from actions.flood import start_flood, stop_flood
+from drills.actions.flood import start_flood, stop_flood
 from drills.errors import DrillError
 from drills.targets.base import Component, LockMode, NetworkFault, TableLockFaults
 from drills.targets.registry import target_from

@@ -20,17 +20,17 @@ import psycopg
 from chaoslib.exceptions import ActivityFailed
 
 from drills.errors import DrillError
-from drills.reported import REPORT_KEY
-from drills.targets.base import Backup, Component
-from drills.targets.registry import target_from
-from probes.database import (
+from drills.probes.database import (
     RPO_OBJECTIVE_SECONDS,
     backup_freshness,
     connect,
     integrity_check,
     last_known_good_time,
 )
-from probes.http import graphql_health_check
+from drills.probes.http import graphql_health_check
+from drills.reported import REPORT_KEY
+from drills.targets.base import Backup, Component
+from drills.targets.registry import target_from
 
 __all__ = [
     "check_backup_freshness",

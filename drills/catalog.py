@@ -12,7 +12,9 @@ from pathlib import Path
 from drills.errors import UnknownScenarioError
 from drills.experiment import read_experiment
 
-EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
+EXPERIMENTS_DIR = (
+    Path(__file__).parent / "experiments"
+)  # in the wheel; a link to ../experiments in the tree
 
 
 @dataclass(frozen=True)

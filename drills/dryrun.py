@@ -43,40 +43,49 @@ Describer = Callable[[Args, Any], tuple[list[str], str | None]]
 
 DRIVER_STEPS = frozenset(
     {
-        "actions.components:kill_components",
-        "actions.components:restart_component",
-        "actions.components:scale_component",
-        "actions.components:ensure_running",
-        "actions.network:set_network_fault",
-        "actions.network:heal_network",
-        "actions.service:set_rate_limit",
-        "actions.service:clear_rate_limit",
-        "actions.service:block_addresses",
-        "actions.service:unblock_all_addresses",
-        "actions.service:set_maintenance",
-        "actions.database:take_backup",
-        "actions.database:promote_standby",
-        "actions.database:fail_back",
-        "actions.database:cleanup_scratch_restores",
-        "actions.database:test_restore_newest_backup",
-        "actions.database:check_backup_freshness",
-        "actions.connections:terminate_long_queries",
-        "actions.connections:restore_database_connections",
-        "actions.rebuild:destroy_infrastructure",
-        "actions.rebuild:rebuild_infrastructure",
+        "drills.actions.components:kill_components",
+        "drills.actions.components:restart_component",
+        "drills.actions.components:scale_component",
+        "drills.actions.components:ensure_running",
+        "drills.actions.network:set_network_fault",
+        "drills.actions.network:heal_network",
+        "drills.actions.service:set_rate_limit",
+        "drills.actions.service:clear_rate_limit",
+        "drills.actions.service:block_addresses",
+        "drills.actions.service:unblock_all_addresses",
+        "drills.actions.service:set_maintenance",
+        "drills.actions.database:take_backup",
+        "drills.actions.database:promote_standby",
+        "drills.actions.database:fail_back",
+        "drills.actions.database:cleanup_scratch_restores",
+        "drills.actions.database:test_restore_newest_backup",
+        "drills.actions.database:check_backup_freshness",
+        "drills.actions.connections:terminate_long_queries",
+        "drills.actions.connections:restore_database_connections",
+        "drills.actions.rebuild:destroy_infrastructure",
+        "drills.actions.rebuild:rebuild_infrastructure",
     }
 )
 NETWORK_FAULTS = frozenset({"blackhole", "latency", "reset"})
 # Steps that need an optional capability of the target (a method the driver may lack).
 NEEDS_CAPABILITY = {
-    "actions.database:test_restore_newest_backup": (
+    "drills.actions.database:test_restore_newest_backup": (
         "test_restore",
         "restore into a scratch instance",
     ),
-    "actions.database:check_backup_freshness": ("backup_freshness", "report backup freshness"),
-    "probes.database:backup_freshness": ("backup_freshness", "report backup freshness"),
-    "actions.rebuild:destroy_infrastructure": ("destroy_infrastructure", "destroy infrastructure"),
-    "actions.rebuild:rebuild_infrastructure": ("rebuild_infrastructure", "rebuild infrastructure"),
+    "drills.actions.database:check_backup_freshness": (
+        "backup_freshness",
+        "report backup freshness",
+    ),
+    "drills.probes.database:backup_freshness": ("backup_freshness", "report backup freshness"),
+    "drills.actions.rebuild:destroy_infrastructure": (
+        "destroy_infrastructure",
+        "destroy infrastructure",
+    ),
+    "drills.actions.rebuild:rebuild_infrastructure": (
+        "rebuild_infrastructure",
+        "rebuild infrastructure",
+    ),
 }
 
 
@@ -208,7 +217,7 @@ def _step(
     if need is not None and not callable(getattr(target, need[0], None)):
         step.failure = f"the {target.kind} target cannot {need[1]}"
         return step.done()
-    if key == "actions.connections:break_database_connections":
+    if key == "drills.actions.connections:break_database_connections":
         key = _connection_fault_kind(args, target, step)
     if key in DRIVER_STEPS:
         done = len(target.plan())
@@ -255,7 +264,7 @@ class _Step:
 def _connection_fault_kind(args: Args, target: Any, step: _Step) -> str:
     fault = str(args.get("fault", "blackhole"))
     if fault in NETWORK_FAULTS:
-        return "actions.connections:break_database_connections:network"
+        return "drills.actions.connections:break_database_connections:network"
     from drills.targets.base import TableLockFaults
 
     if not isinstance(target, TableLockFaults):
@@ -301,45 +310,49 @@ def _breakers(action: str) -> Describer:
 
 
 DESCRIBED: dict[str, Describer] = {
-    "actions.connections:break_database_connections:network": _network_fault,
+    "drills.actions.connections:break_database_connections:network": _network_fault,
     "described-elsewhere": lambda args, target: ([], None),
-    "actions.components:wait_until_healthy": lambda args, target: (
+    "drills.actions.components:wait_until_healthy": lambda args, target: (
         [
             f"would wait up to {args.get('timeout_seconds', 120)} s for every replica to answer "
             f"GET {_url(target)}/health and POST {_url(target)}/graphql {{ healthCheck }}"
         ],
         None,
     ),
-    "actions.breakers:assert_breaker_opens": lambda args, target: (
+    "drills.actions.breakers:assert_breaker_opens": lambda args, target: (
         [
             f"would call GET {_url(target)}/health on each replica until the "
             f"{args.get('name', 'postgres')} breaker is OPEN (at most its fail_max calls)"
         ],
         None,
     ),
-    "actions.breakers:assert_breaker_resets": lambda args, target: (
+    "drills.actions.breakers:assert_breaker_resets": lambda args, target: (
         [
             f"would POST {_url(target)}/api/resilience/circuit-breakers/"
             f"{args.get('name', 'postgres')}/reset on each replica"
         ],
         None,
     ),
-    "actions.breakers:assert_breaker_half_opens": _breakers("wait for HALF-OPEN"),
-    "actions.breakers:assert_breaker_closes": _breakers("wait for CLOSED"),
-    "actions.breakers:wait_for_breakers_closed": _breakers("wait until every breaker is CLOSED"),
-    "actions.service:watch_circuit_breakers": _breakers("poll breaker states in the background"),
-    "actions.service:stop_watching_circuit_breakers": lambda args, target: (
+    "drills.actions.breakers:assert_breaker_half_opens": _breakers("wait for HALF-OPEN"),
+    "drills.actions.breakers:assert_breaker_closes": _breakers("wait for CLOSED"),
+    "drills.actions.breakers:wait_for_breakers_closed": _breakers(
+        "wait until every breaker is CLOSED"
+    ),
+    "drills.actions.service:watch_circuit_breakers": _breakers(
+        "poll breaker states in the background"
+    ),
+    "drills.actions.service:stop_watching_circuit_breakers": lambda args, target: (
         ["would stop polling breaker states"],
         None,
     ),
-    "actions.service:reset_circuit_breaker": lambda args, target: (
+    "drills.actions.service:reset_circuit_breaker": lambda args, target: (
         [
             f"would POST {_url(target)}/api/resilience/circuit-breakers/"
             f"{args.get('name', 'postgres')}/reset on each replica"
         ],
         None,
     ),
-    "actions.flood:start_flood": lambda args, target: (
+    "drills.actions.flood:start_flood": lambda args, target: (
         [
             f"would send up to {args.get('max_requests')} {args.get('method', 'GET')} "
             f"{_url(target)}{args.get('path', '/')} from {', '.join(args.get('sources') or [])} "
@@ -348,46 +361,46 @@ DESCRIBED: dict[str, Describer] = {
         ],
         None,
     ),
-    "actions.flood:stop_flood": lambda args, target: (["would stop the flood"], None),
-    "actions.database:record_business_runs": lambda args, target: (
+    "drills.actions.flood:stop_flood": lambda args, target: (["would stop the flood"], None),
+    "drills.actions.database:record_business_runs": lambda args, target: (
         [f"would POST {_url(target)}/api/runs {2 * int(args.get('count', 20))} times"],
         None,
     ),
-    "actions.database:corrupt_recent_rows": lambda args, target: (
+    "drills.actions.database:corrupt_recent_rows": lambda args, target: (
         [
             "would run SQL through database.conninfo: UPDATE and DELETE the newest "
             f"{args.get('canary_rows', 100)} canary_records and {args.get('runs_rows', 10)} runs"
         ],
         _conninfo_failure(target),
     ),
-    "actions.database:integrity_alert": lambda args, target: (
+    "drills.actions.database:integrity_alert": lambda args, target: (
         ["would run the integrity check (SQL reads), then apply the maintenance manifest"],
         _conninfo_failure(target),
     ),
-    "actions.database:verify_backup": lambda args, target: (
+    "drills.actions.database:verify_backup": lambda args, target: (
         ["would run the jobs.verify Job for the newest backup (the one this drill takes)"],
         _job_failure(target, "verify"),
     ),
-    "actions.database:restore_point_in_time": lambda args, target: (
+    "drills.actions.database:restore_point_in_time": lambda args, target: (
         [
             "would run the jobs.restore Job with DRILLS_TARGET_TIME = the last known good "
             f"time ({args.get('target_time', 'last-known-good')}, read after the fault)"
         ],
         _job_failure(target, "restore") or _conninfo_failure(target),
     ),
-    "actions.database:restore_redis_snapshot": lambda args, target: (
+    "drills.actions.database:restore_redis_snapshot": lambda args, target: (
         ["would run the jobs.restore Job for the Redis snapshot this drill takes"],
         _job_failure(target, "restore"),
     ),
-    "actions.database:validate_restored_data": lambda args, target: (
+    "drills.actions.database:validate_restored_data": lambda args, target: (
         ["would check every row's checksum (SQL reads)"],
         _conninfo_failure(target),
     ),
-    "actions.database:verify_read_path": lambda args, target: (
+    "drills.actions.database:verify_read_path": lambda args, target: (
         [f"would GET {_url(target)}/api/runs until the restored runs read back intact"],
         None,
     ),
-    "probes.database:last_known_good_time": lambda args, target: (
+    "drills.probes.database:last_known_good_time": lambda args, target: (
         ["reads the newest corrupt row's time (only meaningful after the fault)"],
         _conninfo_failure(target),
     ),

@@ -15,7 +15,7 @@ gate takes the runs of its newest invocation (`drills run --repeat N`) and
     runs the smallest possible p-value is 1 / C(n + m, m) (5 and 4: 1/126 = 0.0079, below 1 %;
     4 and 4: 1/70);
   - with no baseline yet judges the objectives only, and says so.
-This module decides; `reports.gate` renders; the CLI maps the decision to an exit code.
+This module decides; `drills.reports.gate` renders; the CLI maps the decision to an exit code.
 """
 
 from __future__ import annotations

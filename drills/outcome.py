@@ -205,7 +205,7 @@ def record_in_journal(
 def write_run_folder(
     result: DrillResult, data: SessionData, journal: dict[str, Any], run_dir: Path
 ) -> list[Path]:
-    from reports import write_all
+    from drills.reports import write_all
 
     run_dir.mkdir(parents=True, exist_ok=True)
     journal_path = run_dir / JOURNAL_FILE

@@ -302,7 +302,7 @@ class Runner:
         The probes find the target by `key`, the text it was registered under (the `--target`
         argument), never by the profile's `name:`.
         """
-        from probes.http import graphql_health_check, health_ok
+        from drills.probes.http import graphql_health_check, health_ok
 
         config = {registry.CONFIG_KEY: key}
         deadline = time.monotonic() + PREFLIGHT_SECONDS

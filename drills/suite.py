@@ -14,8 +14,8 @@ from pathlib import Path
 from drills.catalog import suite as suite_scenarios
 from drills.errors import DrillError, ExitCode
 from drills.models import Verdict
+from drills.reports.suite import SuiteEntry, suite_verdict, write_suite
 from drills.runner import Runner, RunRequest, exit_code_for, new_run_id
-from reports.suite import SuiteEntry, suite_verdict, write_suite
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 `drills trend` shows the slow drift a single gate decision cannot: RTO, time to detect and RPO over
 the last runs on one kind of target, with the objective lines, the band of the current baseline
 (the runs the next `drills gate` compares with) and the runs that proved nothing (invalid,
-aborted) marked instead of silently dropped. The renderers live in `reports.trend`.
+aborted) marked instead of silently dropped. The renderers live in `drills.reports.trend`.
 """
 
 from __future__ import annotations

@@ -16,10 +16,10 @@ from typing import Protocol
 
 from drills.errors import DrillError, ExitCode
 from drills.models import CanaryLog, DrillResult, Sample
-from reports.html import HtmlRenderer
-from reports.json_report import JsonRenderer
-from reports.junit import JUnitRenderer
-from reports.markdown import MarkdownRenderer
+from drills.reports.html import HtmlRenderer
+from drills.reports.json_report import JsonRenderer
+from drills.reports.junit import JUnitRenderer
+from drills.reports.markdown import MarkdownRenderer
 
 
 class ReportError(DrillError):

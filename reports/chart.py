@@ -25,7 +25,7 @@ from statistics import median
 
 from drills.models import ActivityMark, CanaryLog, DrillResult, Sample, Stage
 from drills.numbers import fmt_count, fmt_offset
-from reports.canary_lane import CanaryRow, WriteFate, canary_rows
+from drills.reports.canary_lane import CanaryRow, WriteFate, canary_rows
 
 MAX_SEGMENTS = 200
 WIDTH = 1000

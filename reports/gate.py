@@ -15,7 +15,7 @@ from statistics import median
 from typing import Any
 
 from drills.gate import Decision, GateResult, MetricCheck, ScenarioGate
-from reports.base import write_atomic
+from drills.reports.base import write_atomic
 
 __all__ = ["gate_json", "gate_junit", "gate_markdown", "gate_text", "write_gate_files"]
 

@@ -1,7 +1,7 @@
 """`report.html`: one self-contained page that opens offline and prints well.
 
 Everything is inline: the CSS (`templates/report.css`, included by the template), the icons (inline
-SVG from `reports.icons`, never emoji) and the timeline chart (inline SVG from `reports.chart`). There is no script, no web font and no external
+SVG from `drills.reports.icons`, never emoji) and the timeline chart (inline SVG from `drills.reports.chart`). There is no script, no web font and no external
 reference, so the file can be mailed, archived as a CI artifact and opened years later. Jinja2
 autoescapes every value; only the chart, which escapes its own texts, is marked safe.
 """
@@ -16,10 +16,10 @@ import jinja2
 from markupsafe import Markup
 
 from drills.models import CanaryLog, DrillResult, Sample
-from reports.chart import LEGEND, timeline_svg
-from reports.icons import icon, replace_emoji
-from reports.incident import build_incident_texts
-from reports.view import build_view
+from drills.reports.chart import LEGEND, timeline_svg
+from drills.reports.icons import icon, replace_emoji
+from drills.reports.incident import build_incident_texts
+from drills.reports.view import build_view
 
 TEMPLATES = Path(__file__).parent / "templates"
 

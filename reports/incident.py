@@ -23,7 +23,7 @@ from enum import StrEnum
 from drills.clock import iso
 from drills.models import ActivityMark, DrillResult, Phase, Sample, Stage, Verdict
 from drills.numbers import fmt_offset, fmt_rate, fmt_seconds, fmt_value
-from reports.timebase import Timebase
+from drills.reports.timebase import Timebase
 
 DRILL_BANNER = "[DRILL — NOT A REAL INCIDENT]"
 

@@ -26,7 +26,7 @@ from drills.models import (
     Phase,
     Sample,
 )
-from reports.timebase import Timebase
+from drills.reports.timebase import Timebase
 
 SCHEMA_PATH = Path(__file__).parent / "schema" / "drills.report.v1.json"
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from drills.models import CanaryLog, DrillResult, ObjectiveResult, Sample, Verdict
 from drills.numbers import fmt_value
-from reports.timebase import Timebase
+from drills.reports.timebase import Timebase
 
 VERDICT_CASE = "verdict"
 

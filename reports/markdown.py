@@ -1,7 +1,7 @@
 """`report.md`: the drill report people read in a merge request, a wiki or a terminal.
 
-Layout only: the rows come formatted from `reports.view` and the communication texts from
-`reports.incident`; the Jinja2 template beside this module arranges them.
+Layout only: the rows come formatted from `drills.reports.view` and the communication texts from
+`drills.reports.incident`; the Jinja2 template beside this module arranges them.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 import jinja2
 
 from drills.models import CanaryLog, DrillResult, Sample
-from reports.incident import build_incident_texts
-from reports.view import build_view
+from drills.reports.incident import build_incident_texts
+from drills.reports.view import build_view
 
 TEMPLATES = Path(__file__).parent / "templates"
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from drills.models import DrillResult, Verdict
 from drills.numbers import fmt_count, fmt_seconds
-from reports.base import write_atomic
+from drills.reports.base import write_atomic
 
 SUITE_SCHEMA = "drills.suite/v1"
 _RANK = {Verdict.MET: 0, Verdict.MISSED: 1, Verdict.INVALID: 2, Verdict.ABORTED: 2}

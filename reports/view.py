@@ -2,7 +2,7 @@
 
 Markdown and HTML show the same tables. Building their rows here, as formatted strings in order,
 keeps both renderers to layout only and keeps every number formatted the same way in both
-(through `drills.numbers`) and every measurement named the same way (through `reports.labels`).
+(through `drills.numbers`) and every measurement named the same way (through `drills.reports.labels`).
 States (met, missed, ...) are words here; each format draws them its own way (HTML as inline SVG
 icons, Markdown as words), never as emoji, which many machines cannot draw.
 """
@@ -28,8 +28,8 @@ from drills.numbers import (
     fmt_seconds,
     fmt_value,
 )
-from reports.labels import FIELD_LABELS, field_label, measurement_label, objective_label
-from reports.timebase import Timebase
+from drills.reports.labels import FIELD_LABELS, field_label, measurement_label, objective_label
+from drills.reports.timebase import Timebase
 
 __all__ = [
     "NOT_MEASURED",

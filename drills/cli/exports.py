@@ -48,7 +48,7 @@ def export_metrics(
 
 def run_summary(outcome: RunOutcome) -> dict[str, Any]:
     """One run as a JSON-safe object: the report (without activities), folder, files, exit code."""
-    from reports import build_report
+    from drills.reports import build_report
 
     summary: dict[str, Any] = {}
     if outcome.conclusion is not None:
@@ -67,7 +67,7 @@ def run_summary(outcome: RunOutcome) -> dict[str, Any]:
 
 def suite_summary(done: SuiteOutcome) -> dict[str, Any]:
     """A suite as one JSON-safe object: its verdict and one entry per drill."""
-    from reports import build_report
+    from drills.reports import build_report
 
     runs: list[dict[str, Any]] = []
     for entry in done.entries:

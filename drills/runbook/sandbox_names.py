@@ -27,7 +27,7 @@ ABSENT_KINDS = {
     "ingress": "the sandbox has no Ingress objects",
     "event": "the sandbox records no Kubernetes events",
     "horizontalpodautoscaler": "the sandbox has no autoscaler",
-    "networkpolicy": "the sandbox has no NetworkPolicies (its deny list is actions.service.block_addresses)",
+    "networkpolicy": "the sandbox has no NetworkPolicies (its deny list is drills.actions.service.block_addresses)",
     "configmap": "the sandbox has no ConfigMaps",
 }
 

@@ -4,7 +4,7 @@ Detection becomes the steady-state hypothesis (the service healthy, GraphQL answ
 closed: what the runbook's detection signals see failing). Immediate actions, recovery and
 verification become the method, step by step, through the same table `coverage` uses
 (`activities.py`); a step with no probe or action behind it becomes a `TODO-` placeholder
-(`probes.runbook.manual_step`) that validates and runs but does nothing. The fault, which a
+(`drills.probes.runbook.manual_step`) that validates and runs but does nothing. The fault, which a
 runbook never describes, is taken from the experiment already drilling this scenario (its
 `runbook:scenario-N` tag), else a `TODO-` placeholder tagged `fault`. The runbook's objectives
 go into the configuration, where a person can read and change them.
@@ -27,21 +27,21 @@ from drills.yamlfiles import load_mapping
 __all__ = ["scaffold", "scaffold_yaml"]
 
 METHOD_PHASES = (PhaseKind.IMMEDIATE, PhaseKind.RECOVERY, PhaseKind.VERIFICATION)
-PLACEHOLDER = ("probes.runbook", "manual_step")
+PLACEHOLDER = ("drills.probes.runbook", "manual_step")
 # Arguments a drafted activity needs beyond what the step says (required by the function).
 DRAFT_ARGUMENTS: dict[str, dict[str, Any]] = {
-    "actions.service.set_rate_limit": {"limit": "50/second"},
-    "actions.service.block_addresses": {"addresses": ["198.51.100.7"]},  # TEST-NET-2
-    "actions.service.set_maintenance": {"enabled": True},
-    "actions.components.wait_until_healthy": {"timeout_seconds": 60},
-    "actions.breakers.wait_for_breakers_closed": {"timeout_seconds": 15},
+    "drills.actions.service.set_rate_limit": {"limit": "50/second"},
+    "drills.actions.service.block_addresses": {"addresses": ["198.51.100.7"]},  # TEST-NET-2
+    "drills.actions.service.set_maintenance": {"enabled": True},
+    "drills.actions.components.wait_until_healthy": {"timeout_seconds": 60},
+    "drills.actions.breakers.wait_for_breakers_closed": {"timeout_seconds": 15},
 }
 STEADY_STATE = (
-    ("primary-health-check", "probes.http", "health_ok"),
-    ("graphql-health-check", "probes.http", "graphql_health_check"),
-    ("circuit-breakers-closed", "probes.http", "circuit_breakers_closed"),
+    ("primary-health-check", "drills.probes.http", "health_ok"),
+    ("graphql-health-check", "drills.probes.http", "graphql_health_check"),
+    ("circuit-breakers-closed", "drills.probes.http", "circuit_breakers_closed"),
 )
-_REQUIRED = {"actions.components.scale_component": ("replicas",)}
+_REQUIRED = {"drills.actions.components.scale_component": ("replicas",)}
 
 
 def _slug(text: str) -> str:
@@ -139,7 +139,7 @@ def scaffold(
             "type": "action",
             "name": "ensure-everything-runs",
             "provider": _provider(
-                "actions.components",
+                "drills.actions.components",
                 "ensure_running",
                 {"components": ["postgres", "redis", "control-plane"]},
             ),
@@ -188,7 +188,7 @@ def scaffold_yaml(runbook: Runbook, scenario_name: str, directory: Path = EXPERI
     draft = scaffold(runbook, scenario_name, directory)
     header = (
         f"# Draft experiment for {draft['title']}.\n"
-        "# Activities named TODO-... are placeholders (probes.runbook.manual_step): the runbook\n"
+        "# Activities named TODO-... are placeholders (drills.probes.runbook.manual_step): the runbook\n"
         "# step is kept in order but nothing is done. Replace them before trusting the drill.\n"
     )
     return header + yaml.safe_dump(draft, sort_keys=False, width=100, allow_unicode=True)

@@ -14,7 +14,7 @@ from drills.errors import InputError
 from drills.gate import METRICS, Decision, GatePolicy, gate, judge_metric, judge_scenario
 from drills.history import History
 from drills.models import Verdict
-from reports.gate import gate_text
+from drills.reports.gate import gate_text
 from tests.engine.seeded import Seeder, noisy
 
 RTO = METRICS[0]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drills.models import Sample
-from reports.chart import LaneState, Segment, bucket, lane_segments
+from drills.reports.chart import LaneState, Segment, bucket, lane_segments
 
 
 def _lane(states: str, step: float = 1.0) -> list[Sample]:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from reports.html import HtmlRenderer
-from reports.markdown import MarkdownRenderer
+from drills.reports.html import HtmlRenderer
+from drills.reports.markdown import MarkdownRenderer
 from tests.reports.runs import Run
 
 GOLDEN = Path(__file__).parent / "golden"

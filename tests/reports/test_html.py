@@ -7,8 +7,8 @@ from dataclasses import replace
 from html.parser import HTMLParser
 
 from drills.models import Sample, TargetRef
-from reports.chart import MAX_SEGMENTS
-from reports.html import HtmlRenderer
+from drills.reports.chart import MAX_SEGMENTS
+from drills.reports.html import HtmlRenderer
 from tests.reports.runs import (
     Run,
     aborted_run,

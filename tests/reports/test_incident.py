@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from drills.models import Sample
-from reports.incident import (
+from drills.reports.incident import (
     DRILL_BANNER,
     Severity,
     build_incident_texts,

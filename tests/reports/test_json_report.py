@@ -11,7 +11,7 @@ import jsonschema  # type: ignore[import-untyped]  # no types-jsonschema in the 
 import pytest
 
 from drills.models import SCHEMA
-from reports.json_report import SCHEMA_PATH, JsonRenderer, build_report, load_schema
+from drills.reports.json_report import SCHEMA_PATH, JsonRenderer, build_report, load_schema
 from tests.reports.runs import Run, aborted_run, invalid_run, met_run
 
 TOP_KEYS = [

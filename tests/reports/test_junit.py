@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from reports.junit import JUnitRenderer
+from drills.reports.junit import JUnitRenderer
 from tests.reports.runs import Run, aborted_run, invalid_run, met_run, missed_run
 
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from drills.models import ActivityMark, Stage
-from reports.markdown import MarkdownRenderer, md_cell
+from drills.reports.markdown import MarkdownRenderer, md_cell
 from tests.reports.runs import Run, aborted_run, invalid_run, met_run, missed_run
 
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from drills.numbers import fmt_bytes, fmt_count, fmt_rate, fmt_seconds, fmt_value, significant
-from reports.labels import field_label, measurement_label, objective_label
+from drills.reports.labels import field_label, measurement_label, objective_label
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from reports.html import HtmlRenderer
+from drills.reports.html import HtmlRenderer
 from tests.reports.png import read_rows
 from tests.reports.runs import missed_run
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from drills.models import Verdict
-from reports.suite import SuiteEntry, build_suite, suite_verdict, write_suite
+from drills.reports.suite import SuiteEntry, build_suite, suite_verdict, write_suite
 from tests.reports import runs
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from drills.errors import DrillError
 from drills.models import CanaryLog, DrillResult, Sample
-from reports.base import Renderer, ReportError, write_all
+from drills.reports.base import Renderer, ReportError, write_all
 from tests.reports.runs import met_run
 
 FILES = ["report.json", "report.md", "report.html", "junit.xml"]

@@ -24,7 +24,7 @@ method:
     name: restart-redis
     provider:
       type: python
-      module: actions.components
+      module: drills.actions.components
       func: restart_component
       arguments: {component: redis}
 """

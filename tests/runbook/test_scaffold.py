@@ -40,7 +40,7 @@ def test_every_scenario_drafts_a_valid_experiment(name: str, runbook: Runbook) -
     ]
     for activity in method[1:]:
         placeholder = activity["name"].startswith("TODO-")
-        assert placeholder == (activity["provider"]["module"] == "probes.runbook")
+        assert placeholder == (activity["provider"]["module"] == "drills.probes.runbook")
     assert experiment["configuration"]["runbook_rto_seconds"] == 900.0
     assert f"runbook:scenario-{name.split()[-1]}" in experiment["tags"]
 
@@ -50,7 +50,7 @@ def test_mapped_steps_become_our_actions() -> None:
     by_line = {a["name"].split("-")[0]: a for a in experiment["method"][1:]}
     reset = by_line["L193"]["provider"]
     assert (reset["module"], reset["func"], reset["arguments"]) == (
-        "actions.service",
+        "drills.actions.service",
         "reset_circuit_breaker",
         {"name": "postgres"},
     )

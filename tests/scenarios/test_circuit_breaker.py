@@ -7,7 +7,7 @@ import json
 import pytest
 from chaoslib.exceptions import ActivityFailed
 
-from actions.breakers import (
+from drills.actions.breakers import (
     assert_breaker_closes,
     assert_breaker_half_opens,
     assert_breaker_opens,

@@ -193,7 +193,7 @@ def test_the_experiments_own_rollback_strategy_is_honoured(
     never.write_text(
         never.read_text()
         + "rollbacks:\n  - type: probe\n    name: should-not-run\n"
-        + "    provider: {type: python, module: probes.target, func: target_status}\n"
+        + "    provider: {type: python, module: drills.probes.target, func: target_status}\n"
     )
     spec = f"sandbox:{sandbox_target.sandbox.layout.root}"
     out = quick / "never"

@@ -247,7 +247,7 @@ class Sandbox:
         elif role_of(state.ports[Component.POSTGRES_STANDBY]) is Role.PRIMARY:
             raise ComponentError(
                 "postgres-standby has been promoted (a failover): starting postgres as well would "
-                "make a second primary; fail back instead (actions.database.fail_back)"
+                "make a second primary; fail back instead (drills.actions.database.fail_back)"
             )
         self._check_port(state, Component.POSTGRES)
         ref = server.start(self.supervisor)
