@@ -12,9 +12,8 @@ from pathlib import Path
 from drills.errors import UnknownScenarioError
 from drills.experiment import read_experiment
 
-EXPERIMENTS_DIR = (
-    Path(__file__).parent / "experiments"
-)  # in the wheel; a link to ../experiments in the tree
+# Inside the package in the wheel; in the source tree drills/experiments links to ../experiments.
+EXPERIMENTS_DIR = (Path(__file__).parent / "experiments").resolve()
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ dependencies, and run `drills` from a directory holding exactly such look-alikes
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -124,6 +125,13 @@ def drills(env_dir: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[
     )
 
 
+def measured_verdict(run_dir: Path) -> str:
+    """The verdict of a run whose four reports were all written."""
+    for name in ("report.json", "report.md", "report.html", "junit.xml", "journal.json"):
+        assert (run_dir / name).is_file(), name
+    return str(json.loads((run_dir / "report.json").read_text())["verdict"])
+
+
 def test_the_wheel_holds_the_experiments_and_nothing_generic(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     tops = {name.split("/")[0] for name in names}
@@ -168,7 +176,9 @@ def test_installed_drills_runs_a_drill_beside_look_alike_modules(
 ) -> None:
     out = elsewhere / "run"
     done = drills(installed, elsewhere, "run", "complete-outage", "--out", str(out))
-    assert done.returncode == 0, done.stdout + done.stderr
+    # met or missed: a verdict (a busy machine can miss the steady-state error rate); not 2/3/4
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    assert measured_verdict(out) in ("met", "missed")
     for name in ("report.json", "report.md", "report.html", "junit.xml", "journal.json"):
         assert (out / name).is_file(), name
 
@@ -212,7 +222,7 @@ def test_plain_chaos_run_of_an_installed_experiment_ignores_look_alike_modules(
             text=True,
             timeout=600,
         )
-        assert done.returncode == 0, done.stdout + done.stderr
-        assert (elsewhere / "chaos-run" / "report.html").is_file()
+        assert done.returncode in (0, 1), done.stdout + done.stderr  # chaos run: 1 = deviated
+        assert measured_verdict(elsewhere / "chaos-run") in ("met", "missed"), done.stderr
     finally:
         drills(installed, elsewhere, "sandbox", "down", "--state-dir", str(state))
