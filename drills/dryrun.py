@@ -228,13 +228,13 @@ def _step(
         lines, failure = DESCRIBED[key](args, target)
         step.lines += lines
         step.failure = step.failure or failure
-    elif key.startswith("probes.") and section == "steady state":
+    elif key.startswith("drills.probes.") and section == "steady state":
         value = step.run(lambda: run_activity(activity, configuration, {}))
         tolerance = activity.get("tolerance")
         if step.failure is None and not within_tolerance(tolerance, value, configuration, {}):
             step.failure = f"steady state does not hold: got {value!r}, expected {tolerance!r}"
         step.lines.append(f"read now: {value!r}")
-    elif key.startswith("probes."):
+    elif key.startswith("drills.probes."):
         step.lines.append("reads only (run after the fault in the real drill)")
     elif not step.failure:
         step.failure = f"{key} is not a step the dry run knows how to plan"

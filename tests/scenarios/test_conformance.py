@@ -214,6 +214,7 @@ def test_shapes_from_chaos_toolkit_run_the_same_under_both_routes(
     experiment: Path,
 ) -> None:
     monkeypatch.setenv("DRILLS_SHAPES_TOKEN", TOKEN)
+    monkeypatch.setenv("DRILLS_SHAPES_URL", sandbox_target.sandbox.control_plane_url)
     ours_log, theirs_log = quick / "ours-control.log", quick / "theirs-control.log"
     monkeypatch.setenv("DRILLS_SHAPES_CONTROL_LOG", str(ours_log))
     declares_runtime = "runtime:" in experiment.read_text()
