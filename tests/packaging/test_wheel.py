@@ -195,17 +195,7 @@ def test_plain_chaos_run_of_an_installed_experiment_ignores_look_alike_modules(
     assert up.returncode == 0, up.stderr
     try:
         python = installed / "bin" / "python"
-        experiment = subprocess.run(
-            [
-                str(python),
-                "-c",
-                "from drills.catalog import resolve; print(resolve('complete-outage').path)",
-            ],
-            cwd=elsewhere,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        experiment = drills(installed, elsewhere, "path", "complete-outage").stdout.strip()
         assert experiment.startswith(str(installed)), experiment
         environ = {k: v for k, v in os.environ.items() if not k.startswith(("DRILLS_", "PYTHON"))}
         environ |= {
