@@ -1,10 +1,6 @@
-"""Faults and recovery steps for Chaos Toolkit experiments (`type: python`, `module: actions.<name>`).
+"""Faults and recovery steps for Chaos Toolkit experiments (`type: python`, `module: drills.actions.<name>`).
 
-Each adapts its arguments and asks the target driver; none knows which platform it runs on.
+Each adapts its arguments and asks the target driver; none knows which platform it runs on. The
+folder sits at the top of the source tree and installs as `drills.actions` (the link `drills/actions`),
+so nothing generic lands in site-packages and a team's own `actions.py` shadows nothing of ours.
 """
-
-# `chaos discover` asks the first top-level package of the installed distribution for a
-# `discover` function, and for this distribution that is `actions`.
-from drills.discovery import discover
-
-__all__ = ["discover"]

@@ -8,9 +8,9 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 
 from drills.errors import DrillError
+from drills.probes.http import graphql_health_check, healthy_replica
 from drills.targets.base import Component, FreezeFaults
 from drills.targets.registry import target_from
-from drills.probes.http import graphql_health_check, healthy_replica
 
 __all__ = [
     "ensure_running",

@@ -23,8 +23,6 @@ from drills.activity_measurements import REPORT_KEY
 from drills.controlplane import paths
 from drills.controlplane.connection import Connection, Endpoint
 from drills.errors import DrillError, ServiceError
-from drills.targets.base import Backup, Component, ScratchRestore
-from drills.targets.registry import target_from
 from drills.probes.database import (
     RPO_OBJECTIVE_SECONDS,
     backup_freshness,
@@ -33,6 +31,8 @@ from drills.probes.database import (
     last_known_good_time,
 )
 from drills.probes.http import graphql_health_check
+from drills.targets.base import Backup, Component, ScratchRestore
+from drills.targets.registry import target_from
 
 __all__ = [
     "check_backup_freshness",

@@ -15,7 +15,8 @@ from drills.cadence import cadence_named
 from drills.errors import UnknownScenarioError
 from drills.experiment import read_experiment
 
-EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
+# Inside the package in the wheel; in the source tree drills/experiments links to ../experiments.
+EXPERIMENTS_DIR = (Path(__file__).parent / "experiments").resolve()
 
 
 @dataclass(frozen=True)

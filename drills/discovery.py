@@ -8,6 +8,7 @@ and arguments, probe modules as probes and action modules as actions, never one 
 
 from __future__ import annotations
 
+import importlib
 import pkgutil
 from typing import Any
 
@@ -15,7 +16,7 @@ __all__ = ["discover"]
 
 
 def _modules(package: str) -> list[str]:
-    module = __import__(package)
+    module = importlib.import_module(package)
     return sorted(f"{package}.{info.name}" for info in pkgutil.iter_modules(module.__path__))
 
 
@@ -26,7 +27,7 @@ def discover(discover_system: bool = True) -> dict[str, Any]:
     from drills import __version__
 
     discovery: dict[str, Any] = initialize_discovery_result("drills", __version__, "drills")
-    for package, kind in (("probes", "probe"), ("actions", "action")):
+    for package, kind in (("drills.probes", "probe"), ("drills.actions", "action")):
         for module in _modules(package):
             discovery["activities"].extend(discover_activities(module, kind))
     return discovery

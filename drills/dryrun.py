@@ -82,8 +82,14 @@ NEEDS_CAPABILITY: dict[str, tuple[type, str]] = {
     ),
     "drills.actions.database:check_backup_freshness": (BackupFreshness, "report backup freshness"),
     "drills.probes.database:backup_freshness": (BackupFreshness, "report backup freshness"),
-    "drills.actions.rebuild:destroy_infrastructure": (InfrastructureRebuild, "destroy infrastructure"),
-    "drills.actions.rebuild:rebuild_infrastructure": (InfrastructureRebuild, "rebuild infrastructure"),
+    "drills.actions.rebuild:destroy_infrastructure": (
+        InfrastructureRebuild,
+        "destroy infrastructure",
+    ),
+    "drills.actions.rebuild:rebuild_infrastructure": (
+        InfrastructureRebuild,
+        "rebuild infrastructure",
+    ),
 }
 
 
@@ -343,8 +349,12 @@ DESCRIBED: dict[str, Describer] = {
     ),
     "drills.actions.breakers:assert_breaker_half_opens": _breakers("wait for HALF-OPEN"),
     "drills.actions.breakers:assert_breaker_closes": _breakers("wait for CLOSED"),
-    "drills.actions.breakers:wait_for_breakers_closed": _breakers("wait until every breaker is CLOSED"),
-    "drills.actions.service:watch_circuit_breakers": _breakers("poll breaker states in the background"),
+    "drills.actions.breakers:wait_for_breakers_closed": _breakers(
+        "wait until every breaker is CLOSED"
+    ),
+    "drills.actions.service:watch_circuit_breakers": _breakers(
+        "poll breaker states in the background"
+    ),
     "drills.actions.service:stop_watching_circuit_breakers": lambda args, target: (
         ["would stop polling breaker states"],
         None,

@@ -24,10 +24,10 @@ from drills.history import History
 from drills.models import DrillRef, DrillResult, RunStatus, Stage, TargetRef, Verdict
 from drills.objectives import ObjectiveTargets, evaluate
 from drills.poolwatch import peak_before
+from drills.reports.json_report import build_report
 from drills.session import SessionData
 from drills.trend import history_position
 from drills.verdict import judge
-from drills.reports.json_report import build_report
 
 logger = logging.getLogger("drills")
 

@@ -19,11 +19,11 @@ from drills.dryrun import kubernetes_cannot_run
 from drills.errors import DrillError, ExitCode
 from drills.lifecycle import new_run_id
 from drills.models import Verdict
+from drills.reports.suite import SuiteEntry, suite_verdict, write_suite
 from drills.runner import Runner, RunRequest, exit_code_for
 from drills.targets.base import TargetKind
 from drills.targets.profiles import read_profile
 from drills.targets.registry import SpecKind, parse_spec
-from drills.reports.suite import SuiteEntry, suite_verdict, write_suite
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Reports of a finished drill: `report.json`, `report.md`, `report.html` and `junit.xml`.
 
-Each format is one module behind the `Renderer` interface; `write_all` writes them all.
+Each format is one module behind the `Renderer` interface; `write_all` writes them all. Installed
+as `drills.reports` (the link `drills/reports`), never as a generic top-level `reports`.
 """
 
 from drills.reports.base import Renderer, ReportError, default_renderers, write_all, write_atomic

@@ -16,9 +16,9 @@ import jinja2
 from markupsafe import Markup
 
 from drills.models import CanaryLog, DrillResult, Sample
-from drills.training.score import Scorecard
 from drills.reports.chart import LEGEND, timeline_svg
 from drills.reports.incident import build_incident_texts
+from drills.training.score import Scorecard
 
 __all__ = ["scorecard_html", "scorecard_markdown", "seconds"]
 

@@ -18,8 +18,8 @@ from drills.catalog import resolve
 from drills.errors import ExitCode, InputError, UnknownScenarioError
 from drills.gate import Decision, GatePolicy, gate
 from drills.history import History
-from drills.settings import Settings
 from drills.reports.gate import gate_json, gate_markdown, gate_text, write_gate_files
+from drills.settings import Settings
 
 
 def _floors(values: Sequence[str]) -> dict[str, float]:

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from drills import __version__
-from drills.catalog import installed
+from drills.catalog import installed, resolve
 from drills.cli.baseline import baseline
 from drills.cli.ci import ci_command
 from drills.cli.crash import install_thread_hook, report_crash
@@ -55,6 +55,13 @@ def list_scenarios(long_: bool) -> None:
         if long_:
             table.add_row("", "", "")
     Console().print(table)
+
+
+@cli.command("path")
+@click.argument("scenario")
+def scenario_path(scenario: str) -> None:
+    """Print the experiment file of SCENARIO, for plain `chaos run "$(drills path SCENARIO)"`."""
+    click.echo(str(resolve(scenario).path))
 
 
 cli.add_command(run)

@@ -8,10 +8,10 @@ import click
 
 from drills.cli.gate import scenario_keys
 from drills.history import History
-from drills.settings import Settings
-from drills.trend import build_trend
 from drills.reports.base import write_atomic
 from drills.reports.trend import trend_html, trend_text
+from drills.settings import Settings
+from drills.trend import build_trend
 
 
 @click.command("trend")

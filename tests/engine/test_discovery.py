@@ -6,7 +6,6 @@ import inspect
 
 from chaoslib.discovery.package import get_discover_function
 
-import drills.actions
 import drills
 from drills.discovery import discover
 
@@ -24,7 +23,6 @@ def test_discovery_lists_every_exported_probe_and_action_as_its_kind() -> None:
         assert activity["doc"], activity["name"]
 
 
-def test_chaos_discover_finds_the_function_in_either_top_level_package() -> None:
-    for package in (drills, actions):
-        func = get_discover_function(package)
-        assert inspect.signature(func).parameters["discover_system"].default is True
+def test_chaos_discover_finds_the_function_in_the_only_top_level_package() -> None:
+    func = get_discover_function(drills)
+    assert inspect.signature(func).parameters["discover_system"].default is True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import drills.reports
+from drills import reports
 
 
 def test_all_is_locked() -> None:

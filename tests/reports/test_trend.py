@@ -9,8 +9,8 @@ from pathlib import Path
 from drills.errors import ExitCode
 from drills.history import History
 from drills.models import Verdict
-from drills.trend import build_trend, history_position
 from drills.reports.trend import trend_html, trend_text
+from drills.trend import build_trend, history_position
 from tests.cli.test_gate_cli import run_drills
 from tests.drills_process import one_line
 from tests.engine.seeded import EPOCH, Seeder

@@ -10,9 +10,9 @@ from typing import Any
 import jsonschema
 import pytest
 
+from drills.reports import load_schema
 from drills.runner import Runner, RunOutcome, RunRequest
 from drills.settings import Settings
-from drills.reports import load_schema
 
 DrillFn = Callable[..., tuple[RunOutcome, dict[str, Any]]]
 

@@ -65,8 +65,8 @@ def settle(target: SandboxTarget, timeout_seconds: float = 90.0) -> None:
     and every breaker closed, ten checks in a row. A breaker opened by the last drill stays open
     for its reset time; a drill started before that sees a steady state that does not hold."""
     from drills.actions.components import wait_until_healthy
-    from drills.targets.registry import CONFIG_KEY
     from drills.probes.http import circuit_breakers_closed, health_ok
+    from drills.targets.registry import CONFIG_KEY
 
     config = {CONFIG_KEY: f"sandbox:{target.sandbox.layout.root}"}
     restart_what_a_failed_test_left_down(target)

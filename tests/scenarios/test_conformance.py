@@ -88,6 +88,18 @@ def chaos_run(
     return done.returncode, json.loads(journal_path.read_text())
 
 
+def failures(journal: dict[str, Any]) -> list[str]:
+    """Every activity that failed, with chaoslib's reason: what a mismatch of two journals needs."""
+    runs = [*(journal.get("run") or []), *(journal.get("rollbacks") or [])]
+    for stage in ("before", "after"):
+        runs += ((journal.get("steady_states") or {}).get(stage) or {}).get("probes") or []
+    return [
+        f"{r['activity'].get('name')}: {r.get('exception') or r.get('output')}"
+        for r in runs
+        if r.get("status") == "failed"
+    ]
+
+
 def activities(journal: dict[str, Any]) -> list[tuple[str, str]]:
     """What ran, in order: (stage, activity name)."""
     ran: list[tuple[str, str]] = []
@@ -214,6 +226,7 @@ def test_shapes_from_chaos_toolkit_run_the_same_under_both_routes(
     experiment: Path,
 ) -> None:
     monkeypatch.setenv("DRILLS_SHAPES_TOKEN", TOKEN)
+    monkeypatch.setenv("DRILLS_SHAPES_URL", sandbox_target.sandbox.control_plane_url)
     ours_log, theirs_log = quick / "ours-control.log", quick / "theirs-control.log"
     monkeypatch.setenv("DRILLS_SHAPES_CONTROL_LOG", str(ours_log))
     declares_runtime = "runtime:" in experiment.read_text()
@@ -224,7 +237,7 @@ def test_shapes_from_chaos_toolkit_run_the_same_under_both_routes(
     ours = json.loads((out / "journal.json").read_text())
     monkeypatch.setenv("DRILLS_SHAPES_CONTROL_LOG", str(theirs_log))
     _, theirs = chaos_run(f"../shapes/{experiment.name}", sandbox_target, quick, *flags)
-    assert activities(ours) == activities(theirs)
+    assert activities(ours) == activities(theirs), failures(ours) + failures(theirs)
     assert (ours["status"], ours["steady_states"]["before"]["steady_state_met"]) == (
         theirs["status"],
         theirs["steady_states"]["before"]["steady_state_met"],

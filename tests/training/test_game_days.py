@@ -193,8 +193,8 @@ def test_stop_and_ctrl_c_restore_the_sandbox(
 ) -> None:
     import signal
 
-    from drills.targets.sandbox.driver import SandboxTarget
     from drills.probes.http import health_ok
+    from drills.targets.sandbox.driver import SandboxTarget
 
     assert isinstance(sandbox_target, SandboxTarget)
     key = f"sandbox:{sandbox_target.sandbox.layout.root}"

@@ -51,6 +51,7 @@ from drills.targets.sandbox.state import (
 )
 
 DEFAULT_REPLICAS = 2
+PORT_WAIT_SECONDS = 5.0  # how long a restart waits for its port to be released
 START_ORDER = (
     Component.POSTGRES,
     Component.POSTGRES_STANDBY,
@@ -237,7 +238,12 @@ class Sandbox:
         return not (len(live) == wanted and self._healthy(state, component))
 
     def _check_port(self, state: SandboxState, component: Component) -> None:
+        """The component's port is free, or becomes free within PORT_WAIT_SECONDS (a socket of
+        the killed server can linger for a moment), else a clear error."""
         port = state.ports[component]
+        deadline = time.monotonic() + PORT_WAIT_SECONDS
+        while port_in_use(port) and time.monotonic() < deadline:
+            time.sleep(0.1)
         if port_in_use(port):
             raise ComponentError(
                 f"port {port} for {component.value} is in use by another process; "
