@@ -22,6 +22,7 @@ class Component(StrEnum):
     POSTGRES = "postgres"
     POSTGRES_STANDBY = "postgres-standby"
     REDIS = "redis"
+    MONITORING = "monitoring"  # Prometheus + Alertmanager (sandbox: only when installed)
 
 
 class SignalKind(StrEnum):
