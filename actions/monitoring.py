@@ -191,7 +191,7 @@ def finish_alert_drill(
     drill.reader.close()
     _drill = None
     results = [t.proof.to_json() for t in drill.tests.values()]
-    wanted = [_condition(c) for c in conditions] if conditions else list(Condition)
+    wanted = list(Condition) if conditions is None else [_condition(c) for c in conditions]
     untested = [c.value for c in wanted if c not in drill.tests]
     missed = [f"{r['condition']} ({'; '.join(r['problems'])})" for r in results if not r["met"]]
     missed += [f"{name} (not tested)" for name in untested]

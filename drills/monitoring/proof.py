@@ -236,8 +236,10 @@ class ConditionTest:
             alert=rule.name,
             fault=self.fault.description,
             for_seconds=for_seconds,
-            firing_bound_seconds=timing.firing_bound_seconds(for_seconds),
-            notification_bound_seconds=timing.notification_bound_seconds(for_seconds),
+            firing_bound_seconds=timing.firing_bound_seconds(for_seconds, rule.windowed),
+            notification_bound_seconds=timing.notification_bound_seconds(
+                for_seconds, rule.windowed
+            ),
             resolve_bound_seconds=_resolve_bound(timing),
         )
         self.allowed = {rule.name} | {

@@ -68,8 +68,12 @@ def parse_duration(text: str) -> float:
 
 
 def format_duration(seconds: float) -> str:
+    """The shortest Prometheus duration for `seconds` (to the millisecond): 1m, 90s, 1500ms."""
     millis = round(seconds * 1000)
-    return f"{millis // 1000}s" if millis % 1000 == 0 else f"{millis}ms"
+    for unit, size in (("h", 3_600_000), ("m", 60_000), ("s", 1000)):
+        if millis and millis % size == 0:
+            return f"{millis // size}{unit}"
+    return f"{millis}ms" if millis else "0s"
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,11 @@ class AlertRule:
     condition: Condition
     expr: str
     for_seconds: float
+
+    @property
+    def windowed(self) -> bool:
+        """The expression reads a range of samples (a rate, an increase)."""
+        return _RANGE.search(self.expr) is not None
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ duration by a stated factor (`time_scale` 0.05 makes "for > 1 minute" 3 s) so th
 about a minute. Intervals never drop below one second (Prometheus and a busy 2-core machine).
 
 The bound an alert must meet, counted from its fault: its `for`, plus two scrape intervals (the
-scrape just before the fault shows nothing; a rate needs one more), plus two evaluation intervals
-(the rule turns pending at the next evaluation and fires at an evaluation), plus Alertmanager's
-`group_wait` for the notification.
+scrape just before the fault shows nothing; the next one may have caught only a sliver of it), plus
+one more for a rule over a window (a rate or an increase: the fault's samples must outweigh the
+window's older ones), plus two evaluation intervals (the rule turns pending at the next evaluation
+and fires at an evaluation), plus Alertmanager's `group_wait` for the notification.
 """
 
 from __future__ import annotations
@@ -67,13 +68,18 @@ class Timing:
         """A rate window at this scale, never under four scrapes (a rate needs two samples, with room for jitter)."""
         return max(self.scaled(seconds), 4 * self.scrape_interval_seconds)
 
-    def firing_bound_seconds(self, for_seconds: float) -> float:
+    def firing_bound_seconds(self, for_seconds: float, windowed: bool = False) -> float:
         """Latest a rule with this (scaled) `for` may start firing after its fault."""
-        return for_seconds + 2 * self.scrape_interval_seconds + 2 * self.evaluation_interval_seconds
+        scrapes = 3 if windowed else 2
+        return (
+            for_seconds
+            + scrapes * self.scrape_interval_seconds
+            + 2 * self.evaluation_interval_seconds
+        )
 
-    def notification_bound_seconds(self, for_seconds: float) -> float:
+    def notification_bound_seconds(self, for_seconds: float, windowed: bool = False) -> float:
         """Latest its Alertmanager notification may arrive after the fault."""
-        return self.firing_bound_seconds(for_seconds) + self.group_wait_seconds
+        return self.firing_bound_seconds(for_seconds, windowed) + self.group_wait_seconds
 
     def to_json(self) -> dict[str, float]:
         return {
