@@ -12,6 +12,7 @@ into the report's measurements.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from drills.errors import DrillError
 from drills.monitoring.capabilities import HttpFaultTarget, MonitoredTarget
 from drills.monitoring.conditions import Condition
 from drills.monitoring.proof import AlertReader, ConditionTest, quiet
-from drills.monitoring.rules import RuleSet, load_rules
+from drills.monitoring.rules import SCRAPE_JOB, RuleSet, load_rules
 from drills.monitoring.timing import Timing
 from drills.monitoring.traffic import Traffic
 from drills.reported import REPORT_KEY
@@ -103,10 +104,16 @@ def prepare_alert_drill(
         raise ActivityFailed(str(exc)) from exc
     traffic = Traffic(target.control_plane_url, traffic_per_second).start()
     _drill = _Drill(target, reader, ruleset, timing, traffic)
-    # rates and percentiles need a window of samples with traffic before any fault
+    replicas = target.replicas(Component.CONTROL_PLANE)
+    try:
+        _wait_for_scrapes(reader, replicas, 10 * timing.scrape_interval_seconds + 10.0)
+    except DrillError as exc:
+        raise ActivityFailed(str(exc)) from exc
+    # rates and percentiles need a window of samples with traffic before any fault, and a rule
+    # that was pending before Prometheus had seen any replica must have been evaluated since
     warm_up = timing.range_window(60.0) + timing.scrape_interval_seconds
-    still = quiet(reader, warm_up)
-    still = quiet(reader, QUIET_TIMEOUT_FACTOR * max(warm_up, 10.0)) if still else still
+    time.sleep(warm_up + 2 * timing.evaluation_interval_seconds)
+    still = quiet(reader, QUIET_TIMEOUT_FACTOR * max(warm_up, 10.0))
     if still:
         raise ActivityFailed(f"alerts fire before any fault (false alarms): {', '.join(still)}")
     return {
@@ -115,6 +122,18 @@ def prepare_alert_drill(
         "alerts": {c.value: r.name for c, r in ruleset.rules.items()},
         REPORT_KEY: {"alert_time_scale": timing.time_scale},
     }
+
+
+def _wait_for_scrapes(reader: AlertReader, replicas: int, timeout_seconds: float) -> None:
+    """Until Prometheus has scraped every replica (a monitoring just started sees nothing yet)."""
+    deadline = time.monotonic() + timeout_seconds
+    while (seen := reader.prometheus.healthy_targets(SCRAPE_JOB)) < replicas:
+        if time.monotonic() > deadline:
+            raise ActivityFailed(
+                f"Prometheus scrapes {seen} of {replicas} control-plane replicas "
+                f"after {timeout_seconds:.0f} s (job {SCRAPE_JOB})"
+            )
+        time.sleep(0.2)
 
 
 def inject_alert_fault(

@@ -26,6 +26,7 @@ from drills.yamlfiles import load_mapping
 
 __all__ = [
     "CONDITION_LABEL",
+    "SCRAPE_JOB",
     "SHIPPED_RULES",
     "AlertRule",
     "EmitFormat",
@@ -38,6 +39,7 @@ __all__ = [
 ]
 
 SHIPPED_RULES = Path(__file__).with_name("rules.yml")
+SCRAPE_JOB = "maestro-control-plane"  # the job the shipped rules read (every replica's /metrics)
 CONDITION_LABEL = "runbook_condition"
 PROMTOOL = "promtool"
 

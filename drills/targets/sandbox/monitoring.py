@@ -28,6 +28,7 @@ from drills.errors import ComponentError, InputError, MonitoringError
 from drills.monitoring.api import AlertmanagerAPI, PrometheusAPI
 from drills.monitoring.capabilities import MonitoringEndpoints
 from drills.monitoring.rules import (
+    SCRAPE_JOB,
     SHIPPED_RULES,
     RuleSet,
     check_with_promtool,
@@ -45,7 +46,7 @@ __all__ = [
     "missing_packages",
 ]
 
-JOB = "maestro-control-plane"
+JOB = SCRAPE_JOB
 PACKAGES = ("prometheus", "prometheus-alertmanager")
 _BINARIES = {
     "prometheus": ("prometheus",),
