@@ -271,5 +271,9 @@ def _reported(test: ConditionTest) -> dict[str, Any]:
         f"alert_{key}_notified_seconds": proof["notified_after_seconds"],
         f"alert_{key}_bound_seconds": proof["notification_bound_seconds"],
         f"alert_{key}_resolved_seconds": proof["resolved_after_seconds"],
+        # UTC instants: the report's chart draws each alert's lane from them
+        f"alert_{key}_pending_at": proof["pending_at"],
+        f"alert_{key}_firing_at": proof["firing_at"],
+        f"alert_{key}_resolved_at": proof["resolved_at"],
     }
     return proof

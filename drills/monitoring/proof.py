@@ -110,6 +110,9 @@ class ConditionProof:
     notified_after_seconds: float | None = None
     recovered_at: str = ""
     resolved_after_seconds: float | None = None
+    pending_at: str | None = None  # UTC, as seen by polling (for the report's alert lanes)
+    firing_at: str | None = None
+    resolved_at: str | None = None
     resolve_notified_after_seconds: float | None = None
     false_alarms: list[str] = field(default_factory=list)
     consequences: list[str] = field(default_factory=list)
@@ -166,6 +169,9 @@ class ConditionProof:
             "resolve_bound_seconds": r(self.resolve_bound_seconds),
             "consequences": sorted(self.consequences),
             "false_alarms": sorted(self.false_alarms),
+            "pending_at": self.pending_at,
+            "firing_at": self.firing_at,
+            "resolved_at": self.resolved_at,
             "met": self.met,
             "problems": self.problems,
         }
@@ -307,6 +313,10 @@ def _resolve_bound(timing: Timing) -> float:
     )
 
 
+def _utc() -> str:
+    return datetime.now(UTC).isoformat()
+
+
 def _note_others(
     proof: ConditionProof, active: dict[str, str], allowed: set[str], names: set[str]
 ) -> None:
@@ -332,14 +342,17 @@ def _watch_firing(
         state = active.get(proof.alert)
         if state is not None and proof.pending_after_seconds is None:
             proof.pending_after_seconds = now - started
+            proof.pending_at = _utc()
         if state == "firing" and proof.firing_after_seconds is None:
             proof.firing_after_seconds = now - started
+            proof.firing_at = _utc()
         _note_others(proof, active, allowed, names)
         notified = reader.notified(started).get((proof.alert, "firing"))
         if notified is not None:
             proof.notified_after_seconds = notified - started
             if proof.firing_after_seconds is None:  # fired and notified between two polls
                 proof.firing_after_seconds = proof.notified_after_seconds
+                proof.firing_at = _utc()
             return
         time.sleep(POLL_SECONDS)
 
@@ -361,6 +374,7 @@ def _watch_resolving(
         _note_others(proof, active, allowed, names)
         if proof.alert not in active and proof.resolved_after_seconds is None:
             proof.resolved_after_seconds = now - recovered
+            proof.resolved_at = _utc()
         resolved = reader.notified(started).get((proof.alert, "resolved"))
         if resolved is not None:
             proof.resolve_notified_after_seconds = max(0.0, resolved - recovered)

@@ -96,6 +96,6 @@ REAL = Timing(
     scrape_interval_seconds=15.0,
     evaluation_interval_seconds=15.0,
     group_wait_seconds=30.0,
-    group_interval_seconds=60.0,
+    group_interval_seconds=30.0,
     repeat_interval_seconds=4 * 3600.0,
 )
