@@ -77,6 +77,11 @@ NEEDS_CAPABILITY = {
     "probes.database:backup_freshness": ("backup_freshness", "report backup freshness"),
     "actions.rebuild:destroy_infrastructure": ("destroy_infrastructure", "destroy infrastructure"),
     "actions.rebuild:rebuild_infrastructure": ("rebuild_infrastructure", "rebuild infrastructure"),
+    "actions.monitoring:prepare_alert_drill": ("monitoring_endpoints", "read its monitoring"),
+    "actions.monitoring:inject_alert_fault": (
+        "set_http_faults",
+        "inject HTTP faults (error rate, latency)",
+    ),
 }
 
 
@@ -303,6 +308,37 @@ def _breakers(action: str) -> Describer:
 DESCRIBED: dict[str, Describer] = {
     "actions.connections:break_database_connections:network": _network_fault,
     "described-elsewhere": lambda args, target: ([], None),
+    "actions.monitoring:prepare_alert_drill": lambda args, target: (
+        [
+            "would check the profile's Prometheus runs a rule for every runbook condition and "
+            f"send steady traffic to GET {_url(target)}/health"
+        ],
+        None,
+    ),
+    "actions.monitoring:inject_alert_fault": lambda args, target: (
+        [f"would cause the alert condition {args.get('condition')!r}"],
+        None,
+    ),
+    "actions.monitoring:await_alert": lambda args, target: (
+        [f"would wait for the alert of {args.get('condition')!r} (Prometheus, Alertmanager)"],
+        None,
+    ),
+    "actions.monitoring:recover_alert_fault": lambda args, target: (
+        [f"would undo the fault of {args.get('condition')!r}"],
+        None,
+    ),
+    "actions.monitoring:await_alert_resolved": lambda args, target: (
+        [f"would wait for the alert of {args.get('condition')!r} to resolve"],
+        None,
+    ),
+    "actions.monitoring:finish_alert_drill": lambda args, target: (
+        ["would stop the traffic"],
+        None,
+    ),
+    "actions.monitoring:abandon_alert_drill": lambda args, target: (
+        ["would undo any fault still in force and stop the traffic"],
+        None,
+    ),
     "actions.components:wait_until_healthy": lambda args, target: (
         [
             f"would wait up to {args.get('timeout_seconds', 120)} s for every replica to answer "
