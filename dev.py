@@ -8,7 +8,9 @@
     python3 dev.py image [TAG]        build the runner image (deploy/Dockerfile), print its size
 
 The environment is `.venv/` beside this file, installed from `requirements.lock` (pinned versions
-with hashes) and rebuilt whenever the lock file changes. The project itself is put on the venv's
+with hashes) and rebuilt whenever the lock file changes. The monitoring drill needs Debian's
+`prometheus` and `prometheus-alertmanager` packages: run as root on Debian, dev.py installs them
+with apt-get when they are missing (and says so); elsewhere that drill and its tests are skipped. The project itself is put on the venv's
 path with a .pth file, so nothing needs to be built. Standard library only: this runs before any
 dependency exists.
 """
@@ -34,6 +36,8 @@ STAMP = VENV / ".lock-sha256"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 DEFAULT_SCENARIO = "complete-outage"
+MONITORING_PACKAGES = ("prometheus", "prometheus-alertmanager")
+MONITORING_BINARIES = ("prometheus", "prometheus-alertmanager", "promtool")
 
 
 def say(message: str) -> None:
@@ -59,6 +63,38 @@ def ensure_env() -> None:
     (Path(site) / "drills-dev.pth").write_text(str(ROOT) + "\n")
     STAMP.write_text(wanted + "\n")
     say("environment ready")
+
+
+def ensure_monitoring() -> None:
+    """Install Prometheus and Alertmanager with apt-get when root on Debian and they are missing."""
+    if all(shutil.which(b) for b in MONITORING_BINARIES):
+        return
+    packages = " ".join(MONITORING_PACKAGES)
+    can_install = (
+        sys.platform == "linux"
+        and hasattr(os, "geteuid")
+        and os.geteuid() == 0
+        and Path("/etc/debian_version").exists()
+        and shutil.which("apt-get") is not None
+    )
+    if not can_install:
+        say(f"the monitoring drill needs the Debian packages {packages}: skipped here")
+        return
+    say(f"installing {packages} with apt-get for the monitoring drill (about a minute)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *MONITORING_PACKAGES]
+    done = subprocess.run(install, env=env, check=False, capture_output=True, text=True)
+    if done.returncode != 0:  # a fresh machine may not have package lists yet
+        subprocess.run(["apt-get", "update", "-q"], env=env, check=False, capture_output=True)
+        done = subprocess.run(install, env=env, check=False, capture_output=True, text=True)
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        say(
+            f"could not install {packages} ({lines[-1] if lines else 'apt-get failed'}); "
+            "the monitoring drill and its tests are skipped"
+        )
+        return
+    say(f"installed {packages}")
 
 
 def run(argv: list[str]) -> int:
@@ -133,6 +169,7 @@ def main(args: list[str]) -> int:
         print(__doc__)
         return 0
     ensure_env()
+    ensure_monitoring()
     if command == "env":
         return 0
     if command == "test":

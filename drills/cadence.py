@@ -47,8 +47,9 @@ CADENCES: tuple[Cadence, ...] = (
         timedelta(days=31),
         "0 4 8 * *",
         # the circuit-breaker test is the runbook's check of what trips when the databases fail:
-        # it rides with the monthly database failover test (like the backup-restore test)
-        ("database-failover", "backup-restore-test", "circuit-breaker-test"),
+        # it rides with the monthly database failover test (like the backup-restore test); the
+        # alert drill proves monthly that the runbook's alerts still reach someone
+        ("database-failover", "backup-restore-test", "circuit-breaker-test", "monitoring-alerts"),
         3 * 3600,
     ),
     Cadence(

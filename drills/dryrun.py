@@ -30,6 +30,7 @@ from typing import Any
 
 from drills.controlplane import paths
 from drills.errors import DrillError
+from drills.monitoring.capabilities import HttpFaultTarget, MonitoredTarget
 from drills.targets.base import (
     BackupFreshness,
     InfrastructureRebuild,
@@ -89,6 +90,11 @@ NEEDS_CAPABILITY: dict[str, tuple[type, str]] = {
     "drills.actions.rebuild:rebuild_infrastructure": (
         InfrastructureRebuild,
         "rebuild infrastructure",
+    ),
+    "drills.actions.monitoring:prepare_alert_drill": (MonitoredTarget, "read its monitoring"),
+    "drills.actions.monitoring:inject_alert_fault": (
+        HttpFaultTarget,
+        "inject HTTP faults (error rate, latency)",
     ),
 }
 
@@ -325,6 +331,37 @@ def _breakers(action: str) -> Describer:
 DESCRIBED: dict[str, Describer] = {
     "drills.actions.connections:break_database_connections:network": _network_fault,
     "described-elsewhere": lambda args, target: ([], None),
+    "drills.actions.monitoring:prepare_alert_drill": lambda args, target: (
+        [
+            "would check the profile's Prometheus runs a rule for every runbook condition and "
+            f"send steady traffic to GET {_url(target)}/health"
+        ],
+        None,
+    ),
+    "drills.actions.monitoring:inject_alert_fault": lambda args, target: (
+        [f"would cause the alert condition {args.get('condition')!r}"],
+        None,
+    ),
+    "drills.actions.monitoring:await_alert": lambda args, target: (
+        [f"would wait for the alert of {args.get('condition')!r} (Prometheus, Alertmanager)"],
+        None,
+    ),
+    "drills.actions.monitoring:recover_alert_fault": lambda args, target: (
+        [f"would undo the fault of {args.get('condition')!r}"],
+        None,
+    ),
+    "drills.actions.monitoring:await_alert_resolved": lambda args, target: (
+        [f"would wait for the alert of {args.get('condition')!r} to resolve"],
+        None,
+    ),
+    "drills.actions.monitoring:finish_alert_drill": lambda args, target: (
+        ["would stop the traffic"],
+        None,
+    ),
+    "drills.actions.monitoring:abandon_alert_drill": lambda args, target: (
+        ["would undo any fault still in force and stop the traffic"],
+        None,
+    ),
     "drills.actions.components:wait_until_healthy": lambda args, target: (
         [
             f"would wait up to {args.get('timeout_seconds', 120)} s for every replica to answer "

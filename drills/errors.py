@@ -97,6 +97,10 @@ class ComponentError(SandboxError):
     """A sandbox component that failed to start, stop or become healthy."""
 
 
+class MonitoringError(InputError):
+    """A Prometheus or Alertmanager that does not answer at its URL, or refuses its config."""
+
+
 class UnsafeTargetError(DrillError):
     """Refused as unsafe: a production-looking target, a held lock, a failing steady state."""
 

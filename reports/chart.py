@@ -6,6 +6,8 @@ row per activity shows when each ran, a shaded band spans the fault to the recov
 marks label fault / detected / recovered over a time axis in seconds from the start of the run.
 Below the signals, a canary lane shows the canary's writes by send time: acknowledged, not
 acknowledged (refused or failed), and acknowledged but lost (or corrupted) after recovery.
+When the drill reported alert timelines (see `alert_lanes.py`), an "Alerts" group shows each
+alert pending (yellow) and firing (red).
 
 Lanes stay small: consecutive equal states merge into one segment, a pause in sampling longer than
 three typical intervals shows as "no data", and a lane that still has more than `MAX_SEGMENTS`
@@ -25,6 +27,7 @@ from statistics import median
 
 from drills.models import ActivityMark, CanaryLog, DrillResult, Sample, Stage
 from drills.numbers import fmt_count, fmt_offset
+from drills.reports.alert_lanes import AlertRow, alert_rows
 from drills.reports.canary_lane import CanaryRow, WriteFate, canary_rows
 
 MAX_SEGMENTS = 200
@@ -309,6 +312,28 @@ def _draw_canary(c: _Canvas, canary: CanaryLog | None, y: float) -> float:
     return y
 
 
+def _draw_alerts(c: _Canvas, rows: Sequence[AlertRow], y: float) -> float:
+    c.text(LABEL_X, y + 12, "Alerts (pending, firing)", ' font-weight="600"')
+    y += CAPTION_H
+    t1 = c.t0 + c.span
+    for row in rows:
+        end = t1 if row.resolved is None else row.resolved
+        title = f"{row.name}: firing {fmt_offset(row.firing - c.t0)}"
+        if row.resolved is not None:
+            title += f", resolved {fmt_offset(row.resolved - c.t0)}"
+        c.open_group(title)
+        c.text(LABEL_X, y + 11, _truncate(row.name), f' data-alert="{escape(row.name)}"')
+        c.rect(PLOT_X0, y + 1, PLOT_X1 - PLOT_X0, BAR_H, NO_DATA_FILL)
+        if row.pending is not None and row.pending < row.firing:
+            x0 = c.x(row.pending)
+            c.rect(x0, y + 1, max(c.x(row.firing) - x0, 1.0), BAR_H, MIXED_FILL)
+        x0 = c.x(row.firing)
+        c.rect(x0, y + 1, max(c.x(end) - x0, 2.0), BAR_H, FAILED_FILL)
+        c.close_group()
+        y += ROW_H
+    return y
+
+
 def _draw_activities(c: _Canvas, activities: Sequence[ActivityMark], y: float) -> float:
     c.text(LABEL_X, y + 12, "Activities", ' font-weight="600"')
     y += CAPTION_H
@@ -394,6 +419,9 @@ def timeline_svg(
     top = 8 + len(MARKS) * MARK_ROW_H + 4
     y = _draw_lanes(c, result, samples, top)
     y = _draw_canary(c, canary, y + SECTION_GAP)
+    alerts = alert_rows(result)
+    if alerts:
+        y = _draw_alerts(c, alerts, y + SECTION_GAP)
     y = _draw_activities(c, result.activities, y + SECTION_GAP)
     bottom = y + 2
     _draw_axis(back, top, bottom)

@@ -50,7 +50,7 @@ def restart_what_a_failed_test_left_down(target: SandboxTarget) -> None:
     """A test that failed before its repair leaves a component stopped; restart it, loudly, so one
     failure is reported once instead of once for every later test on the shared sandbox."""
     for name, component in target.sandbox.status()["components"].items():
-        if component["state"] != "running":
+        if component["state"] not in ("running", "unavailable"):
             print(
                 f"shared sandbox: {name} was {component['state']}; restarting it", file=sys.stderr
             )

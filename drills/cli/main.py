@@ -16,6 +16,7 @@ from rich.table import Table
 
 from drills import __version__
 from drills.catalog import installed, resolve
+from drills.cli.alerts import alerts_command
 from drills.cli.baseline import baseline
 from drills.cli.ci import ci_command
 from drills.cli.crash import install_thread_hook, report_crash
@@ -76,6 +77,7 @@ cli.add_command(baseline)
 cli.add_command(ci_command)
 cli.add_command(trend_command)
 cli.add_command(train)
+cli.add_command(alerts_command)
 
 
 def main(argv: list[str] | None = None) -> None:

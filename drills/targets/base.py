@@ -31,6 +31,7 @@ class Component(StrEnum):
     POSTGRES = "postgres"
     POSTGRES_STANDBY = "postgres-standby"
     REDIS = "redis"
+    MONITORING = "monitoring"  # Prometheus + Alertmanager (sandbox: only when installed)
 
 
 class TargetKind(StrEnum):

@@ -29,6 +29,7 @@ pytestmark = pytest.mark.k8s
 UNSUPPORTED = {
     "backup-restore-test": ["cannot restore into a scratch instance"],
     "infrastructure-rebuild": ["cannot destroy infrastructure"],
+    "monitoring-alerts": ["cannot inject HTTP faults"],
 }
 ATTACKERS = {"127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"}
 
@@ -144,4 +145,6 @@ def test_a_suite_dry_run_plans_what_the_suite_runs_and_names_what_it_leaves_out(
         "backup-restore-test: left out: restore-newest-backup-into-scratch-instance: "
         "the kubernetes target cannot restore into a scratch instance"
     ) in done.stdout
+    assert "monitoring-alerts: left out:" in done.stdout  # no HTTP faults in a cluster
+    assert "cannot inject HTTP faults" in done.stdout
     assert staging.emulator.jobs_seen == []

@@ -47,3 +47,41 @@ def test_bucketing_marks_mixed_columns_and_keeps_a_lone_failure() -> None:
 def test_bucketing_leaves_empty_columns_empty() -> None:
     cut = bucket([Segment(0.0, 10.0, LaneState.FAILED, 1)], 0.0, 100.0, columns=10)
     assert [(s.start, s.end, s.state) for s in cut] == [(0.0, 10.0, LaneState.FAILED)]
+
+
+def test_reported_alert_timelines_become_alert_lanes() -> None:
+    """The monitoring drill reports each alert's pending/firing/resolved instants; the chart
+    draws a lane per alert, pending in yellow and firing in red until it resolved."""
+    from dataclasses import replace
+    from datetime import datetime, timedelta
+
+    from drills.reports.alert_lanes import alert_rows
+    from drills.reports.chart import FAILED_FILL, MIXED_FILL, timeline_svg
+    from tests.reports.runs import met_run
+
+    run = met_run()
+    anchor = datetime.fromisoformat(run.result.anchor_utc)
+
+    def at(seconds: float) -> str:
+        return (anchor + timedelta(seconds=seconds)).isoformat()
+
+    extra = {
+        **run.result.measurements.extra,
+        "alert_service_unavailable_pending_at": at(5.0),
+        "alert_service_unavailable_firing_at": at(8.0),
+        "alert_service_unavailable_resolved_at": at(12.0),
+        "alert_error_rate_firing_at": at(14.0),  # never resolved: firing to the end
+        "alert_error_rate_resolved_at": None,
+    }
+    result = replace(run.result, measurements=replace(run.result.measurements, extra=extra))
+    rows = alert_rows(result)
+    assert [(r.name, r.pending, r.firing, r.resolved) for r in rows] == [
+        ("service-unavailable", 5.0, 8.0, 12.0),
+        ("error-rate", None, 14.0, None),
+    ]
+    svg = timeline_svg(result, run.samples, run.canary)
+    assert 'data-alert="service-unavailable"' in svg
+    assert 'data-alert="error-rate"' in svg
+    assert MIXED_FILL in svg and FAILED_FILL in svg
+    assert "Alerts (pending, firing)" in svg
+    assert "Alerts (pending, firing)" not in timeline_svg(run.result, run.samples, run.canary)

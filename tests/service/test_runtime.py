@@ -25,8 +25,21 @@ def test_write_then_load(tmp_path: Path) -> None:
         "maintenance": True,
         "rate_limit": "50/second",
         "deny": ["127.0.0.9"],
+        "abort_share": 0.0,
+        "delay_seconds": 0.0,
     }
     assert [p.name for p in tmp_path.iterdir()] == ["runtime.json"]  # no temp file left
+
+
+def test_injected_http_faults_round_trip_and_bad_ones_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "runtime.json"
+    written = write_runtime(path, abort_share=0.5, delay_seconds=1.2)
+    assert load_runtime(path) == written
+    assert (written.abort_share, written.delay_seconds) == (0.5, 1.2)
+    for bad in ({"abort_share": 1.5}, {"delay_seconds": -1}, {"abort_share": "half"}):
+        with pytest.raises(InputError, match="must be a number"):
+            write_runtime(path, **bad)  # type: ignore[arg-type]
+    assert load_runtime(path) == written  # nothing written
 
 
 def test_bad_values_are_refused_before_writing(tmp_path: Path) -> None:

@@ -28,8 +28,12 @@ from kubernetes import client
 from drills.clock import RunClock
 from drills.controlplane import paths
 from drills.controlplane.trust import TlsTrust
-from drills.errors import TargetError
+from drills.errors import MonitoringError, TargetError
 from drills.models import Sample
+from drills.monitoring.api import PrometheusAPI
+from drills.monitoring.capabilities import MonitoringEndpoints
+from drills.monitoring.rules import CONDITION_LABEL, RuleSet
+from drills.monitoring.timing import Timing
 from drills.safety import Plan, PlannedCall, ProductionGuard, RunMode
 from drills.targets.base import (
     Backup,
@@ -111,6 +115,42 @@ class KubernetesTarget:
     @property
     def control_plane_tls(self) -> TlsTrust:
         return self.profile.control_plane_tls
+
+    def monitoring_endpoints(self) -> MonitoringEndpoints:
+        """The profile's `monitoring: {prometheus, alertmanager}`; alerts are read from
+        Alertmanager's API (v2), there is no webhook of ours in a cluster."""
+        settings = self.profile.monitoring
+        if settings is None:
+            raise TargetError(
+                f"profile {self.profile.name!r} has no monitoring: add "
+                "monitoring: {prometheus: URL, alertmanager: URL}"
+            )
+        return MonitoringEndpoints(settings.prometheus_url, settings.alertmanager_url)
+
+    def configure_monitoring(self, timing: Timing, ruleset: RuleSet) -> None:
+        """Nothing is installed in a cluster: check that its Prometheus runs a rule for every
+        runbook condition (with its `runbook_condition` label) at the runbook's pace."""
+        if timing.time_scale != 1.0:
+            raise TargetError(
+                "a cluster's monitoring runs at its own pace: run the drill with time scale 1"
+            )
+        endpoints = self.monitoring_endpoints()
+        api = PrometheusAPI(endpoints.prometheus_url)
+        try:
+            labels = {
+                str((rule.get("labels") or {}).get(CONDITION_LABEL))
+                for group in api.rule_groups()
+                for rule in group.get("rules", [])
+            }
+        finally:
+            api.close()
+        missing = [c.value for c in ruleset.rules if c.value not in labels]
+        if missing:
+            raise MonitoringError(
+                f"Prometheus at {endpoints.prometheus_url} has no rule for "
+                f"{', '.join(missing)}; install them with "
+                "`drills alerts --emit prometheus-rule | kubectl apply -f -`"
+            )
 
     def signals(self) -> Sequence[SignalSpec]:
         url, trust = self.control_plane_url, self.control_plane_tls

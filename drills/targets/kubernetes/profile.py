@@ -77,7 +77,7 @@ __all__ = [
 KIND = TargetKind.KUBERNETES
 _TOP_KEYS = frozenset(
     {"kind", "name", "environment", "kubernetes", "components", "services", "database",
-     "maintenance", "network", "jobs", "objectives"}
+     "maintenance", "network", "jobs", "objectives", "monitoring"}
 )  # fmt: skip
 
 
@@ -198,6 +198,15 @@ class JobTemplates:
 
 
 @dataclass(frozen=True)
+class MonitoringSettings:
+    """The cluster's own Prometheus and Alertmanager (the monitoring-alerts drill reads them;
+    drills installs nothing there: the rules go in with `drills alerts --emit prometheus-rule`)."""
+
+    prometheus_url: str
+    alertmanager_url: str
+
+
+@dataclass(frozen=True)
 class KubernetesProfile:
     """A parsed, validated Kubernetes target profile (no secret values inside)."""
 
@@ -215,6 +224,7 @@ class KubernetesProfile:
     source: Path | None = None
     kind: TargetKind = KIND
     environment: str | None = None  # the production guard wants a non-production value here
+    monitoring: MonitoringSettings | None = None
 
     def secret_refs(self) -> tuple[SecretRef, ...]:
         db = self.database
@@ -347,6 +357,7 @@ def parse_profile(data: object, *, source: Path | None = None) -> KubernetesProf
         objectives=objectives,
         source=source,
         environment=r.string(top, "environment"),
+        monitoring=_monitoring(r, top.get("monitoring")),
     )
 
 
@@ -359,6 +370,18 @@ def _trust(r: FieldReader, raw: object, url: str, source: Path | None) -> TlsTru
         return TlsTrust.from_profile(raw, base, where)
     except ProfileError as exc:
         raise ProfileError(f"{r.source}: {exc}") from None
+
+
+def _monitoring(r: FieldReader, raw: object) -> MonitoringSettings | None:
+    found = r.mapping(raw, "monitoring")
+    if found is None:
+        return None
+    r.only(found, {"prometheus", "alertmanager"}, "monitoring")
+    schemes = ("http", "https")
+    prometheus = r.url(found, "prometheus", where="monitoring", schemes=schemes)
+    alertmanager = r.url(found, "alertmanager", where="monitoring", schemes=schemes)
+    assert prometheus is not None and alertmanager is not None
+    return MonitoringSettings(prometheus.rstrip("/"), alertmanager.rstrip("/"))
 
 
 def _components(r: FieldReader, raw: object) -> dict[Component, ComponentSpec]:

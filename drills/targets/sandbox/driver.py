@@ -14,6 +14,9 @@ import psycopg
 from drills.controlplane import paths
 from drills.controlplane.trust import TlsTrust
 from drills.errors import SandboxError, TargetError
+from drills.monitoring.capabilities import MonitoringEndpoints
+from drills.monitoring.rules import RuleSet
+from drills.monitoring.timing import Timing
 from drills.targets.base import (
     Backup,
     Component,
@@ -24,9 +27,12 @@ from drills.targets.base import (
     TargetKind,
 )
 from drills.targets.sandbox.locks import TableLockHolder
+from drills.targets.sandbox.monitoring import missing_packages
 from drills.targets.sandbox.processes import Supervisor
 from drills.targets.sandbox.stack import Sandbox
 from drills.targets.sandbox.state import drill_lock
+
+RUNTIME_PICKUP_SECONDS = 0.35  # replicas poll the runtime file every 0.25 s
 
 
 class SandboxTarget:
@@ -51,6 +57,8 @@ class SandboxTarget:
         self._rate_limit: str | None = None
         self._deny: list[str] = []
         self._maintenance = False
+        self._abort_share = 0.0
+        self._delay_seconds = 0.0
         self._lock_holders: list[TableLockHolder] = []
 
     @property
@@ -119,6 +127,8 @@ class SandboxTarget:
             maintenance=self._maintenance,
             rate_limit=self._rate_limit,
             deny=self._deny,
+            abort_share=self._abort_share,
+            delay_seconds=self._delay_seconds,
         )
 
     def set_maintenance(self, enabled: bool) -> None:
@@ -132,6 +142,30 @@ class SandboxTarget:
     def block_addresses(self, addresses: Sequence[str]) -> None:
         self._deny = list(addresses)
         self._write_runtime()
+
+    def set_http_faults(self, abort_share: float, delay_seconds: float) -> None:
+        """Every replica answers `abort_share` of requests 500 and delays each one (monitoring
+        drill); in force within about a quarter of a second."""
+        self._abort_share = float(abort_share)
+        self._delay_seconds = float(delay_seconds)
+        self._write_runtime()
+        time.sleep(RUNTIME_PICKUP_SECONDS)
+
+    def monitoring_endpoints(self) -> MonitoringEndpoints:
+        reason = missing_packages()
+        if reason:
+            raise TargetError(f"this sandbox has no monitoring: {reason}")
+        return self.sandbox.monitoring().endpoints()
+
+    def configure_monitoring(self, timing: Timing, ruleset: RuleSet) -> None:
+        """Rewrite and reload Prometheus and Alertmanager (started first if they are not)."""
+        from drills.targets.sandbox.state import operation_lock
+
+        self.monitoring_endpoints()  # says why not when the binaries are missing
+        if self.sandbox.status()["components"]["monitoring"]["state"] != "running":
+            self.sandbox.restart(Component.MONITORING)
+        with operation_lock(self.sandbox.layout):
+            self.sandbox.monitoring().apply(timing, ruleset)
 
     def take_backup(self, component: Component) -> Backup:
         taken = datetime.now(UTC)

@@ -1,4 +1,5 @@
-"""The sandbox stack: PostgreSQL primary + standby, Redis and the control-plane replicas.
+"""The sandbox stack: PostgreSQL primary + standby, Redis, the control-plane replicas, and
+monitoring (Prometheus + Alertmanager, when installed).
 
 `Sandbox` is what `drills sandbox up|down|status|restart|logs` and the sandbox target driver use.
 Every change to the running set of processes is saved to the state file straight away, so `down`
@@ -28,6 +29,7 @@ from drills.errors import ComponentError, InputError, SandboxError, ServiceUnrea
 from drills.targets.base import Component
 from drills.targets.sandbox import postgres as pg
 from drills.targets.sandbox.credentials import remember, write_passfile, write_private
+from drills.targets.sandbox.monitoring import MonitoringStack, missing_packages
 from drills.targets.sandbox.pgcluster import Role, role_of
 from drills.targets.sandbox.processes import (
     ProcessRef,
@@ -44,6 +46,7 @@ from drills.targets.sandbox.state import (
     SandboxState,
     allocate_ports,
     check_is_sandbox_dir,
+    free_port,
     load_state,
     operation_lock,
     port_in_use,
@@ -57,6 +60,7 @@ START_ORDER = (
     Component.POSTGRES_STANDBY,
     Component.REDIS,
     Component.CONTROL_PLANE,
+    Component.MONITORING,
 )
 
 Progress = Callable[[str], None]
@@ -194,6 +198,13 @@ class Sandbox:
             password=state.credentials.redis_password,
         )
 
+    def monitoring(self, state: SandboxState | None = None) -> MonitoringStack:
+        """This sandbox's Prometheus + Alertmanager + webhook receiver."""
+        state = state or self.state()
+        return MonitoringStack(
+            self.layout.root / "monitoring", state.ports[Component.MONITORING], self.layout.logs
+        )
+
     # ------------------------------------------------------------------ lifecycle
 
     def up(self) -> SandboxState:
@@ -232,9 +243,11 @@ class Sandbox:
             self.start_component(state, component)
 
     def _needs_start(self, state: SandboxState, component: Component) -> bool:
+        if component is Component.MONITORING and missing_packages():
+            return False  # optional: `up` starts it when the binaries exist
         comp = state.components[component]
         live = [ref for ref in comp.processes if ref.alive()]
-        wanted = comp.replicas if component is Component.CONTROL_PLANE else 1
+        wanted = _wanted(component, comp.replicas)
         return not (len(live) == wanted and self._healthy(state, component))
 
     def _check_port(self, state: SandboxState, component: Component) -> None:
@@ -270,6 +283,11 @@ class Sandbox:
             ref = server.start(self.supervisor)
             self.record_processes(state, component, [ref])
             server.wait_ready(self.supervisor, ref)
+        elif component is Component.MONITORING:
+            self.monitoring(state).start(
+                self.supervisor,
+                lambda refs: self.record_processes(state, Component.MONITORING, refs),
+            )
         else:
             self._scale_control_plane(state, comp.replicas)
         self.progress(f"{component.value} ready in {time.monotonic() - started:.1f} s")
@@ -369,10 +387,16 @@ class Sandbox:
         self._write_service_config(state)
         new: list[ProcessRef] = []
         used = {self._replica_index(ref) for ref in live}
+        metrics_ports = {
+            self._replica_index(ref): port
+            for ref in live
+            if (port := _argument(ref, "--metrics-port")) is not None
+        }
         index = 0
         while len(live) + len(new) < replicas:
             while index in used:
                 index += 1
+            metrics_ports[index] = _metrics_port(state, metrics_ports)
             argv = [
                 sys.executable,
                 "-m",
@@ -381,6 +405,8 @@ class Sandbox:
                 str(self.layout.service_config),
                 "--replica",
                 str(index),
+                "--metrics-port",
+                str(metrics_ports[index]),
             ]
             log = self.layout.log(Component.CONTROL_PLANE, index)
             new.append(self.supervisor.spawn(argv, log_path=log))
@@ -389,17 +415,12 @@ class Sandbox:
                 state, Component.CONTROL_PLANE, live + new
             )  # findable by `down` at once
         self.record_processes(state, Component.CONTROL_PLANE, live + new)
+        self.monitoring(state).write_targets(metrics_ports)  # Prometheus scrapes each replica
         self._wait_control_plane(state, new)
 
     def _replica_index(self, ref: ProcessRef) -> int:
-        proc = ref.process()
-        if proc is None:
-            return -1
-        try:
-            cmd = proc.cmdline()
-            return int(cmd[cmd.index("--replica") + 1])
-        except (psutil.Error, ValueError, IndexError):
-            return -1
+        index = _argument(ref, "--replica")
+        return -1 if index is None else index
 
     def _wait_control_plane(
         self, state: SandboxState, refs: list[ProcessRef], timeout_seconds: float = 30.0
@@ -519,10 +540,20 @@ class Sandbox:
         if state is None:
             return {"state_dir": str(self.layout.root), "running": False, "components": {}}
         components: dict[str, Any] = {}
+        unavailable = missing_packages()
         for component in START_ORDER:
             comp = state.components[component]
             live = [ref for ref in comp.processes if ref.alive()]
-            wanted = comp.replicas if component is Component.CONTROL_PLANE else 1
+            wanted = _wanted(component, comp.replicas)
+            if component is Component.MONITORING and unavailable and not live:
+                components[component.value] = {
+                    "state": "unavailable",
+                    "reason": unavailable,
+                    "pids": [],
+                    "address": f"127.0.0.1:{state.ports[component]}",
+                    "replicas": 0,
+                }
+                continue
             if not live:
                 condition = "stopped"
             elif len(live) < wanted:
@@ -535,7 +566,7 @@ class Sandbox:
                 "address": f"127.0.0.1:{state.ports[component]}",
                 "replicas": wanted,
             }
-        running = all(c["state"] == "running" for c in components.values())
+        running = all(c["state"] in ("running", "unavailable") for c in components.values())
         return {
             "state_dir": str(self.layout.root),
             "sandbox_id": state.sandbox_id,
@@ -545,13 +576,14 @@ class Sandbox:
         }
 
     def logs(self, component: Component, lines: int = 100) -> str:
-        if component is Component.CONTROL_PLANE:
+        if component in (Component.CONTROL_PLANE, Component.MONITORING):
             logs = sorted(self.layout.logs.glob(f"{component.value}-*.log"))
             return "\n".join(f"==> {log.name} <==\n{tail(log, lines)}" for log in logs)
         return tail(self.layout.log(component), lines)
 
 
 _POSTGRES = (Component.POSTGRES, Component.POSTGRES_STANDBY)
+MONITORING_PROCESSES = 3  # webhook receiver, Alertmanager, Prometheus
 
 
 def _serving(endpoint: Endpoint) -> bool:
@@ -561,6 +593,33 @@ def _serving(endpoint: Endpoint) -> bool:
         return serving(ask_fresh(endpoint, "GET", paths.HEALTH, timeout_seconds=1.0))
     except ServiceUnreachableError:
         return False
+
+
+def _wanted(component: Component, replicas: int) -> int:
+    """How many live processes a running component has."""
+    if component is Component.CONTROL_PLANE:
+        return replicas
+    return MONITORING_PROCESSES if component is Component.MONITORING else 1
+
+
+def _argument(ref: ProcessRef, flag: str) -> int | None:
+    """The integer after `flag` on a live process's command line."""
+    proc = ref.process()
+    if proc is None:
+        return None
+    try:
+        cmd = proc.cmdline()
+        return int(cmd[cmd.index(flag) + 1])
+    except (psutil.Error, ValueError, IndexError):
+        return None
+
+
+def _metrics_port(state: SandboxState, taken: dict[int, int]) -> int:
+    """A free port for one replica's own metrics listener (none of the sandbox's ports)."""
+    while True:
+        port = free_port()
+        if port not in taken.values() and port not in state.ports.values():
+            return port
 
 
 def _listens_on(ref: ProcessRef, port: int) -> bool:

@@ -151,16 +151,28 @@ class SandboxState:
     def from_json(cls, data: dict[str, Any]) -> SandboxState:
         if data.get("schema") != STATE_SCHEMA:
             raise ValueError(f"schema is {data.get('schema')!r}, expected {STATE_SCHEMA!r}")
+        ports = {Component(k): int(v) for k, v in data["ports"].items()}
+        for component in Component:
+            while component not in ports:  # added to drills after this sandbox was made
+                port = free_port()
+                if port not in ports.values():
+                    ports[component] = port
+        components = {
+            Component(k): ComponentState.from_json(v) for k, v in data["components"].items()
+        }
         return cls(
             sandbox_id=str(data["sandbox_id"]),
             created_at=str(data["created_at"]),
-            ports={Component(k): int(v) for k, v in data["ports"].items()},
-            components={
-                Component(k): ComponentState.from_json(v) for k, v in data["components"].items()
-            },
+            ports=ports,
+            components={c: components.get(c, ComponentState()) for c in Component},
             credentials=Credentials.from_json(data.get("credentials")),
         )
 
+
+# Components added after a sandbox may have been made: a state file without them is still good,
+# and `from_json` gives them a port of their own.
+ADDED_LATER = frozenset({Component.MONITORING})
+_REQUIRED = [c.value for c in Component if c not in ADDED_LATER]
 
 _PORT = {"type": "integer", "minimum": 1, "maximum": 65535}
 _PROCESS = {
@@ -187,12 +199,12 @@ STATE_SHAPE: dict[str, Any] = {
         "created_at": {"type": "string"},
         "ports": {
             "type": "object",
-            "required": [c.value for c in Component],
+            "required": _REQUIRED,
             "properties": {c.value: _PORT for c in Component},
         },
         "components": {
             "type": "object",
-            "required": [c.value for c in Component],
+            "required": _REQUIRED,
             "properties": {c.value: _COMPONENT for c in Component},
         },
         "credentials": {  # absent in a sandbox made before passwords: it keeps trust auth

@@ -126,6 +126,9 @@ class Guard:
             name=str(dependency),
         )
         self._abandoned: set[asyncio.Task[Any]] = set()
+        # called with the kind of every failure of the dependency itself (not an open breaker's
+        # refusal): the metrics count database connection failures here
+        self.failure_hooks: list[Callable[[FailureKind], None]] = []
 
     @property
     def state(self) -> BreakerState:
@@ -151,6 +154,17 @@ class Guard:
         Raises `DependencyUnavailable` for an open breaker, a timeout or a dependency failure;
         any other exception (a caller's error) passes through unchanged and does not count.
         """
+        try:
+            return await self._through_breaker(operation, timeout_seconds)
+        except DependencyUnavailable as exc:
+            if exc.kind is not FailureKind.CIRCUIT_OPEN:
+                for hook in self.failure_hooks:
+                    hook(exc.kind)
+            raise
+
+    async def _through_breaker(
+        self, operation: Callable[[], Coroutine[Any, Any, T]], timeout_seconds: float
+    ) -> T:
         try:
             with self.breaker.calling():
                 return await self._bounded(operation, timeout_seconds)

@@ -2,18 +2,26 @@
 
 Request counts and latencies are recorded as requests finish; breaker, pool and runtime state are
 read at scrape time by a small collector, so a scrape always shows the state of that moment.
-One registry per replica; every series carries the replica number so scrapes of a shared port
-can be told apart.
+One registry per replica; every series carries the replica number. Each replica also answers on a
+metrics port of its own (see `server.py`), so Prometheus scrapes every replica, not whichever one
+the shared port's kernel balancing picks.
+
+Database connection failures and breaker transitions are counters for the runbook's alert rules
+(`drills/monitoring/rules.yml`); their label values are created at zero on start-up, because
+`increase()` cannot see the first increment of a series that appears already at 1.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+import pybreaker
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from drills.targets.sandbox.service.guard import BreakerState, FailureKind
 
 if TYPE_CHECKING:
     from drills.targets.sandbox.service.services import Services
@@ -62,6 +70,24 @@ class _StateCollector(Collector):
         yield maintenance
 
 
+class _TransitionCounter(pybreaker.CircuitBreakerListener):
+    """Counts a breaker's state changes by the state entered."""
+
+    def __init__(self, counter: Counter, replica: str) -> None:
+        self._counter = counter
+        self._replica = replica
+
+    def state_change(
+        self,
+        cb: pybreaker.CircuitBreaker,
+        old_state: pybreaker.CircuitBreakerState | None,
+        new_state: pybreaker.CircuitBreakerState,
+    ) -> None:
+        if old_state is not None and old_state.name == new_state.name:
+            return  # pybreaker re-enters "open" when a concurrent call fails; not a change
+        self._counter.labels(self._replica, str(cb.name), str(new_state.name)).inc()
+
+
 class ServiceMetrics:
     def __init__(self, services: Services) -> None:
         self.replica = str(services.replica)
@@ -91,7 +117,34 @@ class ServiceMetrics:
             ["replica"],
             registry=self.registry,
         )
+        self.connection_failures = Counter(
+            "maestro_db_connection_failures",
+            "Calls to a database that failed (unreachable, timed out, no connection), by kind.",
+            ["replica", "database", "kind"],
+            registry=self.registry,
+        )
+        self.breaker_transitions = Counter(
+            "maestro_circuit_breaker_transitions",
+            "Circuit breaker state changes, by the state entered.",
+            ["replica", "breaker", "to"],
+            registry=self.registry,
+        )
+        failure_kinds = [k for k in FailureKind if k is not FailureKind.CIRCUIT_OPEN]
+        for dependency, guard in services.guards.items():
+            database = str(dependency)
+            for kind in failure_kinds:
+                self.connection_failures.labels(self.replica, database, str(kind))
+            for state in BreakerState:
+                self.breaker_transitions.labels(self.replica, database, str(state))
+            guard.failure_hooks.append(self._failure_counter(database))
+            guard.breaker.add_listener(_TransitionCounter(self.breaker_transitions, self.replica))
         self.registry.register(_StateCollector(services))
+
+    def _failure_counter(self, database: str) -> Callable[[FailureKind], None]:
+        def count(kind: FailureKind) -> None:
+            self.connection_failures.labels(self.replica, database, str(kind)).inc()
+
+        return count
 
     def observe(self, path: str, method: str, status: int, seconds: float) -> None:
         self.requests.labels(self.replica, path, method, str(status)).inc()

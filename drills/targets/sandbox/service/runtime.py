@@ -1,6 +1,8 @@
 """The runtime file: the sandbox's equivalent of applying a ConfigMap or a maintenance manifest.
 
-The harness changes a running deployment (maintenance mode, rate limit, deny list) by rewriting one
+The harness changes a running deployment (maintenance mode, rate limit, deny list, and the injected
+HTTP faults of the monitoring drill: a share of requests answered 500, a delay before every answer,
+as a service mesh's fault injection would) by rewriting one
 small JSON file atomically with `write_runtime`; every replica polls its modification stamp and
 picks the change up within about a quarter of a second. A malformed file is logged and ignored
 (the last good state stays), as a controller would ignore a rejected manifest; an absent file
@@ -36,12 +38,14 @@ class RuntimeState:
     maintenance: bool = False
     rate_limit: str | None = None
     deny: frozenset[str] = field(default_factory=frozenset)
+    abort_share: float = 0.0  # this share of requests (not /metrics) is answered 500
+    delay_seconds: float = 0.0  # every request (not /metrics) waits this long first
 
     @classmethod
     def from_dict(cls, data: Any) -> RuntimeState:
         if not isinstance(data, dict):
             raise InputError("runtime file: expected a JSON object")
-        unknown = sorted(set(data) - {"maintenance", "rate_limit", "deny"})
+        unknown = sorted(set(data) - _FIELDS)
         if unknown:
             raise InputError(f"runtime file: unknown field(s): {', '.join(unknown)}")
         maintenance = data.get("maintenance", False)
@@ -58,14 +62,36 @@ class RuntimeState:
         deny = data.get("deny", [])
         if not isinstance(deny, list) or not all(isinstance(a, str) for a in deny):
             raise InputError("runtime file: deny must be a list of address strings")
-        return cls(maintenance=maintenance, rate_limit=rate_limit, deny=frozenset(deny))
+        abort_share = _number(data, "abort_share", MAX_ABORT_SHARE)
+        delay_seconds = _number(data, "delay_seconds", MAX_DELAY_SECONDS)
+        return cls(
+            maintenance=maintenance,
+            rate_limit=rate_limit,
+            deny=frozenset(deny),
+            abort_share=abort_share,
+            delay_seconds=delay_seconds,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "maintenance": self.maintenance,
             "rate_limit": self.rate_limit,
             "deny": sorted(self.deny),
+            "abort_share": self.abort_share,
+            "delay_seconds": self.delay_seconds,
         }
+
+
+_FIELDS = {"maintenance", "rate_limit", "deny", "abort_share", "delay_seconds"}
+MAX_ABORT_SHARE = 1.0
+MAX_DELAY_SECONDS = 30.0
+
+
+def _number(data: dict[str, Any], name: str, maximum: float) -> float:
+    value = data.get(name, 0.0)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= maximum:
+        raise InputError(f"runtime file: {name} must be a number from 0 to {maximum:g}")
+    return float(value)
 
 
 def load_runtime(path: str | Path) -> RuntimeState:
@@ -89,6 +115,8 @@ def write_runtime(
     maintenance: bool = False,
     rate_limit: str | None = None,
     deny: Iterable[str] = (),
+    abort_share: float = 0.0,
+    delay_seconds: float = 0.0,
 ) -> RuntimeState:
     """Atomically replace the runtime file (temp file, fsync, rename); returns what was written.
 
@@ -96,7 +124,13 @@ def write_runtime(
     `InputError` here, before anything is written.
     """
     state = RuntimeState.from_dict(
-        {"maintenance": maintenance, "rate_limit": rate_limit, "deny": list(deny)}
+        {
+            "maintenance": maintenance,
+            "rate_limit": rate_limit,
+            "deny": list(deny),
+            "abort_share": abort_share,
+            "delay_seconds": delay_seconds,
+        }
     )
     target = Path(path)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")

@@ -3,6 +3,9 @@
 Replicas are separate OS processes that each bind the same host:port with SO_REUSEPORT, so the
 kernel spreads new connections across whichever replicas are alive: the harness can scale the
 deployment to N or 0 and kill -9 any replica, and the address keeps answering while one lives.
+A replica may also listen on a port of its own (`metrics_port`), served by the same app and event
+loop: Prometheus scrapes each replica there, as it scrapes each pod on Kubernetes, and a hung
+replica fails its scrape as it fails its requests.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
-def serve(config: ServiceConfig, replica: int) -> int:
+def serve(config: ServiceConfig, replica: int, metrics_port: int | None = None) -> int:
     """Serve until SIGTERM/SIGINT; returns the process exit code."""
     configure_logging(replica)
     signal.signal(signal.SIGTERM, _exit_cleanly)
@@ -70,6 +73,14 @@ def serve(config: ServiceConfig, replica: int) -> int:
     except OSError as exc:
         log.error("cannot bind %s:%d: %s", config.host, config.port, exc)
         return 1
+    sockets = [sock]
+    if metrics_port is not None:
+        try:
+            sockets.append(_own_socket(config.host, metrics_port))
+        except OSError as exc:
+            sock.close()
+            log.error("cannot bind metrics port %s:%d: %s", config.host, metrics_port, exc)
+            return 1
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -92,8 +103,25 @@ def serve(config: ServiceConfig, replica: int) -> int:
     )
     scheme = "https" if config.tls_certfile else "http"
     log.info("replica %d serving %s on %s:%d", replica, scheme, *sock.getsockname()[:2])
+    if metrics_port is not None:
+        log.info("replica %d metrics on %s:%d", replica, config.host, metrics_port)
     try:
-        asyncio.run(server.serve(sockets=[sock]))
+        asyncio.run(server.serve(sockets=sockets))
     finally:
-        sock.close()
+        for each in sockets:
+            each.close()
     return 0
+
+
+def _own_socket(host: str, port: int) -> socket.socket:
+    """A listening socket this replica alone binds (no SO_REUSEPORT)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(LISTEN_BACKLOG)
+    except OSError:
+        sock.close()
+        raise
+    return sock
