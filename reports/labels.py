@@ -46,6 +46,7 @@ MEASUREMENT_LABELS: dict[str, Label] = {
     "failback_seconds": Label("Failback to the original primary", "s"),
     "pitr_restore_seconds": Label("Point-in-time restore (PostgreSQL)", "s"),
     "redis_restore_seconds": Label("Snapshot restore (Redis)", "s"),
+    "graph_restore_seconds": Label("Snapshot restore (graph store, neo4j)", "s"),
     "restore_seconds": Label("Restore", "s"),
     "standby_rebuild_seconds": Label("Standby rebuild", "s"),
     "postgres_rebuild_seconds": Label("PostgreSQL rebuild", "s"),

@@ -22,6 +22,7 @@ class Component(StrEnum):
     POSTGRES = "postgres"
     POSTGRES_STANDBY = "postgres-standby"
     REDIS = "redis"
+    NEO4J = "neo4j"  # the graph store (FalkorDB in the sandbox, the profile's Neo4j in a cluster)
 
 
 class SignalKind(StrEnum):
@@ -29,6 +30,7 @@ class SignalKind(StrEnum):
     GRAPHQL = "graphql"  # POST { healthCheck } answers true
     POSTGRES = "postgres"  # SELECT 1 on the primary through the read-write path
     REDIS = "redis"  # PING
+    GRAPH = "graph"  # a Cypher `RETURN 1` (GRAPH.QUERY on FalkorDB, Bolt on Neo4j)
 
 
 class NetworkFault(StrEnum):
@@ -52,7 +54,7 @@ class SignalSpec:
 
 @dataclass(frozen=True)
 class Backup:
-    """A restorable point: a base backup (PostgreSQL) or a snapshot (Redis)."""
+    """A restorable point: a base backup (PostgreSQL) or a snapshot (Redis, the graph store)."""
 
     backup_id: str
     component: Component

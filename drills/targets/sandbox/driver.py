@@ -50,6 +50,7 @@ class SandboxTarget:
             SignalSpec("graphql", SignalKind.GRAPHQL, f"{url}/graphql"),
             SignalSpec("postgres", SignalKind.POSTGRES, self.sandbox.postgres_conninfo()),
             SignalSpec("redis", SignalKind.REDIS, self.sandbox.redis_url()),
+            SignalSpec("neo4j", SignalKind.GRAPH, self.sandbox.graph_url()),
         )
 
     def status(self) -> dict[str, Any]:
@@ -121,6 +122,8 @@ class SandboxTarget:
             path = self.sandbox.take_base_backup()
         elif component is Component.REDIS:
             path = self.sandbox.redis_snapshot()
+        elif component is Component.NEO4J:
+            path = self.sandbox.graph_snapshot()
         else:
             raise TargetError(f"{component.value} has no backups")
         return Backup(path.name, component, taken, str(path), _size(path))
@@ -131,6 +134,8 @@ class SandboxTarget:
             paths = sorted(p for p in layout.base_backups.glob("*") if p.is_dir())
         elif component is Component.REDIS:
             paths = sorted(layout.redis_snapshots.glob("*.rdb"))
+        elif component is Component.NEO4J:
+            paths = sorted(layout.graph_snapshots.glob("*.rdb"))
         else:
             return []
         return [Backup(p.name, component, _stamp(p.name), str(p), _size(p)) for p in paths]
@@ -169,10 +174,13 @@ class SandboxTarget:
     def restore_snapshot(self, component: Component, backup_id: str | None = None) -> Backup:
         from drills.targets.sandbox import recovery
 
-        if component is not Component.REDIS:
-            raise TargetError(f"{component.value} has no snapshots to restore (only redis)")
-        done = recovery.restore_redis_snapshot(self.sandbox, backup_id)
-        return self._restored_from(Component.REDIS, done)
+        if component is Component.REDIS:
+            done = recovery.restore_redis_snapshot(self.sandbox, backup_id)
+        elif component is Component.NEO4J:
+            done = recovery.restore_graph_snapshot(self.sandbox, backup_id)
+        else:
+            raise TargetError(f"{component.value} has no snapshots to restore (redis, neo4j have)")
+        return self._restored_from(component, done)
 
     def verify_backup(self, backup_id: str) -> dict[str, Any]:
         from drills.targets.sandbox import pitr
@@ -271,7 +279,7 @@ def _size(path: Path) -> int:
 
 
 def _stamp(name: str) -> datetime:
-    text = name.removeprefix("redis-").removesuffix(".rdb")
+    text = name.removeprefix("redis-").removeprefix("neo4j-").removesuffix(".rdb")
     try:
         return datetime.strptime(text, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
     except ValueError as exc:

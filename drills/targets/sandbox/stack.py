@@ -1,4 +1,4 @@
-"""The sandbox stack: PostgreSQL primary + standby, Redis and the control-plane replicas.
+"""The sandbox stack: PostgreSQL primary + standby, Redis, the graph store and the control plane.
 
 `Sandbox` is what `drills sandbox up|down|status|restart|logs` and the sandbox target driver use.
 Every change to the running set of processes is saved to the state file straight away, so `down`
@@ -25,6 +25,7 @@ from drills.errors import ComponentError, InputError, SandboxError
 from drills.targets.base import Component
 from drills.targets.sandbox import postgres as pg
 from drills.targets.sandbox.credentials import remember, write_passfile, write_private
+from drills.targets.sandbox.graphdb import graph_server
 from drills.targets.sandbox.pgcluster import Role, role_of
 from drills.targets.sandbox.processes import (
     ProcessRef,
@@ -52,6 +53,7 @@ START_ORDER = (
     Component.POSTGRES,
     Component.POSTGRES_STANDBY,
     Component.REDIS,
+    Component.NEO4J,
     Component.CONTROL_PLANE,
 )
 
@@ -161,6 +163,21 @@ class Sandbox:
             password=state.credentials.redis_password,
         )
 
+    def graph(self, state: SandboxState | None = None) -> RedisServer:
+        """The graph store (`neo4j`): FalkorDB, with Redis's password (see graphdb.py)."""
+        state = state or self.state()
+        return graph_server(
+            self.layout.graph_data,
+            state.ports[Component.NEO4J],
+            self.layout.log(Component.NEO4J),
+            state.credentials.redis_password,
+        )
+
+    def graph_url(self, port: int | None = None) -> str:
+        """The graph store's URL (of `port`, e.g. the proxy's), password included: as redis_url."""
+        state = self.state()
+        return state.credentials.redis_url(port or state.ports[Component.NEO4J])
+
     # ------------------------------------------------------------------ lifecycle
 
     def up(self) -> SandboxState:
@@ -200,8 +217,9 @@ class Sandbox:
     def _needs_start(self, state: SandboxState, component: Component) -> bool:
         comp = state.components[component]
         live = [ref for ref in comp.processes if ref.alive()]
-        wanted = comp.replicas if component is Component.CONTROL_PLANE else 1
-        return not (len(live) == wanted and self._healthy(state, component))
+        return not (
+            len(live) == _processes_wanted(state, component) and self._healthy(state, component)
+        )
 
     def _check_port(self, state: SandboxState, component: Component) -> None:
         port = state.ports[component]
@@ -230,6 +248,8 @@ class Sandbox:
             ref = server.start(self.supervisor)
             self._record(state, component, [ref])
             server.wait_ready(self.supervisor, ref)
+        elif component is Component.NEO4J:
+            self._start_graph(state)
         else:
             self._scale_control_plane(state, comp.replicas)
         self.progress(f"{component.value} ready in {time.monotonic() - started:.1f} s")
@@ -269,6 +289,25 @@ class Sandbox:
         self._record(state, Component.POSTGRES_STANDBY, [ref])
         server.wait_ready(self.supervisor, ref)
 
+    def _start_graph(self, state: SandboxState) -> None:
+        """The graph server, a first snapshot if the bucket has none, and its backup schedule."""
+        self._check_port(state, Component.NEO4J)
+        server = self.graph(state)
+        ref = server.start(self.supervisor)
+        self._record(state, Component.NEO4J, [ref])
+        server.wait_ready(self.supervisor, ref)
+        if not any(self.layout.graph_snapshots.glob("*.rdb")):
+            self.progress("neo4j: first snapshot")
+            server.snapshot(self.layout.graph_snapshots)
+        argv = [sys.executable, "-m", "drills.targets.sandbox.snapshot_schedule"]
+        log = self.layout.logs / f"{Component.NEO4J.value}-backups.log"
+        schedule = self.supervisor.spawn([*argv, str(self.layout.root)], log_path=log)
+        self._record(state, Component.NEO4J, [ref, schedule])
+
+    def graph_snapshot(self) -> Path:
+        """A snapshot of the graph store into the bucket (`bucket/neo4j`)."""
+        return self.graph().snapshot(self.layout.graph_snapshots)
+
     def take_base_backup(self, state: SandboxState | None = None) -> Path:
         """A new base backup of the primary into the bucket (named by its UTC start time)."""
         state = state or self.state()
@@ -289,7 +328,7 @@ class Sandbox:
 
     def _fault_proxy_ports(self, state: SandboxState) -> dict[int, int]:
         """Start or update the proxy in front of the databases; upstream port -> proxy port."""
-        fronted = (Component.POSTGRES, Component.POSTGRES_STANDBY, Component.REDIS)
+        fronted = (Component.POSTGRES, Component.POSTGRES_STANDBY, Component.REDIS, Component.NEO4J)
         listen = self.fault_proxy().ensure({c.value: state.ports[c] for c in fronted})
         return {state.ports[c]: listen[c.value] for c in fronted}
 
@@ -300,6 +339,7 @@ class Sandbox:
             "port": state.ports[Component.CONTROL_PLANE],
             "postgres_conninfo": proxied_conninfo(self.postgres_conninfo(), proxy),
             "redis_url": self.redis_url(proxy[state.ports[Component.REDIS]]),
+            "neo4j_url": self.graph_url(proxy[state.ports[Component.NEO4J]]),
             "runtime_path": str(self.layout.runtime_config),
             "pool_min": 1,
             "pool_max": 8,
@@ -473,7 +513,7 @@ class Sandbox:
         for component in START_ORDER:
             comp = state.components[component]
             live = [ref for ref in comp.processes if ref.alive()]
-            wanted = comp.replicas if component is Component.CONTROL_PLANE else 1
+            wanted = _processes_wanted(state, component)
             if not live:
                 condition = "stopped"
             elif len(live) < wanted:
@@ -484,7 +524,7 @@ class Sandbox:
                 "state": condition,
                 "pids": [ref.pid for ref in live],
                 "address": f"127.0.0.1:{state.ports[component]}",
-                "replicas": wanted,
+                "replicas": comp.replicas if component is Component.CONTROL_PLANE else 1,
             }
         running = all(c["state"] == "running" for c in components.values())
         return {
@@ -503,6 +543,14 @@ class Sandbox:
 
 
 _POSTGRES = (Component.POSTGRES, Component.POSTGRES_STANDBY)
+
+
+def _processes_wanted(state: SandboxState, component: Component) -> int:
+    """How many processes a component runs when whole: the control plane's replicas; the graph
+    store's server and its backup schedule; one server for the others."""
+    if component is Component.CONTROL_PLANE:
+        return state.components[component].replicas
+    return 2 if component is Component.NEO4J else 1
 
 
 def _http_status(url: str) -> int:

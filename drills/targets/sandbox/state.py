@@ -17,7 +17,7 @@ import socket
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,8 +67,13 @@ class Layout:
         return self.root / "redis"
 
     @property
+    def graph_data(self) -> Path:
+        """The graph store's (`neo4j`'s) working directory: its AOF and RDB."""
+        return self.root / "neo4j"
+
+    @property
     def bucket(self) -> Path:
-        """The "backup bucket": WAL archive, base backups, Redis snapshots."""
+        """The "backup bucket": WAL archive, base backups, Redis and graph snapshots."""
         return self.root / "bucket"
 
     @property
@@ -82,6 +87,10 @@ class Layout:
     @property
     def redis_snapshots(self) -> Path:
         return self.bucket / "redis"
+
+    @property
+    def graph_snapshots(self) -> Path:
+        return self.bucket / "neo4j"
 
     @property
     def passfile(self) -> Path:
@@ -151,17 +160,25 @@ class SandboxState:
     def from_json(cls, data: dict[str, Any]) -> SandboxState:
         if data.get("schema") != STATE_SCHEMA:
             raise ValueError(f"schema is {data.get('schema')!r}, expected {STATE_SCHEMA!r}")
+        ports = {Component(k): int(v) for k, v in data["ports"].items()}
+        components = {
+            Component(k): ComponentState.from_json(v) for k, v in data["components"].items()
+        }
+        for component in Component:  # one added since this sandbox was made: a port of its own
+            if component not in ports:
+                ports[component] = _another_free_port(ports.values())
+            components.setdefault(component, ComponentState())
         return cls(
             sandbox_id=str(data["sandbox_id"]),
             created_at=str(data["created_at"]),
-            ports={Component(k): int(v) for k, v in data["ports"].items()},
-            components={
-                Component(k): ComponentState.from_json(v) for k, v in data["components"].items()
-            },
+            ports=ports,
+            components=components,
             credentials=Credentials.from_json(data.get("credentials")),
         )
 
 
+# The components every state file has had; one added later gets a port when an older file is read.
+_FIRST_COMPONENTS = ("control-plane", "postgres", "postgres-standby", "redis")
 _PORT = {"type": "integer", "minimum": 1, "maximum": 65535}
 _PROCESS = {
     "type": "object",
@@ -187,12 +204,12 @@ STATE_SHAPE: dict[str, Any] = {
         "created_at": {"type": "string"},
         "ports": {
             "type": "object",
-            "required": [c.value for c in Component],
+            "required": list(_FIRST_COMPONENTS),
             "properties": {c.value: _PORT for c in Component},
         },
         "components": {
             "type": "object",
-            "required": [c.value for c in Component],
+            "required": list(_FIRST_COMPONENTS),
             "properties": {c.value: _COMPONENT for c in Component},
         },
         "credentials": {  # absent in a sandbox made before passwords: it keeps trust auth
@@ -354,8 +371,14 @@ def port_in_use(port: int) -> bool:
 
 def allocate_ports() -> dict[Component, int]:
     ports: dict[Component, int] = {}
-    while len(ports) < len(Component):
-        port = free_port()
-        if port not in ports.values():
-            ports[list(Component)[len(ports)]] = port
+    for component in Component:
+        ports[component] = _another_free_port(ports.values())
     return ports
+
+
+def _another_free_port(taken: Iterable[int]) -> int:
+    taken = set(taken)
+    while True:
+        port = free_port()
+        if port not in taken:
+            return port

@@ -38,6 +38,7 @@ class ServiceConfig:
     breaker_reset_seconds: float = 2.0
     default_rate_limit: str = "200/second"
     request_timeout_seconds: float = 2.0
+    neo4j_url: str = ""  # the graph store (Redis protocol, FalkorDB); "" = the service has none
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -122,6 +123,7 @@ def _check_types(config: ServiceConfig) -> None:
         "breaker_reset_seconds": float,
         "default_rate_limit": str,
         "request_timeout_seconds": float,
+        "neo4j_url": str,
     }
     for name, kind in expected.items():
         value = getattr(config, name)
