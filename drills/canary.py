@@ -5,7 +5,9 @@ commits each to PostgreSQL before acknowledging. Every acknowledged record is jo
 and fsync'd *before* it counts, so the journal is proof of what the target promised to keep. It keeps
 writing through the outage: failed writes are counted, never journalled. After recovery the verifier
 reads the stream back (`GET /api/records`) and recomputes each record's checksum; comparing that
-with the journal gives lost and corrupted writes (see `drills.measure`).
+with the journal gives lost and corrupted writes (see `drills.measure`). The service also writes
+every record to its graph store (the runbook's Neo4j) before acknowledging it; the verifier reads
+the stream back from each such store too (`?store=neo4j`), so loss is measured per store.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 import httpx
 
 from drills.clock import RunClock, iso
-from drills.models import AckedWrite, CanaryLog
+from drills.models import AckedWrite, CanaryLog, StoreReadback
 from drills.timeline import JsonlAppender
 from drills.wire import WireClient
 
@@ -171,22 +173,28 @@ class CanaryWriter:
             return tuple(sorted(self._failed_sent))
 
 
-def read_back(base_url: str, stream: str, timeout_seconds: float = 10.0) -> dict[int, str]:
-    """seq -> checksum recomputed from each record of the stream as the target returns it."""
+def read_back(
+    base_url: str, stream: str, timeout_seconds: float = 10.0, store: str | None = None
+) -> dict[int, str]:
+    """seq -> checksum recomputed from each record of the stream as the target returns it (from
+    `store` when given; the service's primary store, PostgreSQL, otherwise)."""
     found: dict[int, str] = {}
-    for record in _pages(base_url, stream, timeout_seconds):
+    for record in _pages(base_url, stream, timeout_seconds, store):
         seq = int(str(record["seq"]))
         found[seq] = checksum(stream, seq, str(record.get("payload", "")))
     return found
 
 
-def _pages(base_url: str, stream: str, timeout_seconds: float) -> Iterator[dict[str, object]]:
+def _pages(
+    base_url: str, stream: str, timeout_seconds: float, store: str | None
+) -> Iterator[dict[str, object]]:
     url = base_url.rstrip("/") + WRITE_PATH
     after = -1
+    extra = {} if store is None else {"store": store}
     with httpx.Client(timeout=timeout_seconds) as client:
         while True:
             response = client.get(
-                url, params={"stream": stream, "after": after, "limit": READ_PAGE}
+                url, params={"stream": stream, "after": after, "limit": READ_PAGE, **extra}
             )
             response.raise_for_status()
             body = response.json()
@@ -198,12 +206,24 @@ def _pages(base_url: str, stream: str, timeout_seconds: float) -> Iterator[dict[
 
 
 def verify(
-    base_url: str, stream: str, acked: tuple[AckedWrite, ...], failed: int, interval_seconds: float
+    base_url: str,
+    stream: str,
+    acked: tuple[AckedWrite, ...],
+    failed: int,
+    interval_seconds: float,
+    stores: tuple[str, ...] = (),
 ) -> CanaryLog:
-    """Read the stream back from the recovered target; a failed read-back is recorded, not guessed."""
+    """Read the stream back from the recovered target, from its primary store and from each of
+    `stores`; a failed read-back is recorded, not guessed."""
+    readback, error = _read_or_why(base_url, stream, None)
+    others = tuple(StoreReadback(store, *_read_or_why(base_url, stream, store)) for store in stores)
+    return CanaryLog(acked, failed, readback, error, interval_seconds, stores=others)
+
+
+def _read_or_why(
+    base_url: str, stream: str, store: str | None
+) -> tuple[dict[int, str] | None, str | None]:
     try:
-        readback: dict[int, str] | None = read_back(base_url, stream)
-        error = None
+        return read_back(base_url, stream, store=store), None
     except (httpx.HTTPError, ValueError, KeyError) as exc:
-        readback, error = None, f"read-back failed: {type(exc).__name__}: {exc}"
-    return CanaryLog(acked, failed, readback, error, interval_seconds)
+        return None, f"read-back failed: {type(exc).__name__}: {exc}"
