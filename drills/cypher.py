@@ -15,6 +15,7 @@ from typing import Any
 
 __all__ = [
     "GRAPH_QUERY",
+    "SERVICE_GRAPH",
     "CypherParameterError",
     "Value",
     "literal",
@@ -24,6 +25,7 @@ __all__ = [
 ]
 
 GRAPH_QUERY = "GRAPH.QUERY"
+SERVICE_GRAPH = "maestro"  # the graph the reference service keeps its nodes in
 
 Value = str | int | float | bool | None
 

@@ -143,6 +143,7 @@ RULES: tuple[Rule, ...] = (
     Rule("actions.database", "verify_backup", False, _script("verify-backup-integrity.sh")),
     Rule("actions.database", "restore_point_in_time", False, _script("restore-postgresql.sh")),
     Rule("actions.database", "restore_redis_snapshot", False, _script("restore-redis.sh")),
+    Rule("actions.graph", "restore_graph_snapshot", False, _script("restore-neo4j.sh")),
     Rule("actions.database", "validate_restored_data", False, _script("validate-restored-data.sh")),
     Rule("actions.database", "test_restore_newest_backup", False, _script("test-backup-restore.sh")),
     Rule("actions.components", "kill_components", False, _script("simulate-database-failure.sh", components=["postgres"]), ("components",)),

@@ -18,13 +18,13 @@ from redis.backoff import NoBackoff
 from redis.exceptions import DataError, RedisError, ResponseError
 from redis.retry import Retry
 
-from drills.cypher import GRAPH_QUERY, Value, nodes_created, parameterised, rows
+from drills.cypher import GRAPH_QUERY, SERVICE_GRAPH, Value, nodes_created, parameterised, rows
 from drills.targets.sandbox.service.guard import Guard, remaining_seconds
 from drills.targets.sandbox.service.postgres_store import CanaryRecord
 
 __all__ = ["GRAPH", "GraphStore", "is_graph_failure"]
 
-GRAPH = "maestro"  # the graph the service's nodes live in (a key of the graph server)
+GRAPH = SERVICE_GRAPH  # the graph the service's nodes live in (a key of the graph server)
 
 _INDEX = "CREATE INDEX FOR (r:CanaryRecord) ON (r.stream, r.seq)"
 _MERGE = (
