@@ -387,9 +387,22 @@ def _phases(
     samples: Sequence[Sample], bounds: list[tuple[Phase, float, float]], unmeasured: dict[str, str]
 ) -> dict[Phase, PhaseStats]:
     phases: dict[Phase, PhaseStats] = {}
+    fault = bounds[0][2] if len(bounds) > 1 else None
+
+    def placed_at(s: Sample) -> float:
+        # a probe sent just before the fault whose failure was known after it failed because
+        # of the fault (its answer was cut by the crash): fault traffic, not steady-state's
+        if fault is not None and not s.ok and s.t < fault <= s.known_at:
+            return s.known_at
+        return s.t
+
     for i, (phase, lo, hi) in enumerate(bounds):
         last = i == len(bounds) - 1
-        inside = [s for s in samples if lo <= s.t and (s.t <= hi if last else s.t < hi)]
+        inside = [
+            s
+            for s in samples
+            if lo <= placed_at(s) and (placed_at(s) <= hi if last else placed_at(s) < hi)
+        ]
         stats = phase_stats(phase, inside)
         phases[phase] = stats
         if stats.requests == 0:

@@ -54,6 +54,8 @@ MEASUREMENT_LABELS: dict[str, Label] = {
     "rebuild_seconds": Label("Whole rebuild", "s"),
     "rows_corrupted_by_fault": Label("Rows corrupted by the fault", "count"),
     "rows_deleted_by_fault": Label("Rows deleted by the fault", "count"),
+    "nodes_corrupted_by_fault": Label("Graph nodes corrupted by the fault", "count"),
+    "nodes_deleted_by_fault": Label("Graph nodes deleted by the fault", "count"),
     "rows_verified": Label("Rows verified after the restore", "count"),
 }
 

@@ -81,3 +81,17 @@ def test_top_level_is_never_better_than_any_store(pg_lost: set[int], graph_lost:
     for loss in per.values():
         assert (worst.rpo_seconds or 0) >= (loss.rpo_seconds or 0)
         assert (worst.writes_lost_after_fault or 0) >= (loss.writes_lost_after_fault or 0)
+
+
+def test_a_probe_sent_just_before_the_fault_and_cut_by_it_is_fault_traffic() -> None:
+    # sent 2 ms before the fault, its answer cut by the crash 30 ms later: the fault's error,
+    # not the steady state's (the runbook's steady error-rate objective judges the steady phase)
+    from drills.models import Phase, Sample
+
+    samples = [Sample(t / 10, "health", True, 0.005, known=t / 10 + 0.005) for t in range(50)]
+    samples.append(Sample(FAULT - 0.002, "health", False, 0.03, known=FAULT + 0.028))
+    samples += [Sample(FAULT + 0.1 + t / 10, "health", False, 0.01) for t in range(5)]
+    samples += [Sample(FAULT + 1 + t / 10, "health", True, 0.005) for t in range(10)]
+    m = measure.compute(samples, [fault_mark(FAULT)], None, started_at=0.0, ended_at=7.0)
+    assert m.phases[Phase.STEADY].errors == 0
+    assert sum(stats.errors for stats in m.phases.values()) == 6
