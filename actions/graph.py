@@ -14,10 +14,9 @@ from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
 
-from drills.cypher import Value
 from drills.errors import DrillError
 from drills.reported import REPORT_KEY
-from drills.targets.base import Backup, Component
+from drills.targets.base import Backup, Component, GraphValue
 from drills.targets.registry import target_from
 from probes.database import last_known_good_time
 from probes.graph import graph_integrity_check, graph_query
@@ -47,13 +46,13 @@ def corrupt_recent_nodes(
         raise ActivityFailed("nothing to corrupt: the graph holds no canary nodes")
     deleted = corrupted = 0
     for i, (stream, seq) in enumerate(newest):
-        key: dict[str, Value] = {"stream": str(stream), "seq": int(seq)}
+        key: dict[str, GraphValue] = {"stream": str(stream), "seq": int(seq)}
         if i % 2 == 0:
-            graph_query(configuration, _DELETE, key)
+            graph_query(configuration, _DELETE, key, mutating=True)
             deleted += 1
         else:
             bad = f"corrupted:{random_secrets.token_hex(8)}"
-            graph_query(configuration, _TAMPER, {**key, "payload": bad})
+            graph_query(configuration, _TAMPER, {**key, "payload": bad}, mutating=True)
             corrupted += 1
     return {
         "nodes_deleted": deleted,

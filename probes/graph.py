@@ -1,24 +1,23 @@
 """Read-only checks of the graph store (the runbook's Neo4j): reachability and node integrity.
 
-They reach the graph where the target's own graph signal does (`SignalKind.GRAPH`: the sandbox's
-FalkorDB, Cypher over the Redis protocol). Every canary record the service acknowledged is a node
-`(:CanaryRecord {stream, seq, payload, checksum})`; a node whose checksum does not match its content
-is corrupt. Nothing here changes the target.
+Cypher goes where an operator would send it, through the target (`GraphQueries`: FalkorDB over
+the Redis protocol in the sandbox, `cypher-shell` in the Neo4j pod on Kubernetes). Every canary
+record the service acknowledged is a node `(:CanaryRecord {stream, seq, payload, checksum})`; a
+node whose checksum does not match its content is corrupt. Nothing here changes the target.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import redis
 from chaoslib.exceptions import ActivityFailed
 
 from drills.canary import checksum
-from drills.cypher import GRAPH_QUERY, SERVICE_GRAPH, Value, parameterised, rows
-from drills.targets.base import SignalKind
+from drills.errors import DrillError
+from drills.targets.base import GraphQueries, GraphValue
 from drills.targets.registry import target_from
 
-__all__ = ["graph_integrity_check", "graph_query"]
+__all__ = ["graph_integrity_check", "graph_query", "graph_reachable"]
 
 Configuration = dict[str, Any]
 Secrets = dict[str, Any]
@@ -27,25 +26,31 @@ _ALL_RECORDS = "MATCH (r:CanaryRecord) RETURN r.stream, r.seq, r.payload, r.chec
 
 
 def graph_query(
-    configuration: Configuration | None, cypher: str, params: dict[str, Value] | None = None
+    configuration: Configuration | None,
+    cypher: str,
+    params: dict[str, GraphValue] | None = None,
+    *,
+    mutating: bool = False,
 ) -> list[tuple[Any, ...]]:
-    """Rows of one Cypher query on the service's graph, where the target's graph signal points."""
+    """Rows of one Cypher query on the graph store, through the target (ActivityFailed when the
+    target cannot run Cypher or the store refuses)."""
     target = target_from(configuration)
-    address = next((s.address for s in target.signals() if s.kind is SignalKind.GRAPH), None)
-    if address is None:
-        raise ActivityFailed(f"target {target.name} names no graph store (neo4j signal)")
-    if not address.startswith(("redis://", "rediss://")):
-        raise ActivityFailed(
-            f"the graph store at {address.split('@')[-1]} speaks no Redis protocol"
-        )
+    if not isinstance(target, GraphQueries):
+        raise ActivityFailed(f"target {target.name} cannot run Cypher on the graph store")
     try:
-        with redis.Redis.from_url(address, socket_timeout=10.0, socket_connect_timeout=3.0) as db:
-            reply = db.execute_command(
-                GRAPH_QUERY, SERVICE_GRAPH, parameterised(cypher, params or {})
-            )
-    except redis.RedisError as exc:
+        return target.graph_query(cypher, params or {}, mutating)
+    except DrillError as exc:
         raise ActivityFailed(f"cannot query the graph store: {exc}") from exc
-    return rows(reply)
+
+
+def graph_reachable(
+    configuration: Configuration | None = None, secrets: Secrets | None = None
+) -> bool:
+    """True when the graph store answers a Cypher `RETURN 1`."""
+    try:
+        return graph_query(configuration, "RETURN 1") == [(1,)]
+    except ActivityFailed:
+        return False
 
 
 def graph_integrity_check(

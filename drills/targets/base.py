@@ -8,7 +8,7 @@ needs the platform: kill, restart, scale, back up, restore, read logs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -196,6 +196,25 @@ class TableLockFaults(Protocol):
 
     def release_table_locks(self) -> int:
         """End every lock-holding session this driver started; returns how many were open."""
+        ...
+
+
+GraphValue = str | int | float | bool | None
+
+
+@runtime_checkable
+class GraphQueries(Protocol):
+    """Optional capability: Cypher on the graph store (the runbook's Neo4j) from outside the
+    service, as an operator runs it: the graph's integrity check and the data-corruption fault.
+
+    The sandbox sends it to FalkorDB over the Redis protocol; the Kubernetes driver runs
+    `cypher-shell` in the Neo4j pod. A `mutating` query in a dry run is planned, not run ([]).
+    """
+
+    def graph_query(
+        self, cypher: str, params: Mapping[str, GraphValue], mutating: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """The rows the query returns (strings decoded); TargetError when the store refuses."""
         ...
 
 

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
+import redis
 
 from drills.errors import SandboxError, TargetError
 from drills.targets.base import (
     Backup,
     Component,
+    GraphValue,
     LockMode,
     NetworkFault,
     SignalKind,
@@ -139,6 +141,21 @@ class SandboxTarget:
         else:
             return []
         return [Backup(p.name, component, _stamp(p.name), str(p), _size(p)) for p in paths]
+
+    def graph_query(
+        self, cypher: str, params: Mapping[str, GraphValue], mutating: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """Cypher on the graph store (FalkorDB, `GRAPH.QUERY` on the service's graph)."""
+        from drills.cypher import GRAPH_QUERY, SERVICE_GRAPH, CypherParameterError, parameterised
+        from drills.cypher import rows as rows_of
+
+        try:
+            query = parameterised(cypher, dict(params))
+            with self.sandbox.graph().client(10.0) as client:
+                reply = client.execute_command(GRAPH_QUERY, SERVICE_GRAPH, query)
+        except (redis.RedisError, CypherParameterError) as exc:
+            raise TargetError(f"the graph store (neo4j) refused the query: {exc}") from exc
+        return rows_of(reply)
 
     def terminate_long_queries(self, older_than_seconds: float) -> list[int]:
         query = (
