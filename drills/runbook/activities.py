@@ -57,7 +57,7 @@ def _listing(step: Step) -> Args | None:
     if not isinstance(step, KubectlStep) or step.verb != "get":
         return None
     if step.selector_text and component_of(step) is None:
-        return None  # pods of something drills does not manage (neo4j)
+        return None  # pods of something drills does not manage (the ingress controller)
     if step.namespace is not None and foreign(step.namespace):
         return None  # another system's namespace (the ingress controller's)
     kinds = {ref.kind for ref in step.objects if ref.name is None}
