@@ -57,7 +57,8 @@ def test_mapped_steps_become_our_actions() -> None:
     assert experiment["method"][0]["provider"]["func"] == "break_database_connections"
     _, outage = draft("1")
     by_name = {a["name"]: a for a in outage["method"]}
-    assert by_name["TODO-L131-neo4j"]["provider"]["arguments"]["line"] == 131
+    assert by_name["L131-neo4j"]["provider"]["arguments"] == {"component": "neo4j"}
+    assert by_name["TODO-L139-verify-ingress-controller"]["provider"]["arguments"]["line"] == 139
     assert by_name["L134-redis"]["provider"]["arguments"] == {"component": "redis"}
 
 
@@ -85,7 +86,8 @@ def test_the_scenario_1_draft_runs_on_the_sandbox(tmp_path: Path) -> None:
     journal = json.loads((out / "journal.json").read_text())
     ran = {r["activity"]["name"]: r["status"] for r in journal["run"]}
     assert ran["crash-control-plane-and-databases"] == "succeeded"
-    assert ran["TODO-L131-neo4j"] == "succeeded"  # placeholders run and do nothing
+    assert ran["L131-neo4j"] == "succeeded"  # rollout restart statefulset/neo4j, for real
+    assert ran["TODO-L139-verify-ingress-controller"] == "succeeded"  # placeholders do nothing
     assert ran["L134-redis"] == "succeeded"
     report = json.loads((out / "report.json").read_text())
     assert report["measurements"]["rto_seconds"] is not None
