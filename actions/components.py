@@ -9,7 +9,7 @@ from chaoslib.exceptions import ActivityFailed
 
 from drills.errors import DrillError
 from drills.probes.http import graphql_health_check, healthy_replica
-from drills.targets.base import Component, FreezeFaults
+from drills.targets.base import Component, FreezeFaults, Target
 from drills.targets.registry import target_from
 
 __all__ = [
@@ -33,20 +33,36 @@ def _component(name: str) -> Component:
         raise ActivityFailed(f"unknown component {name!r} (known: {known})") from None
 
 
-def kill_components(
-    components: list[str],
-    configuration: Configuration | None = None,
-    secrets: dict[str, Any] | None = None,
-) -> dict[str, list[int]]:
-    """Crash every process (pod) of each component for real: SIGKILL, no grace."""
-    target = target_from(configuration)
-    killed: dict[str, list[int]] = {}
+def _absent(target: Target, names: list[str], skip_absent: bool) -> list[str]:
+    """Of `names`, the components this target does not run, when the step may skip them (a
+    cluster whose profile names no graph store); none otherwise, so a missing one fails."""
+    if not skip_absent:
+        return []
     try:
-        for name in components:
-            killed[name] = target.kill(_component(name))
+        present = set(target.status().get("components") or {})
     except DrillError as exc:
         raise ActivityFailed(str(exc)) from exc
-    return killed
+    return [name for name in names if _component(name).value not in present]
+
+
+def kill_components(
+    components: list[str],
+    skip_absent: bool = False,
+    configuration: Configuration | None = None,
+    secrets: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Crash every process (pod) of each component for real: SIGKILL, no grace. With
+    `skip_absent`, components the target does not run are skipped and listed (`not_run_here`)."""
+    target = target_from(configuration)
+    absent = _absent(target, components, skip_absent)
+    killed: dict[str, Any] = {}
+    try:
+        for name in components:
+            if name not in absent:
+                killed[name] = target.kill(_component(name))
+    except DrillError as exc:
+        raise ActivityFailed(str(exc)) from exc
+    return {**killed, "not_run_here": absent} if absent else killed
 
 
 def _freezing(configuration: Configuration | None) -> FreezeFaults:
@@ -100,10 +116,14 @@ def thaw_components(
 def restart_component(
     component: str,
     timeout_seconds: float = 120.0,
+    skip_absent: bool = False,
     configuration: Configuration | None = None,
     secrets: dict[str, Any] | None = None,
 ) -> str:
-    """Restart a component (runbook: rollout restart) and wait until it is ready."""
+    """Restart a component (runbook: rollout restart) and wait until it is ready. With
+    `skip_absent`, a component the target does not run is skipped (and said so)."""
+    if _absent(target_from(configuration), [component], skip_absent):
+        return f"{component} is not run by this target: skipped"
     try:
         target_from(configuration).restart(_component(component), timeout_seconds=timeout_seconds)
     except DrillError as exc:
@@ -162,13 +182,18 @@ def wait_until_healthy(
 def ensure_running(
     components: list[str],
     timeout_seconds: float = 120.0,
+    skip_absent: bool = False,
     configuration: Configuration | None = None,
     secrets: dict[str, Any] | None = None,
 ) -> list[str]:
-    """Restart only the components that are not ready (a rollback that never breaks a healthy one)."""
+    """Restart only the components that are not ready (a rollback that never breaks a healthy
+    one); with `skip_absent`, components the target does not run are left out."""
     target = target_from(configuration)
     restarted: list[str] = []
+    absent = _absent(target, components, skip_absent)
     for name in components:
+        if name in absent:
+            continue
         component = _component(name)
         try:
             target.wait_ready(component, timeout_seconds=0.5)

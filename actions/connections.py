@@ -2,8 +2,9 @@
 
 `break_database_connections` injects one fault, chosen by the experiment's configuration:
 
-- `blackhole`, `latency`, `reset`: the network path from the service to PostgreSQL is cut, slowed
-  or reset (PostgreSQL itself stays up and reachable directly);
+- `blackhole`, `latency`, `reset`: the network path from the service to a database is cut, slowed
+  or reset (the database itself stays up and reachable directly): PostgreSQL, or the store the
+  experiment names (`neo4j`, the graph store; `redis`);
 - `pool-exhaustion`: a leaked transaction sits idle holding an exclusive lock on `runs` while a
   crowd of clients keeps reading it: every pooled connection waits behind the lock;
 - `long-queries`: a long-running query holds share locks on the write path's tables, so writes
@@ -58,6 +59,7 @@ def _locking(configuration: Configuration | None) -> TableLockFaults:
 
 def break_database_connections(
     fault: str = "blackhole",
+    store: str = "postgres",
     latency_ms: int = 800,
     hold_seconds: float = 45.0,
     clients: int = 48,
@@ -65,7 +67,8 @@ def break_database_connections(
     configuration: Configuration | None = None,
     secrets: Secrets | None = None,
 ) -> dict[str, Any]:
-    """Break the service's PostgreSQL connections with one fault (see the module docstring).
+    """Break the service's connections to a database with one fault (see the module docstring):
+    to `store` (postgres, neo4j or redis) for the network faults; the lock faults are PostgreSQL's.
 
     Locks are held at most `hold_seconds`; the client crowd (`clients` connections, at most
     `client_rate_per_second` requests a second) stops by itself after the same time.
@@ -75,12 +78,19 @@ def break_database_connections(
     except ValueError:
         known = ", ".join(f.value for f in ConnectionFault)
         raise ActivityFailed(f"unknown connection fault {fault!r} (known: {known})") from None
+    stores = (Component.POSTGRES, Component.NEO4J, Component.REDIS)
+    if store not in {c.value for c in stores}:
+        known = ", ".join(c.value for c in stores)
+        raise ActivityFailed(f"unknown database {store!r} to break (known: {known})")
     target = target_from(configuration)
+    network = (ConnectionFault.BLACKHOLE, ConnectionFault.LATENCY, ConnectionFault.RESET)
+    if kind not in network and store != Component.POSTGRES.value:
+        raise ActivityFailed(f"{kind.value} is a PostgreSQL fault, not one of {store}")
     try:
-        if kind in (ConnectionFault.BLACKHOLE, ConnectionFault.LATENCY, ConnectionFault.RESET):
+        if kind in network:
             delay = int(latency_ms) if kind is ConnectionFault.LATENCY else 0
-            target.set_network_fault(Component.POSTGRES, NetworkFault(kind.value), delay)
-            return {"fault": kind.value, "latency_ms": delay}
+            target.set_network_fault(Component(store), NetworkFault(kind.value), delay)
+            return {"fault": kind.value, "store": store, "latency_ms": delay}
         if kind is ConnectionFault.POOL_EXHAUSTION:
             pid = _locking(configuration).hold_table_locks(
                 ["runs"], LockMode.ACCESS_EXCLUSIVE, float(hold_seconds), busy=False
@@ -117,7 +127,7 @@ def restore_database_connections(
     """
     target = target_from(configuration)
     try:
-        for component in (Component.POSTGRES, Component.POSTGRES_STANDBY):
+        for component in (Component.POSTGRES, Component.POSTGRES_STANDBY, Component.NEO4J):
             target.set_network_fault(component, NetworkFault.NONE)
         released = target.release_table_locks() if isinstance(target, TableLockFaults) else 0
     except DrillError as exc:

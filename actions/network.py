@@ -20,7 +20,7 @@ __all__ = ["heal_network", "set_network_fault"]
 Configuration = dict[str, Any]
 Secrets = dict[str, Any]
 
-DATABASES = ["postgres", "postgres-standby", "redis"]
+DATABASES = ["postgres", "postgres-standby", "redis", "neo4j"]
 
 
 def _parse(component: str, fault: str) -> tuple[Component, NetworkFault]:

@@ -26,6 +26,7 @@ _REPORTED = (
     "postgres_rebuild_seconds",
     "standby_clone_seconds",
     "redis_restore_seconds",
+    "graph_restore_seconds",
     "rebuild_seconds",
 )
 
@@ -40,8 +41,8 @@ def _rebuildable(configuration: Configuration | None, what: str) -> Infrastructu
 def destroy_infrastructure(
     configuration: Configuration | None = None, secrets: Secrets | None = None
 ) -> dict[str, Any]:
-    """Fault: every server killed with SIGKILL and the data of the primary, the standby and Redis
-    deleted; only the backup bucket (base backups, WAL archive, snapshots) survives."""
+    """Fault: every server killed with SIGKILL and the data of the primary, the standby, Redis and
+    the graph store (neo4j) deleted; only the backup bucket (base backups, WAL archive, snapshots) survives."""
     try:
         target = _rebuildable(configuration, "destroy infrastructure")
         result: dict[str, Any] = dict(target.destroy_infrastructure())
@@ -54,7 +55,8 @@ def rebuild_infrastructure(
     report: bool = True, configuration: Configuration | None = None, secrets: Secrets | None = None
 ) -> dict[str, Any]:
     """Runbook: rebuild the databases from backups - PostgreSQL from the newest base backup and the
-    whole WAL archive, promoted; the standby cloned from it; Redis from its newest snapshot. Only
+    whole WAL archive, promoted; the standby cloned from it; Redis and the graph store (neo4j) from
+    their newest snapshots. Only
     what is gone is rebuilt (a healthy sandbox is left alone, so this is also a rollback). Its
     timings are reported unless `report` is false."""
     try:

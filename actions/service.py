@@ -43,12 +43,15 @@ _watches: Slot[BreakerWatch] = Slot("breaker-watch")
 def reset_circuit_breaker(
     name: str = "postgres",
     timeout_seconds: float = 10.0,
+    only_if_present: bool = False,
     configuration: Configuration | None = None,
     secrets: Secrets | None = None,
 ) -> dict[str, str]:
     """Reset one circuit breaker on every replica (runbook: POST .../circuit-breakers/NAME/reset).
 
     Returns each replica's breaker state right after its reset; fails unless all say CLOSED.
+    With `only_if_present`, a service with no such breaker on any replica (404 everywhere: it
+    does not use that store) is said so (`{"*": "NOT PRESENT"}`) instead of failing.
     """
     target = target_from(configuration)
     try:
@@ -62,6 +65,8 @@ def reset_circuit_breaker(
         )
     except DrillError as exc:
         raise ActivityFailed(f"reset of the {name} breaker: {exc}") from exc
+    if only_if_present and answers and all(a.status == 404 for a in answers.values()):
+        return {"*": "NOT PRESENT"}
     states = {
         replica: str(answer.body.get("state", f"HTTP {answer.status}")).upper()
         for replica, answer in answers.items()

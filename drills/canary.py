@@ -5,7 +5,9 @@ commits each to PostgreSQL before acknowledging. Every acknowledged record is jo
 and fsync'd *before* it counts, so the journal is proof of what the target promised to keep. It keeps
 writing through the outage: failed writes are counted, never journalled. After recovery the verifier
 reads the stream back (`GET /api/records`) and recomputes each record's checksum; comparing that
-with the journal gives lost and corrupted writes (see `drills.measure`).
+with the journal gives lost and corrupted writes (see `drills.measure`). The service also writes
+every record to its graph store (the runbook's Neo4j) before acknowledging it; the verifier reads
+the stream back from each such store too (`?store=neo4j`), so loss is measured per store.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from drills.clock import RunClock, iso
 from drills.controlplane import paths
 from drills.controlplane.connection import Connection, Endpoint
 from drills.errors import ServiceError
-from drills.models import AckedWrite, CanaryLog
+from drills.models import AckedWrite, CanaryLog, StoreReadback
 from drills.timeline import JsonlAppender
 
 READ_PAGE = 5000
@@ -169,21 +171,28 @@ class CanaryWriter:
             return tuple(sorted(self._failed_sent))
 
 
-def read_back(endpoint: Endpoint, stream: str, timeout_seconds: float = 10.0) -> dict[int, str]:
-    """seq -> checksum recomputed from each record of the stream as the target returns it."""
+def read_back(
+    endpoint: Endpoint, stream: str, timeout_seconds: float = 10.0, store: str | None = None
+) -> dict[int, str]:
+    """seq -> checksum recomputed from each record of the stream as the target returns it (from
+    `store` when given; the service's primary store, PostgreSQL, otherwise)."""
     found: dict[int, str] = {}
-    for record in _pages(endpoint, stream, timeout_seconds):
+    for record in _pages(endpoint, stream, timeout_seconds, store):
         seq = int(str(record["seq"]))
         found[seq] = checksum(stream, seq, str(record.get("payload", "")))
     return found
 
 
-def _pages(endpoint: Endpoint, stream: str, timeout_seconds: float) -> Iterator[dict[str, object]]:
+def _pages(
+    endpoint: Endpoint, stream: str, timeout_seconds: float, store: str | None
+) -> Iterator[dict[str, object]]:
     after = -1
     conn = Connection(endpoint, timeout_seconds, user_agent="drills-canary")
     try:
         while True:
             query: dict[str, str | int] = {"stream": stream, "after": after, "limit": READ_PAGE}
+            if store is not None:
+                query["store"] = store
             reply = conn.request("GET", paths.RECORDS, query=query)
             if not reply.ok:
                 raise ServiceError(f"GET {paths.RECORDS}: HTTP {reply.status}")
@@ -203,11 +212,19 @@ def verify(
     acked: tuple[AckedWrite, ...],
     failed: int,
     interval_seconds: float,
+    stores: tuple[str, ...] = (),
 ) -> CanaryLog:
-    """Read the stream back from the recovered target; a failed read-back is recorded, not guessed."""
+    """Read the stream back from the recovered target, from its primary store and from each of
+    `stores`; a failed read-back is recorded, not guessed."""
+    readback, error = _read_or_why(endpoint, stream, None)
+    others = tuple(StoreReadback(store, *_read_or_why(endpoint, stream, store)) for store in stores)
+    return CanaryLog(acked, failed, readback, error, interval_seconds, stores=others)
+
+
+def _read_or_why(
+    endpoint: Endpoint, stream: str, store: str | None
+) -> tuple[dict[int, str] | None, str | None]:
     try:
-        readback: dict[int, str] | None = read_back(endpoint, stream)
-        error = None
+        return read_back(endpoint, stream, store=store), None
     except (ServiceError, ValueError, KeyError, AttributeError) as exc:
-        readback, error = None, f"read-back failed: {type(exc).__name__}: {exc}"
-    return CanaryLog(acked, failed, readback, error, interval_seconds)
+        return None, f"read-back failed: {type(exc).__name__}: {exc}"

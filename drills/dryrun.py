@@ -314,10 +314,29 @@ def _network_fault(args: Args, target: Any) -> tuple[list[str], str | None]:
 
     fault = NetworkFault(str(args.get("fault", "blackhole")))
     try:
-        target.set_network_fault(Component.POSTGRES, fault, int(args.get("latency_ms", 800)))
+        store = Component(str(args.get("store", "postgres")))
+        target.set_network_fault(store, fault, int(args.get("latency_ms", 800)))
+    except ValueError:
+        return [], f"unknown database {args.get('store')!r} to break"
     except DrillError as exc:
         return [], str(exc)
     return [call.render() for call in target.plan()[-1:]], None
+
+
+def _graph_failure(target: Any) -> str | None:
+    from drills.targets.kubernetes.graph import graph_pod
+
+    try:
+        graph_pod(target.profile)
+    except DrillError as exc:
+        return str(exc)
+    return None
+
+
+def _graph_pod(target: Any) -> str:
+    from drills.targets.kubernetes.graph import graph_pod
+
+    return graph_pod(target.profile)[0] if _graph_failure(target) is None else "?"
 
 
 def _breakers(action: str) -> Describer:
@@ -450,6 +469,24 @@ DESCRIBED: dict[str, Describer] = {
     "drills.actions.database:verify_read_path": lambda args, target: (
         [f"would GET {_url(target)}{paths.RUNS} until the restored runs read back intact"],
         None,
+    ),
+    "drills.actions.graph:corrupt_recent_nodes": lambda args, target: (
+        [
+            f"would run cypher-shell in pod {_graph_pod(target)}: DELETE and SET the newest "
+            f"{args.get('nodes', 100)} CanaryRecord nodes"
+        ],
+        _graph_failure(target),
+    ),
+    "drills.actions.graph:restore_graph_snapshot": lambda args, target: (
+        [
+            "would run the jobs.restore_neo4j Job with DRILLS_BACKUP_ID = "
+            f"{args.get('backup_id', 'last-known-good')} (chosen after the fault)"
+        ],
+        _job_failure(target, "restore_neo4j"),
+    ),
+    "drills.actions.graph:validate_restored_graph": lambda args, target: (
+        [f"would check every CanaryRecord node's checksum (cypher-shell in {_graph_pod(target)})"],
+        _graph_failure(target),
     ),
     "drills.probes.database:last_known_good_time": lambda args, target: (
         ["reads the newest corrupt row's time (only meaningful after the fault)"],

@@ -11,12 +11,14 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from itertools import pairwise
+from typing import Any
 
 from drills.errors import MeasurementError
 from drills.models import (
+    PRIMARY_STORE,
     ActivityMark,
     CanaryLog,
     Measurements,
@@ -24,6 +26,7 @@ from drills.models import (
     PhaseStats,
     Sample,
     Stage,
+    StoreLoss,
 )
 
 __all__ = [
@@ -46,6 +49,8 @@ __all__ = [
     "recovery_started_at",
     "resolution_seconds",
     "steady_latency",
+    "store_losses",
+    "worst_loss",
 ]
 
 NO_FAULT = "the fault never ran"
@@ -223,6 +228,56 @@ def measure_canary(canary: CanaryLog | None, fault_at: float | None) -> CanaryLo
     return CanaryLoss(acknowledged, failed, len(lost), after_fault, corrupted, rpo, {})
 
 
+_LOSS_FIELDS = ("writes_lost", "writes_lost_after_fault", "writes_corrupted", "rpo_seconds")
+
+
+def store_losses(canary: CanaryLog | None, fault_at: float | None) -> dict[str, CanaryLoss]:
+    """Per store, what it lost of the acknowledged writes (each measured as `measure_canary`
+    measures PostgreSQL); empty when the canary was read back from PostgreSQL alone."""
+    if canary is None or not canary.stores:
+        return {}
+    losses = {PRIMARY_STORE: measure_canary(canary, fault_at)}
+    for other in canary.stores:
+        view = replace(canary, readback=other.readback, readback_error=other.error, stores=())
+        losses[other.store] = measure_canary(view, fault_at)
+    return losses
+
+
+def worst_loss(losses: Mapping[str, CanaryLoss]) -> CanaryLoss:
+    """The worst of several stores' losses, figure by figure (the most writes lost, the longest
+    loss window...), so the objectives judge the worst store. A figure some store could not
+    measure is None, its reason naming that store."""
+    if not losses:
+        raise MeasurementError("no store to take the worst loss of")
+    first = next(iter(losses.values()))
+    worst: dict[str, Any] = {}
+    unmeasured: dict[str, str] = {}
+    for name in _LOSS_FIELDS:
+        missing = {
+            s: loss.unmeasured.get(name, "")
+            for s, loss in losses.items()
+            if getattr(loss, name) is None
+        }
+        if not missing:
+            worst[name] = max(getattr(loss, name) for loss in losses.values())
+            continue
+        worst[name] = None
+        reasons = set(missing.values())
+        if len(missing) == len(losses) and len(reasons) == 1:
+            unmeasured[name] = reasons.pop()
+        else:
+            unmeasured[name] = "; ".join(f"{s}: {why}" for s, why in missing.items())
+    return CanaryLoss(
+        first.writes_acknowledged,
+        first.writes_failed,
+        worst["writes_lost"],
+        worst["writes_lost_after_fault"],
+        worst["writes_corrupted"],
+        worst["rpo_seconds"],
+        unmeasured,
+    )
+
+
 def loss_window_seconds(lost_sent: Sequence[float], fault_at: float, interval: float) -> float:
     """The span of acknowledged history that is gone (RPO), whichever side of the fault it is on.
 
@@ -331,9 +386,22 @@ def _phases(
     samples: Sequence[Sample], bounds: list[tuple[Phase, float, float]], unmeasured: dict[str, str]
 ) -> dict[Phase, PhaseStats]:
     phases: dict[Phase, PhaseStats] = {}
+    fault = bounds[0][2] if len(bounds) > 1 else None
+
+    def placed_at(s: Sample) -> float:
+        # a probe sent just before the fault whose failure was known after it failed because
+        # of the fault (its answer was cut by the crash): fault traffic, not steady-state's
+        if fault is not None and not s.ok and s.t < fault <= s.known_at:
+            return s.known_at
+        return s.t
+
     for i, (phase, lo, hi) in enumerate(bounds):
         last = i == len(bounds) - 1
-        inside = [s for s in samples if lo <= s.t and (s.t <= hi if last else s.t < hi)]
+        inside = [
+            s
+            for s in samples
+            if lo <= placed_at(s) and (placed_at(s) <= hi if last else placed_at(s) < hi)
+        ]
         stats = phase_stats(phase, inside)
         phases[phase] = stats
         if stats.requests == 0:
@@ -381,7 +449,8 @@ def compute(
         unmeasured["resolution_seconds"] = (
             "fewer than two samples of any critical signal during the outage"
         )
-    loss = measure_canary(canary, fault)
+    per_store = store_losses(canary, fault)
+    loss = worst_loss(per_store) if per_store else measure_canary(canary, fault)
     unmeasured.update(loss.unmeasured)
     bounds = phase_bounds(started_at, ended_at, fault, recovery_started_at(activities), recovered)
     present = {phase for phase, _, _ in bounds}
@@ -404,6 +473,16 @@ def compute(
         resolution_seconds=resolution,
         phases=_phases(samples, bounds, unmeasured),
         unmeasured=unmeasured,
+        stores={
+            store: StoreLoss(
+                lost.writes_lost,
+                lost.writes_lost_after_fault,
+                lost.writes_corrupted,
+                lost.rpo_seconds,
+                dict(lost.unmeasured),
+            )
+            for store, lost in per_store.items()
+        },
     )
 
 

@@ -161,12 +161,27 @@ class AckedWrite:
     checksum: str
 
 
+PRIMARY_STORE = "postgres"  # the store the canary's `readback` is read from
+
+
+@dataclass(frozen=True)
+class StoreReadback:
+    """The canary read back from one more store the service writes every record to (the graph
+    store: `neo4j`): seq -> checksum, or None with the reason it could not be read."""
+
+    store: str
+    readback: dict[int, str] | None
+    error: str | None = None
+
+
 @dataclass(frozen=True)
 class CanaryLog:
     """What the canary wrote and what the verifier read back after recovery.
 
-    `readback` maps seq -> checksum recomputed from the record as read back; None when the
-    read-back could not be done (then `readback_error` says why). `skipped` counts the ticks at
+    `readback` maps seq -> checksum recomputed from the record as read back from the primary
+    store (PostgreSQL); None when the read-back could not be done (then `readback_error` says
+    why). `stores` holds the read-backs of the other stores every record is also written to
+    (empty when the service has only PostgreSQL). `skipped` counts the ticks at
     which every sender was still busy (an overloaded target): writes never attempted.
     `failed_sent` holds the send times of the failed writes (refused, timed out, unanswered),
     for the report's canary lane; empty when they were not recorded.
@@ -179,6 +194,7 @@ class CanaryLog:
     interval_seconds: float | None = None
     skipped: int = 0
     failed_sent: tuple[float, ...] = ()
+    stores: tuple[StoreReadback, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -201,8 +217,31 @@ class PhaseStats:
 
 
 @dataclass(frozen=True)
+class StoreLoss:
+    """What one store lost of the canary's acknowledged writes (None: see `unmeasured`)."""
+
+    writes_lost: int | None
+    writes_lost_after_fault: int | None
+    writes_corrupted: int | None
+    rpo_seconds: float | None
+    unmeasured: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "writes_lost": self.writes_lost,
+            "writes_lost_after_fault": self.writes_lost_after_fault,
+            "writes_corrupted": self.writes_corrupted,
+            "rpo_seconds": None if self.rpo_seconds is None else round(self.rpo_seconds, 6),
+            "unmeasured": dict(self.unmeasured),
+        }
+
+
+@dataclass(frozen=True)
 class Measurements:
-    """Every number a drill measures; None with a reason in `unmeasured` when not measurable."""
+    """Every number a drill measures; None with a reason in `unmeasured` when not measurable.
+
+    With more than one store (`stores`, by name: postgres, neo4j) the top-level loss figures are
+    the worst of the stores', each figure on its own, so the objectives judge the worst store."""
 
     fault_at: float | None
     detected_at: float | None
@@ -220,6 +259,7 @@ class Measurements:
     phases: dict[Phase, PhaseStats] = field(default_factory=dict)
     unmeasured: dict[str, str] = field(default_factory=dict)
     extra: dict[str, float | int | str | None] = field(default_factory=dict)
+    stores: dict[str, StoreLoss] = field(default_factory=dict)
 
 
 class Comparison(StrEnum):

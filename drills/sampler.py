@@ -31,9 +31,12 @@ import redis as redis_client
 from drills.clock import RunClock
 from drills.controlplane.connection import Connection, Endpoint
 from drills.controlplane.health import ask_graphql_health, ask_health, graphql_healthy, healthy
+from drills.cypher import GRAPH_QUERY, rows
 from drills.errors import ServiceError, ServiceUnreachableError
 from drills.models import Sample
 from drills.targets.base import SignalKind, SignalSpec
+
+GRAPH_PROBE_KEY = "drills-probe"  # a `RETURN 1` names a graph but creates nothing in it
 
 
 class Check(Protocol):
@@ -129,11 +132,28 @@ class RedisCheck:
         self._client.close()
 
 
+class GraphCheck(RedisCheck):
+    """A Cypher `RETURN 1` on the graph store (FalkorDB speaks the Redis protocol): the graph
+    engine itself answers, not only the server it is loaded into."""
+
+    def __call__(self) -> tuple[bool, float | None, str | None]:
+        try:
+            # redis-py leaves execute_command untyped; GRAPH.QUERY has no typed method
+            reply = self._client.execute_command(  # type: ignore[no-untyped-call]
+                GRAPH_QUERY, GRAPH_PROBE_KEY, "RETURN 1"
+            )
+        except redis_client.RedisError as exc:
+            return False, None, type(exc).__name__
+        return rows(reply) == [(1,)], None, None
+
+
 def make_check(spec: SignalSpec, clock: RunClock, timeout_seconds: float) -> Check:
     if spec.kind in (SignalKind.HTTP, SignalKind.GRAPHQL):
         return HttpCheck(spec, clock, timeout_seconds)
     if spec.kind is SignalKind.POSTGRES:
         return PostgresCheck(spec, timeout_seconds)
+    if spec.kind is SignalKind.GRAPH:
+        return GraphCheck(spec, timeout_seconds)
     return RedisCheck(spec, timeout_seconds)
 
 

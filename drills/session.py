@@ -20,7 +20,7 @@ from drills.controlplane.connection import Endpoint
 from drills.models import ActivityMark, CanaryLog, Sample, Stage
 from drills.poolwatch import PoolWatch
 from drills.sampler import Sampler
-from drills.targets.base import Target
+from drills.targets.base import SignalKind, Target
 from drills.timeline import JsonlAppender
 
 TIMELINE_FILE = "timeline.jsonl"
@@ -92,6 +92,8 @@ class MeasurementSession:
                 run_dir / CANARY_FILE,
                 rate=canary_rate,
             )
+        # stores the service writes every canary record to besides PostgreSQL (its graph store)
+        self._stores = tuple(s.name for s in target.signals() if s.kind is SignalKind.GRAPH)
         self._pool = PoolWatch(Endpoint.of(target), self.clock)
         self.started_at: float | None = None
 
@@ -210,6 +212,7 @@ class MeasurementSession:
                     self.canary.acked(),
                     self.canary.counters.failed,
                     self.canary.interval_seconds,
+                    self._stores,
                 )
                 canary_log = replace(
                     canary_log,

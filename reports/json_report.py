@@ -82,6 +82,11 @@ def _measurements(m: Measurements, tb: Timebase) -> dict[str, Any]:
             }
     out["phases"] = phases
     out["unmeasured"] = {key: m.unmeasured[key] for key in sorted(m.unmeasured)}
+    if m.stores:  # per store, when the canary is written to more than one
+        out["stores"] = {
+            store: {**loss.to_json(), "rpo_seconds": _num(loss.rpo_seconds)}
+            for store, loss in m.stores.items()
+        }
     # Extras never shadow a defined field: the defined meaning wins.
     for key in sorted(m.extra):
         if key not in out:

@@ -46,6 +46,7 @@ MEASUREMENT_LABELS: dict[str, Label] = {
     "failback_seconds": Label("Failback to the original primary", "s"),
     "pitr_restore_seconds": Label("Point-in-time restore (PostgreSQL)", "s"),
     "redis_restore_seconds": Label("Snapshot restore (Redis)", "s"),
+    "graph_restore_seconds": Label("Snapshot restore (graph store, neo4j)", "s"),
     "restore_seconds": Label("Restore", "s"),
     "standby_rebuild_seconds": Label("Standby rebuild", "s"),
     "postgres_rebuild_seconds": Label("PostgreSQL rebuild", "s"),
@@ -53,6 +54,8 @@ MEASUREMENT_LABELS: dict[str, Label] = {
     "rebuild_seconds": Label("Whole rebuild", "s"),
     "rows_corrupted_by_fault": Label("Rows corrupted by the fault", "count"),
     "rows_deleted_by_fault": Label("Rows deleted by the fault", "count"),
+    "nodes_corrupted_by_fault": Label("Graph nodes corrupted by the fault", "count"),
+    "nodes_deleted_by_fault": Label("Graph nodes deleted by the fault", "count"),
     "rows_verified": Label("Rows verified after the restore", "count"),
 }
 

@@ -201,6 +201,21 @@ def _summary(m: Measurements, tb: Timebase) -> tuple[Row, ...]:
         row("writes_corrupted", fmt_count(m.writes_corrupted), m.writes_corrupted),
         row("resolution_seconds", fmt_seconds(m.resolution_seconds), m.resolution_seconds),
     ]
+    for store, loss in m.stores.items():  # the figures above are the worst store's
+        for field, shown, raw in (
+            ("writes_lost", fmt_count(loss.writes_lost), loss.writes_lost),
+            ("rpo_seconds", fmt_seconds(loss.rpo_seconds), loss.rpo_seconds),
+            ("writes_corrupted", fmt_count(loss.writes_corrupted), loss.writes_corrupted),
+        ):
+            measured = raw is not None
+            rows.append(
+                Row(
+                    f"{FIELD_LABELS[field]}: {store}",
+                    shown if measured else NOT_MEASURED,
+                    f"stores.{store}.{field}",
+                    measured,
+                )
+            )
     extras = sorted(m.extra, key=lambda key: (measurement_label(key).text.lower(), key))
     for key in extras:
         value = m.extra[key]

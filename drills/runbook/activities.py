@@ -58,7 +58,7 @@ def _listing(step: Step) -> Args | None:
     if not isinstance(step, KubectlStep) or step.verb != "get":
         return None
     if step.selector_text and component_of(step) is None:
-        return None  # pods of something drills does not manage (neo4j)
+        return None  # pods of something drills does not manage (the ingress controller)
     if step.namespace is not None and foreign(step.namespace):
         return None  # another system's namespace (the ingress controller's)
     kinds = {ref.kind for ref in step.objects if ref.name is None}
@@ -146,6 +146,7 @@ RULES: tuple[Rule, ...] = (
     Rule("drills.actions.database", "verify_backup", False, _script("verify-backup-integrity.sh")),
     Rule("drills.actions.database", "restore_point_in_time", False, _script("restore-postgresql.sh")),
     Rule("drills.actions.database", "restore_redis_snapshot", False, _script("restore-redis.sh")),
+    Rule("drills.actions.graph", "restore_graph_snapshot", False, _script("restore-neo4j.sh")),
     Rule("drills.actions.database", "validate_restored_data", False, _script("validate-restored-data.sh")),
     Rule("drills.actions.database", "test_restore_newest_backup", False, _script("test-backup-restore.sh")),
     Rule("drills.actions.components", "kill_components", False, _script("simulate-database-failure.sh", components=["postgres"]), ("components",)),

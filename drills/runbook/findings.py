@@ -2,7 +2,7 @@
 cannot check here (and why).
 
 One row per runbook step or stated objective. Only `drift` makes `drills runbook check` fail; a
-step this target cannot answer (the sandbox has no Neo4j, no nodes) is said so, never guessed.
+step this target cannot answer (the sandbox has no ingress controller, no nodes) is said so, never guessed.
 """
 
 from __future__ import annotations

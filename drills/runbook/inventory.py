@@ -36,7 +36,7 @@ class Inventory(Protocol):
     def selector(self, terms: tuple[tuple[str, str], ...], text: str, namespace: str) -> Answer: ...
 
     def absent(self, word: str) -> str | None:
-        """Why this target cannot have something named `word` (e.g. the sandbox has no Neo4j)."""
+        """Why this target cannot have something named `word` (e.g. the sandbox has no ingress controller)."""
         ...
 
 

@@ -1,10 +1,11 @@
 """The runbook's Kubernetes names for drills' components, and the systems drills does not drill.
 
 The runbook calls the control plane `deployment/maestro-control-plane`, PostgreSQL
-`statefulset/postgresql` (pod `postgresql-0`, label `app=postgresql`) and Redis `deployment/redis`:
-the same names a Kubernetes profile uses by default. The sandbox reads its components from here,
-and so do coverage and scaffolding (which component a `kubectl rollout restart` restarts). Neo4j
-and the ingress controller appear in the runbook but no drill touches them.
+`statefulset/postgresql` (pod `postgresql-0`, label `app=postgresql`), Neo4j `statefulset/neo4j`
+(pod `neo4j-0`, label `app=neo4j`; the sandbox's graph store) and Redis `deployment/redis`: the
+same names a Kubernetes profile uses by default. The sandbox reads its components from here, and
+so do coverage and scaffolding (which component a `kubectl rollout restart` restarts). The ingress
+controller appears in the runbook but no drill touches it.
 """
 
 from __future__ import annotations
@@ -21,19 +22,23 @@ OBJECTS: dict[tuple[str, str], Component] = {
     ("statefulset", "postgresql-standby"): Component.POSTGRES_STANDBY,
     ("pod", "postgresql-standby-0"): Component.POSTGRES_STANDBY,
     ("deployment", "redis"): Component.REDIS,
+    ("statefulset", "neo4j"): Component.NEO4J,
+    ("pod", "neo4j-0"): Component.NEO4J,
 }
 LABELS: dict[tuple[str, str], Component] = {
     ("app", "postgresql"): Component.POSTGRES,
     ("app", "redis"): Component.REDIS,
+    ("app", "neo4j"): Component.NEO4J,
     ("app", "maestro-control-plane"): Component.CONTROL_PLANE,
     ("app.kubernetes.io/name", "maestro"): Component.CONTROL_PLANE,
 }
 # A word in a name → the system it belongs to, which drills neither runs nor drills.
-FOREIGN = {"neo4j": "Neo4j", "ingress-nginx": "ingress controller"}
+FOREIGN = {"ingress-nginx": "ingress controller"}
 
 
 def foreign(word: str) -> str | None:
-    """The foreign system a name belongs to (`statefulset/neo4j` → "Neo4j"), or None."""
+    """The foreign system a name belongs to (`deployment/ingress-nginx-controller` → "ingress
+    controller"), or None."""
     lowered = word.lower()
     return next((system for marker, system in FOREIGN.items() if marker in lowered), None)
 

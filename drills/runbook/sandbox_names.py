@@ -2,7 +2,8 @@
 
 The sandbox runs the runbook's components as local processes, under the runbook's names
 (`names.py`: `deployment/maestro-control-plane` is its control-plane replicas, and so on). It
-stands in the runbook's own namespace. It has no Neo4j, no ingress controller (namespace
+stands in the runbook's own namespace; its `neo4j` is the FalkorDB stand-in. It has no ingress
+controller (namespace
 `ingress-nginx`), no nodes, Services, Ingresses, events or autoscalers: steps about those
 "cannot be checked here".
 A name that is neither mapped nor known to be absent is drift, with the closest sandbox name.

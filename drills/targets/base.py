@@ -13,7 +13,7 @@ What only some drivers can do is an optional capability: a runtime-checkable pro
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +32,7 @@ class Component(StrEnum):
     POSTGRES_STANDBY = "postgres-standby"
     REDIS = "redis"
     MONITORING = "monitoring"  # Prometheus + Alertmanager (sandbox: only when installed)
+    NEO4J = "neo4j"  # the graph store (FalkorDB in the sandbox, the profile's Neo4j in a cluster)
 
 
 class TargetKind(StrEnum):
@@ -46,6 +47,7 @@ class SignalKind(StrEnum):
     GRAPHQL = "graphql"  # POST { healthCheck } answers true
     POSTGRES = "postgres"  # SELECT 1 on the primary through the read-write path
     REDIS = "redis"  # PING
+    GRAPH = "graph"  # a Cypher `RETURN 1` (GRAPH.QUERY on FalkorDB, Bolt on Neo4j)
 
 
 class NetworkFault(StrEnum):
@@ -70,7 +72,7 @@ class SignalSpec:
 
 @dataclass(frozen=True)
 class Backup:
-    """A restorable point: a base backup (PostgreSQL) or a snapshot (Redis)."""
+    """A restorable point: a base backup (PostgreSQL) or a snapshot (Redis, the graph store)."""
 
     backup_id: str
     component: Component
@@ -221,6 +223,25 @@ class TableLockFaults(Protocol):
 
     def release_table_locks(self) -> int:
         """End every lock-holding session this driver started; returns how many were open."""
+        ...
+
+
+GraphValue = str | int | float | bool | None
+
+
+@runtime_checkable
+class GraphQueries(Protocol):
+    """Optional capability: Cypher on the graph store (the runbook's Neo4j) from outside the
+    service, as an operator runs it: the graph's integrity check and the data-corruption fault.
+
+    The sandbox sends it to FalkorDB over the Redis protocol; the Kubernetes driver runs
+    `cypher-shell` in the Neo4j pod. A `mutating` query in a dry run is planned, not run ([]).
+    """
+
+    def graph_query(
+        self, cypher: str, params: Mapping[str, GraphValue], mutating: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """The rows the query returns (strings decoded); TargetError when the store refuses."""
         ...
 
 

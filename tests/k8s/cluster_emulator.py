@@ -93,6 +93,7 @@ class ClusterEmulator:
     primary: str = "postgresql"
     standby: str | None = None
     redis: str | None = "redis"
+    neo4j: str | None = None  # the graph store's StatefulSet, when the cluster runs one
     transitions: list[Transition] = field(default_factory=list)
     jobs_seen: list[str] = field(default_factory=list)
     sql: list[str] = field(default_factory=list)
@@ -378,6 +379,11 @@ class ClusterEmulator:
             "control-plane": bool(self.ready_control_plane),
             "postgres": database and "postgres" not in isolated,
             "redis": ready(self.redis) and "redis" not in isolated,
+            **(
+                {"neo4j": ready(self.neo4j) and "neo4j" not in isolated}
+                if self.neo4j is not None
+                else {}
+            ),
             **{name: check() for name, check in self.checks.items()},
         }
 

@@ -146,8 +146,13 @@ class EmulatedService:
                 for name, breaker in self._breakers_of(replica).items():
                     breaker.call(parts.get(name, False), trial=trial)
 
+    @property
+    def stores(self) -> tuple[str, ...]:
+        """The databases the service uses: the graph store too when the cluster runs one."""
+        return ("postgres", "redis", *(("neo4j",) if self.emulator.neo4j else ()))
+
     def _breakers_of(self, replica: str) -> dict[str, Breaker]:
-        return self.breakers.setdefault(replica, {"postgres": Breaker(), "redis": Breaker()})
+        return self.breakers.setdefault(replica, {name: Breaker() for name in self.stores})
 
     def writes(self) -> list[tuple[str, str]]:
         """(method, path) of every request that is not a read of health or state (a POST
@@ -211,7 +216,7 @@ class EmulatedService:
         parts: dict[str, bool],
         replica: str,
     ) -> tuple[int, Any]:
-        stores_up = parts.get("postgres", False) and parts.get("redis", False)
+        stores_up = all(parts.get(name, False) for name in self.stores)
         if path in ("/health", "/graphql", "/api/records", "/api/runs"):
             self._call_through_breakers([replica], trial=False)
         with self._lock:
@@ -240,7 +245,7 @@ class EmulatedService:
         if (method, path) == ("GET", "/api/monitoring/databases"):
             return (200 if stores_up else 503), {
                 "replica": replica,
-                **{name: {"up": parts.get(name, False)} for name in ("postgres", "redis")},
+                **{name: {"up": parts.get(name, False)} for name in self.stores},
             }
         if path == "/api/records":
             return self._records(method, query, raw, stores_up)

@@ -28,6 +28,7 @@ from tests.k8s.rbac import uncovered
 from tests.k8s.test_safety import kubeconfig
 
 STANDBY = {"app": "postgresql-standby"}
+NEO4J = {"app": "neo4j"}
 SAMPLE_INTERVAL = 0.1
 
 PROFILE = """\
@@ -40,6 +41,7 @@ components:
   postgres: {{kind: statefulset, name: postgresql, container: postgresql}}
   postgres-standby: {{kind: statefulset, name: postgresql-standby, container: postgresql}}
   redis: deployment/redis
+  neo4j: {{kind: statefulset, name: neo4j, container: neo4j}}
 services: {{control_plane: "{url}"}}
 {database}maintenance: {{manifest: maintenance.yaml}}
 network: {{ingress: maestro}}
@@ -49,6 +51,7 @@ jobs:
   verify: verify-job.yaml
   promote: promote-job.yaml
   rebuild_standby: rebuild-standby-job.yaml
+  restore_neo4j: restore-neo4j-job.yaml
 objectives: {{rto_seconds: {rto}, rpo_seconds: 300}}
 """
 
@@ -104,17 +107,19 @@ def start_staging(
     seed_cluster(kube)
     kube.seed(STATEFULSETS, o.statefulset("postgresql-standby", STANDBY))
     kube.seed(PODS, o.pod("postgresql-standby-0", STANDBY, container="postgresql"))
+    kube.seed(STATEFULSETS, o.statefulset("neo4j", NEO4J, container="neo4j"))
+    kube.seed(PODS, o.pod("neo4j-0", NEO4J, container="neo4j"))
     kube.seed(INGRESSES, o.ingress("maestro"))
     (tmp_path / "maintenance.yaml").write_text(MAINTENANCE)
-    for pod in ("maestro-control-plane-7d9f-a", "postgresql-0", "redis-5c4b-a"):
+    for pod in ("maestro-control-plane-7d9f-a", "postgresql-0", "redis-5c4b-a", "neo4j-0"):
         kube.handler.logs[pod] = f"{pod}: serving\n"
-    emulator = ClusterEmulator(kube, standby="postgresql-standby", scripts=scripts)
+    emulator = ClusterEmulator(kube, standby="postgresql-standby", scripts=scripts, neo4j="neo4j")
     emulator.start()
     service = EmulatedService(
         emulator, database=None if scripts is None else scripts.primary.conninfo()
     )
     config = kubeconfig(tmp_path / "kubeconfig", kube.url, "staging")
-    for purpose in ("backup", "restore", "verify", "promote", "rebuild-standby"):
+    for purpose in ("backup", "restore", "verify", "promote", "rebuild-standby", "restore-neo4j"):
         (tmp_path / f"{purpose}-job.yaml").write_text(job_template(f"pg-{purpose}", purpose))
     profile = tmp_path / "profile.yaml"
     database = ""

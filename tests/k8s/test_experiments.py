@@ -59,7 +59,10 @@ def test_experiment_loads_for_the_kubernetes_target(
 
     config = kubeconfig(tmp_path / "kubeconfig", cluster.url, "staging")
     text = profile_with_kubeconfig(tmp_path, config).replace(
-        STANDBY, STANDBY + "  postgres-standby: {kind: statefulset, name: postgresql-standby}\n"
+        STANDBY,
+        STANDBY
+        + "  postgres-standby: {kind: statefulset, name: postgresql-standby}\n"
+        + "  neo4j: {kind: statefulset, name: neo4j}\n",
     )
     assert text != PROFILE
     profile_path = write_profile(tmp_path, text)

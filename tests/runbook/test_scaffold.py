@@ -31,14 +31,15 @@ def test_every_scenario_drafts_a_valid_experiment(name: str, runbook: Runbook) -
     ensure_experiment_is_valid(experiment)  # raises on anything chaoslib would refuse
     assert text.startswith("# Draft experiment")
     method = experiment["method"]
-    assert sum("fault" in (a.get("tags") or []) for a in method) >= 1
+    faults = sum("fault" in (a.get("tags") or []) for a in method)
+    assert faults >= 1  # scenario 4 has two: rows and graph nodes corrupted
     steps = runbook.scenario(name).steps
-    assert len(method) == len(steps) + 1  # the fault, then one activity per runbook step
-    named = [a["name"] for a in method[1:]]
+    assert len(method) == len(steps) + faults  # the faults, then one activity per runbook step
+    named = [a["name"] for a in method[faults:]]
     assert [int(n.removeprefix("TODO-").split("-")[0][1:]) for n in named] == [
         s.origin.line for s in steps
     ]
-    for activity in method[1:]:
+    for activity in method[faults:]:
         placeholder = activity["name"].startswith("TODO-")
         assert placeholder == (activity["provider"]["module"] == "drills.probes.runbook")
     assert experiment["configuration"]["runbook_rto_seconds"] == 900.0
@@ -57,7 +58,8 @@ def test_mapped_steps_become_our_actions() -> None:
     assert experiment["method"][0]["provider"]["func"] == "break_database_connections"
     _, outage = draft("1")
     by_name = {a["name"]: a for a in outage["method"]}
-    assert by_name["TODO-L131-neo4j"]["provider"]["arguments"]["line"] == 131
+    assert by_name["L131-neo4j"]["provider"]["arguments"] == {"component": "neo4j"}
+    assert by_name["TODO-L139-verify-ingress-controller"]["provider"]["arguments"]["line"] == 139
     assert by_name["L134-redis"]["provider"]["arguments"] == {"component": "redis"}
 
 
@@ -85,7 +87,8 @@ def test_the_scenario_1_draft_runs_on_the_sandbox(tmp_path: Path) -> None:
     journal = json.loads((out / "journal.json").read_text())
     ran = {r["activity"]["name"]: r["status"] for r in journal["run"]}
     assert ran["crash-control-plane-and-databases"] == "succeeded"
-    assert ran["TODO-L131-neo4j"] == "succeeded"  # placeholders run and do nothing
+    assert ran["L131-neo4j"] == "succeeded"  # rollout restart statefulset/neo4j, for real
+    assert ran["TODO-L139-verify-ingress-controller"] == "succeeded"  # placeholders do nothing
     assert ran["L134-redis"] == "succeeded"
     report = json.loads((out / "report.json").read_text())
     assert report["measurements"]["rto_seconds"] is not None

@@ -52,6 +52,8 @@ def test_destroy_then_rebuild_from_the_bucket(target: SandboxTarget) -> None:
     with box.redis_server(box.state()).client() as client:
         client.set("rebuild-probe", "kept")
     target.take_backup(Component.REDIS)
+    target.graph_query("CREATE (:RebuildProbe {n: 1})", {}, mutating=True)
+    target.take_backup(Component.NEO4J)
     backups_before = sorted(p.name for p in box.layout.bucket.rglob("*"))
 
     destroyed = target.destroy_infrastructure()
@@ -62,12 +64,15 @@ def test_destroy_then_rebuild_from_the_bucket(target: SandboxTarget) -> None:
     assert not layout.primary_data.exists()
     assert not layout.standby_data.exists()
     assert not layout.redis_data.exists()
+    assert not layout.graph_data.exists()
     states = target.status()["components"]
     assert all(c["state"] == "stopped" for n, c in states.items() if n != Component.MONITORING)
-    assert sorted(p.name for p in layout.bucket.rglob("*")) == backups_before  # off-site kept
+    # off-site kept (the graph's backup schedule may have added one before the destroy)
+    assert set(backups_before) <= {p.name for p in layout.bucket.rglob("*")}
 
     done = target.rebuild_infrastructure()
-    assert done["rebuilt"] == ["postgres", "postgres-standby", "redis"]
+    assert done["rebuilt"] == ["postgres", "postgres-standby", "redis", "neo4j"]
+    assert done["graph_restore_seconds"] > 0
     assert 0 < done["postgres_rebuild_seconds"] < done["rebuild_seconds"]
     assert done["timeline"] >= 2  # promoted at the end of the archive: a new timeline
     assert role_of(primary) is Role.PRIMARY
@@ -77,6 +82,7 @@ def test_destroy_then_rebuild_from_the_bucket(target: SandboxTarget) -> None:
     assert row == (120, 0, 119)
     with box.redis_server(box.state()).client() as client:
         assert client.get("rebuild-probe") == b"kept"
+    assert target.graph_query("MATCH (p:RebuildProbe) RETURN count(p)", {}) == [(1,)]
 
     # the stateless control plane starts on the rebuilt databases; everything runs again
     target.restart(Component.CONTROL_PLANE)
@@ -100,4 +106,5 @@ def test_rebuild_without_a_base_backup_fails_clearly(target: SandboxTarget) -> N
             box.layout.base_backups.rmdir()
         aside.rename(box.layout.base_backups)
     # the backups are back: the same rebuild now succeeds
-    assert target.rebuild_infrastructure()["rebuilt"] == ["postgres", "postgres-standby", "redis"]
+    rebuilt = target.rebuild_infrastructure()["rebuilt"]
+    assert rebuilt == ["postgres", "postgres-standby", "redis", "neo4j"]

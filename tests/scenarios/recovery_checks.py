@@ -46,6 +46,13 @@ def stored(box: Sandbox, report: dict[str, Any]) -> set[int]:
         return {int(row[0]) for row in rows.fetchall()}
 
 
+def in_graph(box: Sandbox, report: dict[str, Any]) -> set[int]:
+    """The drill's canary seqs present in the graph store (neo4j) now."""
+    from drills.canary import read_back
+
+    return set(read_back(box.control_plane_url, f"drill-{report['run_id']}", store="neo4j"))
+
+
 def corrupt_rows(box: Sandbox) -> int:
     with psycopg.connect(conninfo(box.port(Component.POSTGRES))) as conn:
         return sum(f.corrupt for f in table_facts(conn).values())

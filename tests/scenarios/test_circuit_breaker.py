@@ -32,7 +32,7 @@ def test_every_breaker_opens_half_opens_resets_and_closes(run_drill: DrillFn) ->
     m = report["measurements"]
     assert m["fault_at"] < m["detected_at"] < m["recovered_at"]
     assert 2.0 < m["rto_seconds"] < 50
-    for name in ("postgres", "redis"):
+    for name in ("postgres", "redis", "neo4j"):
         # fail_max is 5: the breaker opened after at most five failed calls of our own
         assert 0 <= m[f"{name}_breaker_calls_until_open"] <= 5
         # reset timeout is 2 s: half-open no later than that after it last opened
@@ -40,7 +40,9 @@ def test_every_breaker_opens_half_opens_resets_and_closes(run_drill: DrillFn) ->
         assert 0 <= m[f"{name}_breaker_close_seconds"] <= 5.0
         assert m[f"{name}_breaker_open_seconds"] > 1.0
     assert m["breaker_open_seconds"] >= max(
-        m["postgres_breaker_open_seconds"], m["redis_breaker_open_seconds"]
+        m["postgres_breaker_open_seconds"],
+        m["redis_breaker_open_seconds"],
+        m["neo4j_breaker_open_seconds"],
     )
     assert m["breakers_open_after_recovery"] == 0
 
@@ -57,7 +59,7 @@ def test_the_checks_fail_when_a_breaker_does_not_behave(sandbox_target: SandboxT
         with pytest.raises(ActivityFailed, match="not OPEN"):
             assert_breaker_half_opens("redis", configuration=config)
         with pytest.raises(ActivityFailed, match="no circuit breaker named"):
-            assert_breaker_closes("neo4j", configuration=config)
+            assert_breaker_closes("mongodb", configuration=config)
         assert set(assert_breaker_closes("postgres", configuration=config)["closed_after_seconds"])
     finally:
         registry.unregister(key)

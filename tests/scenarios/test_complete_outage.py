@@ -46,6 +46,9 @@ def test_complete_outage_is_measured_end_to_end(run_drill: DrillFn, tmp_path: Pa
     assert m["writes_lost"] == 0
     assert m["writes_corrupted"] == 0
     assert m["rpo_seconds"] == 0
+    # per store: PostgreSQL and the graph store (neo4j) were both killed and lost nothing
+    assert set(m["stores"]) == {"postgres", "neo4j"}
+    assert all(s["writes_lost"] == 0 and s["rpo_seconds"] == 0 for s in m["stores"].values())
     assert m["phases"]["fault"]["errors"] > 0
     names = {o["name"] for o in report["objectives"]}
     assert {"rto", "rpo"} <= names
@@ -54,7 +57,7 @@ def test_complete_outage_is_measured_end_to_end(run_drill: DrillFn, tmp_path: Pa
         json.loads(line) for line in (outcome.run_dir / "timeline.jsonl").read_text().splitlines()
     ]
     signals = {r["signal"] for r in lines if r["type"] == "sample"}
-    assert signals == {"health", "graphql", "postgres", "redis"}
+    assert signals == {"health", "graphql", "postgres", "redis", "neo4j"}
     faults = [r for r in lines if r["type"] == "activity-start" and "fault" in r["tags"]]
     assert len(faults) == 1
     # JUnit parses back, one case per objective plus the verdict

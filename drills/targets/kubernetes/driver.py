@@ -38,6 +38,7 @@ from drills.safety import Plan, PlannedCall, ProductionGuard, RunMode
 from drills.targets.base import (
     Backup,
     Component,
+    GraphValue,
     NetworkFault,
     SignalKind,
     SignalSpec,
@@ -369,6 +370,14 @@ class KubernetesTarget:
     def verify_backup(self, backup_id: str, timeout_seconds: float = 1800.0) -> dict[str, Any]:
         """Run the profile's verify Job for `backup_id`; TargetError when it fails."""
         return self.recovery.verify_backup(backup_id, timeout_seconds)
+
+    def graph_query(
+        self, cypher: str, params: Mapping[str, GraphValue], mutating: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """Cypher on Neo4j with `cypher-shell` in its pod (ordinal 0 of components.neo4j)."""
+        from drills.targets.kubernetes.graph import run_cypher
+
+        return run_cypher(self.gateway, self.profile, cypher, params, mutating=mutating)
 
     def set_network_fault(
         self, component: Component, fault: NetworkFault, latency_ms: int = 0

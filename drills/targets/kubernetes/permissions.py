@@ -195,6 +195,12 @@ def rules_for_profile(profile: KubernetesProfile) -> tuple[Rule, ...]:
             exec_pods.append(database.locate(profile, standby=standby)[1])
         except TargetError:
             continue  # no such database pod: no psql there
+    try:  # cypher-shell in the graph store's pod (the graph integrity check and fault)
+        from drills.targets.kubernetes.graph import graph_pod
+
+        exec_pods.append(graph_pod(profile)[0])
+    except TargetError:
+        pass  # no neo4j StatefulSet in the profile: no cypher-shell
     if exec_pods:
         grant(PODS.group, "pods/exec", ("get", "create"), exec_pods)
     if any(profile.jobs.get(purpose) is not None for purpose in JOB_PURPOSES):

@@ -12,6 +12,7 @@ unless `--allow-production`)::
     components:
       control-plane: deployment/maestro-control-plane
       postgres: {kind: statefulset, name: postgresql, container: postgresql}
+      neo4j: {kind: statefulset, name: neo4j, container: neo4j}   # the graph store
       redis: deployment/redis
     services:
       control_plane: "https://maestro.staging.example"
@@ -31,6 +32,7 @@ unless `--allow-production`)::
       verify: k8s/verify-backup-job.yaml
       rebuild_standby: k8s/reseed-standby-job.yaml
       promote: k8s/promote-job.yaml      # optional: default is pg_promote() in the standby pod
+      restore_neo4j: k8s/restore-neo4j-job.yaml   # restore-neo4j.sh: gets DRILLS_BACKUP_ID
     objectives: {rto_seconds: 15m, rpo_seconds: 5m}
 
 Secrets are references (`{env: VAR}` or `{secret: NAME, key: KEY}`), resolved late by the driver
@@ -173,7 +175,7 @@ class NetworkSettings:
     ingress: str | None = None
 
 
-JOB_PURPOSES = ("backup", "restore", "verify", "promote", "rebuild_standby")
+JOB_PURPOSES = ("backup", "restore", "verify", "promote", "rebuild_standby", "restore_neo4j")
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,7 @@ class JobTemplates:
     verify: Mapping[str, Any] | None = None
     promote: Mapping[str, Any] | None = None
     rebuild_standby: Mapping[str, Any] | None = None
+    restore_neo4j: Mapping[str, Any] | None = None  # the graph store's restore (restore-neo4j)
 
     def get(self, purpose: str) -> Mapping[str, Any] | None:
         template: Mapping[str, Any] | None = getattr(self, purpose)

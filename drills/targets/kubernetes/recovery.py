@@ -77,7 +77,9 @@ class Recovery:
         else:
             matching = [b for b in known if b.backup_id == backup_id]
             chosen = matching[0] if matching else Backup(backup_id, component, datetime.now(UTC))
-        outcome = self.run("restore", component, timeout_seconds, backup_id=chosen.backup_id)
+        # the graph store's restore is its own procedure (the runbook's restore-neo4j.sh)
+        purpose = "restore_neo4j" if component is Component.NEO4J else "restore"
+        outcome = self.run(purpose, component, timeout_seconds, backup_id=chosen.backup_id)
         return Backup(chosen.backup_id, component, chosen.taken_at, details=_details(outcome))
 
     def verify_backup(self, backup_id: str, timeout_seconds: float) -> dict[str, Any]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
+import redis
 
 from drills.controlplane import paths
 from drills.controlplane.trust import TlsTrust
@@ -20,6 +21,7 @@ from drills.monitoring.timing import Timing
 from drills.targets.base import (
     Backup,
     Component,
+    GraphValue,
     LockMode,
     NetworkFault,
     SignalKind,
@@ -76,6 +78,7 @@ class SandboxTarget:
             SignalSpec("graphql", SignalKind.GRAPHQL, url + paths.GRAPHQL, trust=trust),
             SignalSpec("postgres", SignalKind.POSTGRES, self.sandbox.postgres_conninfo()),
             SignalSpec("redis", SignalKind.REDIS, self.sandbox.redis_url()),
+            SignalSpec("neo4j", SignalKind.GRAPH, self.sandbox.graph_url()),
         )
 
     def status(self) -> dict[str, Any]:
@@ -173,6 +176,8 @@ class SandboxTarget:
             path = self.sandbox.take_base_backup()
         elif component is Component.REDIS:
             path = self.sandbox.redis_snapshot()
+        elif component is Component.NEO4J:
+            path = self.sandbox.graph_snapshot()
         else:
             raise TargetError(f"{component.value} has no backups")
         return Backup(path.name, component, taken, str(path), _size(path))
@@ -183,9 +188,26 @@ class SandboxTarget:
             paths = sorted(p for p in layout.base_backups.glob("*") if p.is_dir())
         elif component is Component.REDIS:
             paths = sorted(layout.redis_snapshots.glob("*.rdb"))
+        elif component is Component.NEO4J:
+            paths = sorted(layout.graph_snapshots.glob("*.rdb"))
         else:
             return []
         return [Backup(p.name, component, _stamp(p.name), str(p), _size(p)) for p in paths]
+
+    def graph_query(
+        self, cypher: str, params: Mapping[str, GraphValue], mutating: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """Cypher on the graph store (FalkorDB, `GRAPH.QUERY` on the service's graph)."""
+        from drills.cypher import GRAPH_QUERY, SERVICE_GRAPH, CypherParameterError, parameterised
+        from drills.cypher import rows as rows_of
+
+        try:
+            query = parameterised(cypher, dict(params))
+            with self.sandbox.graph().client(10.0) as client:
+                reply = client.execute_command(GRAPH_QUERY, SERVICE_GRAPH, query)
+        except (redis.RedisError, CypherParameterError) as exc:
+            raise TargetError(f"the graph store (neo4j) refused the query: {exc}") from exc
+        return rows_of(reply)
 
     def terminate_long_queries(self, older_than_seconds: float) -> list[int]:
         query = (
@@ -221,10 +243,13 @@ class SandboxTarget:
     def restore_snapshot(self, component: Component, backup_id: str | None = None) -> Backup:
         from drills.targets.sandbox import recovery
 
-        if component is not Component.REDIS:
-            raise TargetError(f"{component.value} has no snapshots to restore (only redis)")
-        done = recovery.restore_redis_snapshot(self.sandbox, backup_id)
-        return self._restored_from(Component.REDIS, done)
+        if component is Component.REDIS:
+            done = recovery.restore_redis_snapshot(self.sandbox, backup_id)
+        elif component is Component.NEO4J:
+            done = recovery.restore_graph_snapshot(self.sandbox, backup_id)
+        else:
+            raise TargetError(f"{component.value} has no snapshots to restore (redis, neo4j have)")
+        return self._restored_from(component, done)
 
     def verify_backup(self, backup_id: str) -> dict[str, Any]:
         from drills.targets.sandbox import pitr
@@ -322,7 +347,7 @@ def _size(path: Path) -> int:
 
 
 def _stamp(name: str) -> datetime:
-    text = name.removeprefix("redis-").removesuffix(".rdb")
+    text = name.removeprefix("redis-").removeprefix("neo4j-").removesuffix(".rdb")
     try:
         return datetime.strptime(text, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
     except ValueError as exc:

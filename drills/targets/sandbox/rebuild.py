@@ -1,12 +1,14 @@
 """Losing the whole sandbox and rebuilding it from the backup bucket alone (the annual drill).
 
 `destroy` is the disaster: every server is killed with SIGKILL and the data directories of the
-PostgreSQL primary, the standby and Redis are deleted. Only the bucket (base backups, WAL archive,
-Redis snapshots: the off-site backups) and the sandbox's configuration survive.
+PostgreSQL primary, the standby, Redis and the graph store are deleted. Only the bucket (base
+backups, WAL archive, Redis and graph snapshots: the off-site backups) and the sandbox's
+configuration survive.
 
 `rebuild` is the runbook's recovery from that bucket: PostgreSQL from the newest base backup with the
 WAL archive replayed to its end (no recovery target: everything archived comes back), promoted; the
-standby cloned afresh from it; Redis from its newest snapshot. The control plane is stateless and is
+standby cloned afresh from it; Redis and the graph store from their newest snapshots (the graph's
+are scheduled: what it lost is everything since the newest one). The control plane is stateless and is
 started by the drill itself. What the archive never received - the primary's last, unarchived WAL
 segment, at most about `archive_timeout` of commits - is gone: that is the real RPO exposure, and
 the drill measures it instead of hiding it.
@@ -25,7 +27,7 @@ from drills.targets.base import Component
 from drills.targets.sandbox.failover import clone_standby
 from drills.targets.sandbox.pgcluster import current_timeline, write_role_settings
 from drills.targets.sandbox.pitr import base_backups, recover, recovery_settings, restore_copy
-from drills.targets.sandbox.recovery import restore_redis_snapshot
+from drills.targets.sandbox.recovery import restore_graph_snapshot, restore_redis_snapshot
 from drills.targets.sandbox.stack import Sandbox
 from drills.targets.sandbox.state import SandboxState, operation_lock
 
@@ -37,11 +39,12 @@ _DESTROY_ORDER = (
     Component.POSTGRES,
     Component.POSTGRES_STANDBY,
     Component.REDIS,
+    Component.NEO4J,
 )
 
 
 def destroy(box: Sandbox) -> dict[str, Any]:
-    """kill -9 every server, then delete the primary's, the standby's and Redis's data.
+    """kill -9 every server, then delete the primary's, the standby's, Redis's and the graph's data.
 
     The bucket is kept. Returns the pids killed per component and the directories deleted."""
     layout = box.layout
@@ -52,7 +55,8 @@ def destroy(box: Sandbox) -> dict[str, Any]:
             killed[component.value] = box.supervisor.crash(state.components[component].processes)
             box.record_processes(state, component, [])
         deleted: list[str] = []
-        for data_dir in (layout.primary_data, layout.standby_data, layout.redis_data):
+        data_dirs = (layout.primary_data, layout.standby_data, layout.redis_data, layout.graph_data)
+        for data_dir in data_dirs:
             if data_dir.exists():
                 shutil.rmtree(data_dir)
                 deleted.append(str(data_dir))
@@ -89,6 +93,14 @@ def rebuild(box: Sandbox) -> dict[str, Any]:
             redis_snapshot=redis["backup_id"],
             redis_keys=redis["keys"],
             redis_restore_seconds=redis["restore_seconds"],
+        )
+    if not (layout.graph_data / "appendonlydir").is_dir():
+        graph = restore_graph_snapshot(box)
+        out["rebuilt"].append(Component.NEO4J.value)
+        out.update(
+            graph_snapshot=graph["backup_id"],
+            graph_keys=graph["keys"],
+            graph_restore_seconds=graph["restore_seconds"],
         )
     out["rebuild_seconds"] = round(time.monotonic() - started, 6)
     return out

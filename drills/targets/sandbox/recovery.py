@@ -1,5 +1,5 @@
-"""The sandbox's restores, as the runbook performs them: PostgreSQL to a point in time, Redis from
-its snapshot, and the backup-restore test into a scratch instance.
+"""The sandbox's restores, as the runbook performs them: PostgreSQL to a point in time, Redis and
+the graph store (`neo4j`) from a snapshot, and the backup-restore test into a scratch instance.
 
 Each restore replaces data for real and is judged by what comes back, so each one also reports how
 long it took and what it restored from. A failed point-in-time restore puts the old primary back as
@@ -48,6 +48,7 @@ from drills.targets.sandbox.state import free_port, operation_lock
 
 __all__ = [
     "archive_status",
+    "restore_graph_snapshot",
     "restore_point_in_time",
     "restore_redis_snapshot",
     "scratch_root",
@@ -152,24 +153,39 @@ def _put_back(box: Sandbox, primary: pg.PostgresServer, aside: Path) -> None:
 
 
 def restore_redis_snapshot(box: Sandbox, backup_id: str | None = None) -> dict[str, Any]:
-    """Restart Redis with exactly the data of a snapshot from the bucket (newest when None).
+    """Restart Redis with exactly the data of a snapshot from the bucket (newest when None)."""
+    return _restore_snapshot(box, Component.REDIS, backup_id)
 
-    Redis runs with an append-only file, and with AOF on it never reads a plain RDB at start-up;
-    so the snapshot becomes the base of a fresh multi-part AOF (the format Redis itself writes)."""
+
+def restore_graph_snapshot(box: Sandbox, backup_id: str | None = None) -> dict[str, Any]:
+    """The runbook's restore-neo4j: the graph store restarted with exactly the graph of one
+    snapshot from the bucket (newest when None); everything written after it is gone."""
+    return _restore_snapshot(box, Component.NEO4J, backup_id)
+
+
+def _restore_snapshot(box: Sandbox, component: Component, backup_id: str | None) -> dict[str, Any]:
+    """Restart a Redis-protocol server with exactly the data of a snapshot from the bucket.
+
+    The server runs with an append-only file, and with AOF on it never reads a plain RDB at
+    start-up; so the snapshot becomes the base of a fresh multi-part AOF (the format Redis itself
+    writes)."""
     layout = box.layout
-    snapshots = sorted(layout.redis_snapshots.glob("*.rdb"))
+    graph = component is Component.NEO4J
+    bucket = layout.graph_snapshots if graph else layout.redis_snapshots
+    data_dir = layout.graph_data if graph else layout.redis_data
+    snapshots = sorted(bucket.glob("*.rdb"))
     if backup_id is not None:
         snapshots = [p for p in snapshots if p.name == backup_id]
     if not snapshots:
         which = "any" if backup_id is None else repr(backup_id)
-        raise TargetError(f"no Redis snapshot {which} in {layout.redis_snapshots}")
+        raise TargetError(f"no {component.value} snapshot {which} in {bucket}")
     snapshot = snapshots[-1]
     with operation_lock(layout):
         state = box.state()
         started = time.monotonic()
-        box.supervisor.terminate(state.components[Component.REDIS].processes)
-        box.record_processes(state, Component.REDIS, [])
-        aof = layout.redis_data / "appendonlydir"
+        box.supervisor.terminate(state.components[component].processes)
+        box.record_processes(state, component, [])
+        aof = data_dir / "appendonlydir"
         shutil.rmtree(aof, ignore_errors=True)
         aof.mkdir(parents=True)
         shutil.copyfile(snapshot, aof / "appendonly.aof.1.base.rdb")
@@ -178,9 +194,11 @@ def restore_redis_snapshot(box: Sandbox, backup_id: str | None = None) -> dict[s
             "file appendonly.aof.1.base.rdb seq 1 type b\n"
             "file appendonly.aof.1.incr.aof seq 1 type i\n"
         )
-        shutil.copyfile(snapshot, layout.redis_data / "dump.rdb")
-        box.start_component(state, Component.REDIS)
-        keys = int(box.redis_server(state).client().dbsize())
+        shutil.copyfile(snapshot, data_dir / "dump.rdb")
+        box.start_component(state, component)
+        server = box.graph(state) if graph else box.redis_server(state)
+        with server.client() as client:
+            keys = int(client.dbsize())
         return {
             "backup_id": snapshot.name,
             "keys": keys,

@@ -2,6 +2,7 @@
 
 An AOF with `appendfsync everysec` survives kill -9 (it loses at most the last second, and lost
 nothing in the field notes' trials); snapshots (RDB) are what the runbook's restore-redis step uses.
+The same server with FalkorDB's module loaded is the sandbox's graph store (see `graphdb.py`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ class RedisServer:
     port: int
     log_path: Path
     password: str = field(default="", repr=False)  # requirepass; "" = none (old sandboxes)
+    modules: tuple[Path, ...] = ()  # --loadmodule each (FalkorDB's graph module)
+    appendfsync: str = "everysec"
+    snapshot_prefix: str = "redis"  # snapshots are named PREFIX-<UTC time>.rdb in the bucket
 
     def start(self, supervisor: Supervisor) -> ProcessRef:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -53,7 +57,7 @@ class RedisServer:
             "--appendonly",
             "yes",
             "--appendfsync",
-            "everysec",
+            self.appendfsync,
             "--save",
             "",
             "--dbfilename",
@@ -63,6 +67,8 @@ class RedisServer:
             "--maxmemory",
             "128mb",
         ]
+        for module in self.modules:
+            argv += ["--loadmodule", str(module)]
         return supervisor.spawn(argv, log_path=self.log_path)
 
     def client(self, timeout_seconds: float = 1.0) -> redis_client.Redis:
@@ -81,7 +87,9 @@ class RedisServer:
         deadline = started + timeout_seconds
         while time.monotonic() < deadline:
             if supervisor.exited(ref) is not None or not ref.alive():
-                raise ComponentError(f"redis exited during start-up:\n{tail(self.log_path, 15)}")
+                raise ComponentError(
+                    f"{self.snapshot_prefix} exited during start-up:\n{tail(self.log_path, 15)}"
+                )
             try:
                 with self.client(0.5) as client:
                     info = client.info("persistence")
@@ -91,28 +99,39 @@ class RedisServer:
                 pass
             time.sleep(0.02)
         raise ComponentError(
-            f"redis on port {self.port} not ready after {timeout_seconds:.0f} s:\n{tail(self.log_path, 15)}"
+            f"{self.snapshot_prefix} on port {self.port} not ready after {timeout_seconds:.0f} s:\n{tail(self.log_path, 15)}"
         )
 
     def snapshot(self, bucket: Path, timeout_seconds: float = 60.0) -> Path:
         """BGSAVE, wait for it by the persistence counters, copy the RDB into the bucket."""
+        deadline = time.monotonic() + timeout_seconds
         with self.client(5.0) as client:
-            before = int(client.info("persistence").get("rdb_saves", 0))
-            client.bgsave()
-            deadline = time.monotonic() + timeout_seconds
+            while True:  # a scheduled snapshot may be under way: ours starts after it
+                before = int(client.info("persistence").get("rdb_saves", 0))
+                try:
+                    client.bgsave()
+                    break
+                except redis_client.ResponseError as exc:
+                    if "in progress" not in str(exc) or time.monotonic() > deadline:
+                        raise ComponentError(f"{self.snapshot_prefix} snapshot: {exc}") from exc
+                    time.sleep(0.02)
             while True:
                 info = client.info("persistence")
                 if int(info.get("rdb_saves", 0)) > before and not info.get(
                     "rdb_bgsave_in_progress"
                 ):
                     if info.get("rdb_last_bgsave_status") != "ok":
-                        raise ComponentError("redis snapshot failed (rdb_last_bgsave_status)")
+                        raise ComponentError(
+                            f"{self.snapshot_prefix} snapshot failed (rdb_last_bgsave_status)"
+                        )
                     break
                 if time.monotonic() > deadline:
-                    raise ComponentError("redis snapshot did not finish in time")
+                    raise ComponentError(f"{self.snapshot_prefix} snapshot did not finish in time")
                 time.sleep(0.02)
         bucket.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        dest = bucket / f"redis-{stamp}.rdb"
-        shutil.copy2(self.data_dir / "dump.rdb", dest)
+        dest = bucket / f"{self.snapshot_prefix}-{stamp}.rdb"
+        partial = bucket / f".{dest.name}.partial"  # a scheduled copy cut short is never listed
+        shutil.copy2(self.data_dir / "dump.rdb", partial)
+        partial.replace(dest)
         return dest

@@ -1,5 +1,5 @@
-"""The sandbox stack: PostgreSQL primary + standby, Redis, the control-plane replicas, and
-monitoring (Prometheus + Alertmanager, when installed).
+"""The sandbox stack: PostgreSQL primary + standby, Redis, the graph store, the control-plane
+replicas, and monitoring (Prometheus + Alertmanager, when installed).
 
 `Sandbox` is what `drills sandbox up|down|status|restart|logs` and the sandbox target driver use.
 Every change to the running set of processes is saved to the state file straight away, so `down`
@@ -29,6 +29,7 @@ from drills.errors import ComponentError, InputError, SandboxError, ServiceUnrea
 from drills.targets.base import Component
 from drills.targets.sandbox import postgres as pg
 from drills.targets.sandbox.credentials import remember, write_passfile, write_private
+from drills.targets.sandbox.graphdb import graph_server
 from drills.targets.sandbox.monitoring import MonitoringStack, missing_packages
 from drills.targets.sandbox.pgcluster import Role, role_of
 from drills.targets.sandbox.processes import (
@@ -59,6 +60,7 @@ START_ORDER = (
     Component.POSTGRES,
     Component.POSTGRES_STANDBY,
     Component.REDIS,
+    Component.NEO4J,
     Component.CONTROL_PLANE,
     Component.MONITORING,
 )
@@ -205,6 +207,21 @@ class Sandbox:
             self.layout.root / "monitoring", state.ports[Component.MONITORING], self.layout.logs
         )
 
+    def graph(self, state: SandboxState | None = None) -> RedisServer:
+        """The graph store (`neo4j`): FalkorDB, with Redis's password (see graphdb.py)."""
+        state = state or self.state()
+        return graph_server(
+            self.layout.graph_data,
+            state.ports[Component.NEO4J],
+            self.layout.log(Component.NEO4J),
+            state.credentials.redis_password,
+        )
+
+    def graph_url(self, port: int | None = None) -> str:
+        """The graph store's URL (of `port`, e.g. the proxy's), password included: as redis_url."""
+        state = self.state()
+        return state.credentials.redis_url(port or state.ports[Component.NEO4J])
+
     # ------------------------------------------------------------------ lifecycle
 
     def up(self) -> SandboxState:
@@ -288,6 +305,8 @@ class Sandbox:
                 self.supervisor,
                 lambda refs: self.record_processes(state, Component.MONITORING, refs),
             )
+        elif component is Component.NEO4J:
+            self._start_graph(state)
         else:
             self._scale_control_plane(state, comp.replicas)
         self.progress(f"{component.value} ready in {time.monotonic() - started:.1f} s")
@@ -330,6 +349,25 @@ class Sandbox:
         self.record_processes(state, Component.POSTGRES_STANDBY, [ref])
         server.wait_ready(self.supervisor, ref)
 
+    def _start_graph(self, state: SandboxState) -> None:
+        """The graph server, a first snapshot if the bucket has none, and its backup schedule."""
+        self._check_port(state, Component.NEO4J)
+        server = self.graph(state)
+        ref = server.start(self.supervisor)
+        self.record_processes(state, Component.NEO4J, [ref])
+        server.wait_ready(self.supervisor, ref)
+        if not any(self.layout.graph_snapshots.glob("*.rdb")):
+            self.progress("neo4j: first snapshot")
+            server.snapshot(self.layout.graph_snapshots)
+        argv = [sys.executable, "-m", "drills.targets.sandbox.snapshot_schedule"]
+        log = self.layout.logs / f"{Component.NEO4J.value}-backups.log"
+        schedule = self.supervisor.spawn([*argv, str(self.layout.root)], log_path=log)
+        self.record_processes(state, Component.NEO4J, [ref, schedule])
+
+    def graph_snapshot(self) -> Path:
+        """A snapshot of the graph store into the bucket (`bucket/neo4j`)."""
+        return self.graph().snapshot(self.layout.graph_snapshots)
+
     def take_base_backup(self, state: SandboxState | None = None) -> Path:
         """A new base backup of the primary into the bucket (named by its UTC start time)."""
         state = state or self.state()
@@ -350,7 +388,7 @@ class Sandbox:
 
     def _fault_proxy_ports(self, state: SandboxState) -> dict[int, int]:
         """Start or update the proxy in front of the databases; upstream port -> proxy port."""
-        fronted = (Component.POSTGRES, Component.POSTGRES_STANDBY, Component.REDIS)
+        fronted = (Component.POSTGRES, Component.POSTGRES_STANDBY, Component.REDIS, Component.NEO4J)
         listen = self.fault_proxy().ensure({c.value: state.ports[c] for c in fronted})
         return {state.ports[c]: listen[c.value] for c in fronted}
 
@@ -361,6 +399,7 @@ class Sandbox:
             "port": state.ports[Component.CONTROL_PLANE],
             "postgres_conninfo": proxied_conninfo(self.postgres_conninfo(), proxy),
             "redis_url": self.redis_url(proxy[state.ports[Component.REDIS]]),
+            "neo4j_url": self.graph_url(proxy[state.ports[Component.NEO4J]]),
             "runtime_path": str(self.layout.runtime_config),
             "pool_min": 1,
             "pool_max": 8,
@@ -564,7 +603,7 @@ class Sandbox:
                 "state": condition,
                 "pids": [ref.pid for ref in live],
                 "address": f"127.0.0.1:{state.ports[component]}",
-                "replicas": wanted,
+                "replicas": comp.replicas if component is Component.CONTROL_PLANE else 1,
             }
         running = all(c["state"] in ("running", "unavailable") for c in components.values())
         return {
@@ -599,6 +638,8 @@ def _wanted(component: Component, replicas: int) -> int:
     """How many live processes a running component has."""
     if component is Component.CONTROL_PLANE:
         return replicas
+    if component is Component.NEO4J:
+        return 2  # the server and its backup schedule
     return MONITORING_PROCESSES if component is Component.MONITORING else 1
 
 

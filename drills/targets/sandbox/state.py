@@ -17,7 +17,7 @@ import socket
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,8 +67,13 @@ class Layout:
         return self.root / "redis"
 
     @property
+    def graph_data(self) -> Path:
+        """The graph store's (`neo4j`'s) working directory: its AOF and RDB."""
+        return self.root / "neo4j"
+
+    @property
     def bucket(self) -> Path:
-        """The "backup bucket": WAL archive, base backups, Redis snapshots."""
+        """The "backup bucket": WAL archive, base backups, Redis and graph snapshots."""
         return self.root / "bucket"
 
     @property
@@ -82,6 +87,10 @@ class Layout:
     @property
     def redis_snapshots(self) -> Path:
         return self.bucket / "redis"
+
+    @property
+    def graph_snapshots(self) -> Path:
+        return self.bucket / "neo4j"
 
     @property
     def passfile(self) -> Path:
@@ -171,7 +180,7 @@ class SandboxState:
 
 # Components added after a sandbox may have been made: a state file without them is still good,
 # and `from_json` gives them a port of their own.
-ADDED_LATER = frozenset({Component.MONITORING})
+ADDED_LATER = frozenset({Component.MONITORING, Component.NEO4J})
 _REQUIRED = [c.value for c in Component if c not in ADDED_LATER]
 
 _PORT = {"type": "integer", "minimum": 1, "maximum": 65535}
@@ -366,8 +375,14 @@ def port_in_use(port: int) -> bool:
 
 def allocate_ports() -> dict[Component, int]:
     ports: dict[Component, int] = {}
-    while len(ports) < len(Component):
-        port = free_port()
-        if port not in ports.values():
-            ports[list(Component)[len(ports)]] = port
+    for component in Component:
+        ports[component] = _another_free_port(ports.values())
     return ports
+
+
+def _another_free_port(taken: Iterable[int]) -> int:
+    taken = set(taken)
+    while True:
+        port = free_port()
+        if port not in taken:
+            return port

@@ -40,6 +40,7 @@ class ServiceConfig:
     request_timeout_seconds: float = 2.0
     tls_certfile: str | None = None  # both set: serve https (see drills.targets.sandbox.servicetls)
     tls_keyfile: str | None = None
+    neo4j_url: str = ""  # the graph store (Redis protocol, FalkorDB); "" = the service has none
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -126,6 +127,7 @@ def _check_types(config: ServiceConfig) -> None:
         "breaker_reset_seconds": float,
         "default_rate_limit": str,
         "request_timeout_seconds": float,
+        "neo4j_url": str,
     }
     optional: dict[str, type] = {"tls_certfile": str, "tls_keyfile": str}
     for name, kind in [*expected.items(), *optional.items()]:

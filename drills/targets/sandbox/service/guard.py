@@ -1,6 +1,6 @@
 """One guarded door per dependency: circuit breaker, time bound and failure classification.
 
-Every PostgreSQL and Redis call of the service goes through a `Guard`, so the runbook's circuit
+Every PostgreSQL, Redis and graph-store call of the service goes through a `Guard`, so the runbook's circuit
 breakers see every failure and every call is bounded by the request's deadline. The breaker is
 pybreaker's (`CircuitBreaker.calling()` around the awaited call); only failures of the dependency
 itself count (connection errors, timeouts, a read-only server), never a caller's bad input.
@@ -54,6 +54,7 @@ def remaining_seconds(default_seconds: float) -> float:
 class Dependency(StrEnum):
     POSTGRES = "postgres"
     REDIS = "redis"
+    NEO4J = "neo4j"  # the graph store
 
 
 class BreakerState(StrEnum):

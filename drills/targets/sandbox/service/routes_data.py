@@ -1,8 +1,9 @@
 """The business endpoints: the canary's write/read path and the `runs` table.
 
 The canary path is what the harness measures data loss through: a record is answered 201 only
-after PostgreSQL committed it, so every acknowledged write is durable as far as the server's
-`synchronous_commit` goes. The Redis counter update after the commit is best effort: its failure
+after PostgreSQL committed it and the graph store (the runbook's Neo4j, when the service has one)
+holds it as a node, so every acknowledged write is durable in both as far as their servers' own
+settings go, and the harness can read it back from each (`GET /api/records?store=neo4j`). The Redis counter update after the commit is best effort: its failure
 is counted, never turned into a failed write.
 """
 
@@ -93,7 +94,9 @@ async def post_record(request: Request) -> JSONResponse:
     services = services_of(request)
     record = record_from_json(await _json_object(request))
     inserted = await services.postgres.insert_record(record)
-    # Committed: from here on nothing may turn this into a failed write.
+    if services.graph is not None:
+        await services.graph.merge_record(record)
+    # Committed in every store: from here on nothing may turn this into a failed write.
     try:
         await services.redis.count_record()
     except DependencyUnavailable:
@@ -114,7 +117,13 @@ async def get_records(request: Request) -> JSONResponse:
     limit = _int(
         params.get("limit", str(DEFAULT_RECORDS_LIMIT)), "limit", minimum=1, maximum=MAX_LIST_LIMIT
     )
-    return JSONResponse(await services.postgres.list_records(stream, after, limit))
+    store = params.get("store", "postgres")
+    if store == "postgres":
+        return JSONResponse(await services.postgres.list_records(stream, after, limit))
+    if store == "neo4j" and services.graph is not None:
+        return JSONResponse(await services.graph.list_records(stream, after, limit))
+    known = "postgres, neo4j" if services.graph is not None else "postgres"
+    raise BadRequest(f"store must be one of: {known}")
 
 
 async def post_run(request: Request) -> JSONResponse:

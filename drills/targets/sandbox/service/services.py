@@ -17,6 +17,7 @@ from typing import Any
 from starlette.requests import Request
 
 from drills.targets.sandbox.service.config import ServiceConfig
+from drills.targets.sandbox.service.graph_store import GraphStore, is_graph_failure
 from drills.targets.sandbox.service.guard import Dependency, DependencyUnavailable, Guard
 from drills.targets.sandbox.service.metrics import ServiceMetrics
 from drills.targets.sandbox.service.postgres_store import (
@@ -97,6 +98,19 @@ class Services:
             guard=self.guards[Dependency.REDIS],
             timeout_seconds=config.request_timeout_seconds,
         )
+        self.graph: GraphStore | None = None  # a service configured without a graph store
+        if config.neo4j_url:
+            self.guards[Dependency.NEO4J] = Guard(
+                Dependency.NEO4J,
+                fail_max=config.breaker_fail_max,
+                reset_seconds=config.breaker_reset_seconds,
+                is_failure=is_graph_failure,
+            )
+            self.graph = GraphStore(
+                config.neo4j_url,
+                guard=self.guards[Dependency.NEO4J],
+                timeout_seconds=config.request_timeout_seconds,
+            )
         self.runtime = RuntimeWatcher(config.runtime_path)
         self.limiter = ClientRateLimiter(config.default_rate_limit)
         self.tallies = Tallies()
@@ -119,6 +133,8 @@ class Services:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.redis.close()
+        if self.graph is not None:
+            await self.graph.close()
         await self.postgres.close()
 
     async def check_postgres(self) -> DependencyStatus:
@@ -146,10 +162,23 @@ class Services:
             )
         return DependencyStatus(Dependency.REDIS, True, result["latency_seconds"])
 
+    async def check_graph(self, graph: GraphStore) -> DependencyStatus:
+        started = time.monotonic()
+        try:
+            result = await graph.ping()
+        except DependencyUnavailable as exc:
+            return DependencyStatus(
+                Dependency.NEO4J, False, time.monotonic() - started, error=str(exc)
+            )
+        return DependencyStatus(Dependency.NEO4J, True, result["latency_seconds"])
+
     async def check_all(self) -> dict[Dependency, DependencyStatus]:
-        """A real PostgreSQL query and a Redis PING, concurrently, within the request deadline."""
-        pg, rd = await asyncio.gather(self.check_postgres(), self.check_redis())
-        return {Dependency.POSTGRES: pg, Dependency.REDIS: rd}
+        """A real PostgreSQL query, a Redis PING and a Cypher `RETURN 1` on the graph store (when
+        the service has one), concurrently, within the request deadline."""
+        checks = [self.check_postgres(), self.check_redis()]
+        if self.graph is not None:
+            checks.append(self.check_graph(self.graph))
+        return {status.dependency: status for status in await asyncio.gather(*checks)}
 
     async def _probe_forever(self) -> None:
         while True:
