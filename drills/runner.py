@@ -29,6 +29,7 @@ from drills.dryrun import DryRun
 from drills.errors import (
     ExitCode,
     InputError,
+    TargetUnreachableError,
 )
 from drills.experiment import designate_fault, load_for_run
 from drills.lifecycle import DrillLifecycle, deferred_interrupts, new_run_id, objectives_for
@@ -166,7 +167,10 @@ class Runner:
         for orphan in sweep_orphans():
             self.say(f"Removed a fresh sandbox whose harness had died: {orphan}")
         if request.dry_run:
-            dry = self.kubernetes_plan(spec, experiment, request.allow_production)
+            try:
+                dry = self.kubernetes_plan(spec, experiment, request.allow_production)
+            except TargetUnreachableError as exc:  # a plan needs the reads: bad input, not a plan
+                raise InputError(f"dry run: {exc}; nothing was planned or changed") from None
             if dry is None:
                 return RunOutcome(ExitCode.MET, None, None, self.plan(scenario, spec, experiment))
             code = ExitCode.USAGE if dry.failures else ExitCode.MET

@@ -97,3 +97,35 @@ def test_dry_run_of_production_is_refused_before_any_request(
             RunRequest("complete-outage", str(profile), dry_run=True)
         )
     assert cluster.driver_requests() == []
+
+
+def test_a_dry_run_against_an_unreachable_api_server_says_what_it_could_not_read(
+    tmp_path: Path,
+) -> None:
+    """Nothing answers on the API server's address: one line naming what could not be read, exit 2
+    (a plan that cannot be made is bad input), never a plan without its fault or exit 0."""
+    from tests.drills_process import one_line, run_drills
+
+    (tmp_path / "kubeconfig.yaml").write_text(
+        "apiVersion: v1\nkind: Config\n"
+        'clusters: [{name: c, cluster: {server: "http://127.0.0.1:9"}}]\n'
+        "users: [{name: u, user: {token: x}}]\n"
+        "contexts: [{name: staging, context: {cluster: c, user: u, namespace: maestro-staging}}]\n"
+        "current-context: staging\n"
+    )
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(
+        "kind: kubernetes\nname: maestro-staging\nenvironment: staging\n"
+        "kubernetes: {kubeconfig: kubeconfig.yaml, context: staging, namespace: maestro-staging}\n"
+        "components:\n  control-plane: deployment/maestro-control-plane\n"
+        "  postgres: {kind: statefulset, name: postgresql, container: postgresql}\n"
+        "  redis: {kind: statefulset, name: redis}\n"
+        'services: {control_plane: "http://127.0.0.1:9"}\n'
+    )
+    done = run_drills(
+        "run", "complete-outage", "--target", str(profile), "--dry-run", home=tmp_path / "home"
+    )
+    assert done.returncode == ExitCode.USAGE, done.stdout + done.stderr
+    line = one_line(done.stderr)
+    assert "dry run" in line and "did not answer" in line, line
+    assert "Drill plan" not in done.stdout
