@@ -9,8 +9,8 @@ from pathlib import Path
 
 import psutil
 import pytest
-from drills.wire import WireClient
 
+from drills.controlplane.connection import Connection, Endpoint
 from drills.monitoring.api import PrometheusAPI
 from drills.targets.base import Component
 from drills.targets.sandbox.driver import SandboxTarget
@@ -34,9 +34,11 @@ def test_every_replica_is_scraped_on_a_port_of_its_own(sandbox_target: SandboxTa
     replicas = sandbox_target.replicas(Component.CONTROL_PLANE)
     assert len(groups) == replicas >= 2
     for group in groups:
-        client = WireClient(f"http://{group['targets'][0]}", 3.0, "test")
+        client = Connection(Endpoint(f"http://{group['targets'][0]}"), 3.0, user_agent="test")
         try:
-            seen = {frozenset(_replica_of(client.request("GET", "/metrics")[1])) for _ in range(5)}
+            seen = {
+                frozenset(_replica_of(client.request("GET", "/metrics").content)) for _ in range(5)
+            }
         finally:
             client.close()
         assert seen == {frozenset({group["labels"]["replica"]})}
