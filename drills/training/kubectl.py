@@ -31,6 +31,7 @@ _POD_PREFIX = {
     Component.POSTGRES: "postgresql",
     Component.POSTGRES_STANDBY: "postgresql-standby",
     Component.REDIS: "redis",
+    Component.NEO4J: "neo4j",  # statefulset/neo4j's pod, neo4j-0, as the runbook names it
 }
 _STATUS = {"running": "Running", "degraded": "Running", "stopped": "CrashLoopBackOff"}
 MAINTENANCE_FILE_WORD = "maintenance-mode"
@@ -81,10 +82,11 @@ def _get(step: KubectlStep, target_key: str, namespace: str, out: Out) -> int:
             info = status.get(component.value) or {}
             pids = info.get("pids") or []
             state = _STATUS.get(str(info.get("state")), str(info.get("state")))
-            for index in range(max(int(info.get("replicas") or 1), len(pids))):
+            pods = max(int(info.get("replicas") or 1), len(pids))
+            for index in range(pods if component is Component.CONTROL_PLANE else 1):
                 pid = pids[index] if index < len(pids) else None
                 ready, shown = ("1/1", "Running") if pid else ("0/1", state)
-                name = f"{_POD_PREFIX[component]}-{index}"
+                name = f"{_POD_PREFIX.get(component, component.value)}-{index}"
                 out.say(f"{name:<34}{ready:<8}{shown:<18}{pid or '-'!s:<10}")
         return 0
     out.say(f"{'NAME':<44}{'READY':<8}")

@@ -130,6 +130,15 @@ def _restore_redis(args: Sequence[str], config: dict[str, Any], out: Out) -> int
     return 0
 
 
+def _restore_neo4j(args: Sequence[str], config: dict[str, Any], out: Out) -> int:
+    """The graph store back to one snapshot (without --backup-id: the newest taken before the
+    last known good time of PostgreSQL's data, as the drill does)."""
+    from drills.actions.graph import LAST_KNOWN_GOOD, restore_graph_snapshot
+
+    _show(out, restore_graph_snapshot(_backup_id(args) or LAST_KNOWN_GOOD, configuration=config))
+    return 0
+
+
 def _validate(args: Sequence[str], config: dict[str, Any], out: Out) -> int:
     from drills.actions.database import validate_restored_data
 
@@ -172,7 +181,7 @@ SCRIPTS: dict[str, Callable[[Sequence[str], dict[str, Any], Out], int]] = {
     "restore-postgresql.sh": _restore_postgres,
     "restore-postgres.sh": _restore_postgres,
     "restore-redis.sh": _restore_redis,
-    "restore-neo4j.sh": _refused("the sandbox has no Neo4j: there is no graph store to restore"),
+    "restore-neo4j.sh": _restore_neo4j,
     "validate-restored-data.sh": _validate,
     "production-readiness-check.sh": _readiness,
     "test-backup-restore.sh": _refused(_FAULT),

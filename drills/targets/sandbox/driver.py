@@ -133,6 +133,7 @@ class SandboxTarget:
             abort_share=self._abort_share,
             delay_seconds=self._delay_seconds,
         )
+        time.sleep(RUNTIME_PICKUP_SECONDS)  # in force on every replica when this returns
 
     def set_maintenance(self, enabled: bool) -> None:
         self._maintenance = enabled
@@ -152,7 +153,6 @@ class SandboxTarget:
         self._abort_share = float(abort_share)
         self._delay_seconds = float(delay_seconds)
         self._write_runtime()
-        time.sleep(RUNTIME_PICKUP_SECONDS)
 
     def monitoring_endpoints(self) -> MonitoringEndpoints:
         reason = missing_packages()
