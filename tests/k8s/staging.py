@@ -96,12 +96,15 @@ def start_staging(
     postgres_port: int | None = None,
     postgres_password: str = "",
     scripts: DrScripts | None = None,
+    graph: bool = True,
 ) -> Staging:
     """The cluster, its emulator and service, and a profile; `postgres_port`: a real PostgreSQL
     (the primary of a `database_pair`) as `database.conninfo`, for drills that read SQL.
 
     With `scripts` (a `start_restorable_pair`), its primary is `database.conninfo`, the service
-    keeps its data there, and the backup/restore Jobs really back up and restore it."""
+    keeps its data there, and the backup/restore Jobs really back up and restore it. Without
+    `graph` the profile names no neo4j (the emulator runs no cypher-shell: a drill that queries the
+    graph store skips its graph steps, as on a cluster without one)."""
     if scripts is not None:
         postgres_port, postgres_password = scripts.primary.port, scripts.primary.password
     seed_cluster(kube)
@@ -128,9 +131,10 @@ def start_staging(
         if postgres_password:
             conninfo += f", password: {{env: {PG_PASSWORD_ENV}}}"
         database = f"database: {{conninfo: {{{conninfo}}}}}\n"
-    profile.write_text(
-        PROFILE.format(kubeconfig=config, url=service.url, rto=rto_seconds, database=database)
-    )
+    text = PROFILE.format(kubeconfig=config, url=service.url, rto=rto_seconds, database=database)
+    if not graph:
+        text = "".join(line for line in text.splitlines(keepends=True) if "neo4j" not in line)
+    profile.write_text(text)
     # The API server authorizes (SelfSubjectAccessReviews) with the Role `drills schedule
     # --profile` prints for this profile: a drill that needs more is refused by its preflight.
     kube.handler.rules = list(rules_for_profile(load_profile(profile)))

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from drills.canary import read_back
+from drills.controlplane.connection import Endpoint
 from drills.errors import TargetError
 from drills.targets.base import Component
 from drills.targets.sandbox.driver import SandboxTarget
@@ -36,7 +37,7 @@ def target() -> Iterator[SandboxTarget]:
 
 
 def in_graph(target: SandboxTarget, stream: str) -> set[int]:
-    return set(read_back(target.control_plane_url, stream, store="neo4j"))
+    return set(read_back(Endpoint.of(target), stream, store="neo4j"))
 
 
 def breaker(target: SandboxTarget, name: str = "neo4j") -> set[str]:

@@ -49,8 +49,10 @@ def stored(box: Sandbox, report: dict[str, Any]) -> set[int]:
 def in_graph(box: Sandbox, report: dict[str, Any]) -> set[int]:
     """The drill's canary seqs present in the graph store (neo4j) now."""
     from drills.canary import read_back
+    from drills.controlplane.connection import Endpoint
 
-    return set(read_back(box.control_plane_url, f"drill-{report['run_id']}", store="neo4j"))
+    stream = f"drill-{report['run_id']}"
+    return set(read_back(Endpoint(box.control_plane_url), stream, store="neo4j"))
 
 
 def corrupt_rows(box: Sandbox) -> int:
