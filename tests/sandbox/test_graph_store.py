@@ -19,7 +19,7 @@ import pytest
 
 from drills.canary import read_back
 from drills.controlplane.connection import Endpoint
-from drills.errors import TargetError
+from drills.errors import ServiceError, TargetError
 from drills.targets.base import Component
 from drills.targets.sandbox.driver import SandboxTarget
 from drills.targets.sandbox.processes import Supervisor
@@ -36,8 +36,18 @@ def target() -> Iterator[SandboxTarget]:
         yield sandbox_target
 
 
-def in_graph(target: SandboxTarget, stream: str) -> set[int]:
-    return set(read_back(Endpoint.of(target), stream, store="neo4j"))
+def in_graph(target: SandboxTarget, stream: str, seconds: float = 20.0) -> set[int]:
+    """The stream's seqs in the graph store. Just after a restart FalkorDB may still be building
+    its index in the background and a read times out (503): read again, as the drill's read-back
+    only comes after its observation period."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return set(read_back(Endpoint.of(target), stream, store="neo4j"))
+        except ServiceError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.25)
 
 
 def breaker(target: SandboxTarget, name: str = "neo4j") -> set[str]:
