@@ -13,14 +13,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import redis.asyncio as aredis
-from redis.backoff import NoBackoff
-from redis.exceptions import DataError, RedisError, ResponseError
-from redis.retry import Retry
+from redis.exceptions import ResponseError
 
 from drills.cypher import GRAPH_QUERY, SERVICE_GRAPH, Value, nodes_created, parameterised, rows
 from drills.targets.sandbox.service.guard import Guard, remaining_seconds
 from drills.targets.sandbox.service.postgres_store import CanaryRecord
+from drills.targets.sandbox.service.redis_store import is_redis_failure, pooled_client
 
 __all__ = ["GRAPH", "GraphStore", "is_graph_failure"]
 
@@ -45,20 +43,14 @@ def is_graph_failure(exc: BaseException) -> bool:
     caller: it counts for the breaker. A query the engine rejects is the caller's mistake."""
     if isinstance(exc, ResponseError):
         return "LOADING" in str(exc) or "NOAUTH" in str(exc)
-    return isinstance(exc, OSError | TimeoutError | RedisError) and not isinstance(exc, DataError)
+    return is_redis_failure(exc)
 
 
 class GraphStore:
     def __init__(self, url: str, *, guard: Guard, timeout_seconds: float) -> None:
         self.guard = guard
         self.timeout_seconds = timeout_seconds
-        self.client: aredis.Redis = aredis.Redis.from_url(
-            url,
-            socket_connect_timeout=timeout_seconds,
-            socket_timeout=timeout_seconds,
-            retry=Retry(NoBackoff(), 1),
-            max_connections=64,
-        )
+        self.client = pooled_client(url, timeout_seconds)
         self._indexed = False
 
     async def close(self) -> None:

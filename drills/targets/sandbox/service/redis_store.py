@@ -30,17 +30,23 @@ def is_redis_failure(exc: BaseException) -> bool:
     return isinstance(exc, OSError | TimeoutError | RedisError) and not isinstance(exc, DataError)
 
 
+def pooled_client(url: str, timeout_seconds: float) -> aredis.Redis:
+    """A pooled client over the Redis protocol (Redis, and the graph store), retrying once at
+    once on a stale pooled connection (after the server restarted)."""
+    return aredis.Redis.from_url(
+        url,
+        socket_connect_timeout=timeout_seconds,
+        socket_timeout=timeout_seconds,
+        retry=Retry(NoBackoff(), 1),
+        max_connections=64,
+    )
+
+
 class RedisStore:
     def __init__(self, url: str, *, guard: Guard, timeout_seconds: float) -> None:
         self.guard = guard
         self.timeout_seconds = timeout_seconds
-        self.client: aredis.Redis = aredis.Redis.from_url(
-            url,
-            socket_connect_timeout=timeout_seconds,
-            socket_timeout=timeout_seconds,
-            retry=Retry(NoBackoff(), 1),
-            max_connections=64,
-        )
+        self.client = pooled_client(url, timeout_seconds)
 
     async def close(self) -> None:
         await self.guard.drain()
