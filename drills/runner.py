@@ -341,11 +341,23 @@ class Runner:
         return RunOutcome(code, lifecycle.run_dir, conclusion, result.verdict_reason, interrupted)
 
 
+class _RunFolderLogHandler(logging.FileHandler):
+    """A log file in the run folder that a full disk cannot turn into a crash: a line it cannot
+    write is lost (the run folder's trouble is said with the verdict), never raised."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        pass
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):  # the last flush into a full disk
+            super().close()
+
+
 @contextlib.contextmanager
 def chaostoolkit_log(run_dir: Path) -> Iterator[None]:
     """Chaos Toolkit's own log goes to the run folder, not over the progress display."""
     logger = logging.getLogger("chaostoolkit")
-    handler = logging.FileHandler(run_dir / "chaostoolkit.log")
+    handler = _RunFolderLogHandler(run_dir / "chaostoolkit.log", delay=True)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     saved = (logger.level, logger.propagate)
     logger.addHandler(handler)
