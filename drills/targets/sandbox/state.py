@@ -260,6 +260,16 @@ def save_state(layout: Layout, state: SandboxState) -> None:
     Path(tmp).replace(layout.state_file)
 
 
+def check_state_dir_path(root: Path) -> None:
+    """Refuse a state directory that is a file or lies under one (it could never be made)."""
+    existing = root
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "" if existing == root else f" ({existing} is a file)"
+        raise StateDirError(f"--state-dir {root} is not a directory{where}")
+
+
 def check_is_sandbox_dir(layout: Layout) -> None:
     """Refuse a non-empty directory that is not a sandbox's (we would clobber someone's files)."""
     if not layout.root.exists():
@@ -277,8 +287,14 @@ def check_is_sandbox_dir(layout: Layout) -> None:
 @contextlib.contextmanager
 def operation_lock(layout: Layout, wait_seconds: float = 60.0) -> Iterator[None]:
     """One command at a time per state directory (up, down, restart...)."""
-    layout.root.mkdir(parents=True, exist_ok=True)
-    with (layout.root / LOCK_FILE).open("a+") as handle:
+    try:
+        layout.root.mkdir(parents=True, exist_ok=True)
+        lock_file = (layout.root / LOCK_FILE).open("a+")
+    except OSError as exc:  # read-only, no space, no permission: the user's directory to fix
+        raise StateDirError(
+            f"--state-dir {layout.root} cannot be used: {exc.strerror or exc}"
+        ) from None
+    with lock_file as handle:
         deadline = time.monotonic() + wait_seconds
         while True:
             try:
