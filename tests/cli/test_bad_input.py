@@ -75,9 +75,23 @@ def test_dry_run_prints_the_plan_and_touches_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "runs").exists()
 
 
-@pytest.mark.parametrize("args", [["run"], ["run", "x", "--bogus"], ["sandbox", "explode"]])
-def test_usage_errors_exit_2(tmp_path: Path, args: list[str]) -> None:
-    assert drills(*args, env_home=tmp_path).returncode == ExitCode.USAGE
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["run"], "give a SCENARIO or --suite NAME"),
+        (["run", "x", "--bogus"], "No such option '--bogus'"),
+        (["sandbox", "explode"], "No such command 'explode'"),
+        (["sandbox", "up", "--replicas", "-1"], "'--replicas': -1 is not in the range"),
+        (["sandbox", "status", "--state-dir", __file__], "is a file"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(tmp_path: Path, args: list[str], says: str) -> None:
+    """Click's own errors too: one line naming the help to read, not a usage block (issue 9)."""
+    done = drills(*args, env_home=tmp_path)
+    assert done.returncode == ExitCode.USAGE
+    line = one_line(done.stderr)
+    assert line.startswith("drills: error: ") and says in line, line
+    assert line.endswith("--help`)"), line
 
 
 def test_list_names_the_scenarios(tmp_path: Path) -> None:
