@@ -86,7 +86,8 @@ def emit_kubernetes(
     profile: KubernetesProfile | None = None,
     pushgateway: str | None = None,
 ) -> str:
-    """The whole schedule as multi-document YAML (refuses a production-looking namespace).
+    """The whole schedule as multi-document YAML (refuses a production-looking namespace, and a
+    profile the production guard would refuse at run time).
 
     `profile_configmap` holds `profile.yaml` (and any Job templates or manifests it names,
     mounted beside it at /etc/drills); `env_from_secret` is a Secret whose keys become the
@@ -94,7 +95,15 @@ def emit_kubernetes(
     Role is tailored to it (`rules_for_profile`), `secret_names` come from it, and the
     ConfigMap itself is emitted. With `pushgateway`, every run pushes its results there.
     """
-    ProductionGuard(allow_production=allow_production).check(namespace=namespace)
+    guard = ProductionGuard(allow_production=allow_production)
+    guard.check(namespace=namespace)
+    if profile is not None:  # what every scheduled run of this profile would refuse: now
+        guard.check(
+            namespace=profile.cluster.namespace,
+            context=profile.cluster.context,
+            profile_environment=True,
+            environment=profile.environment,
+        )
     gateway = None if pushgateway is None else validate_gateway_url(pushgateway)
     meta = _meta_factory(namespace)
     docs: list[dict[str, Any]] = [
