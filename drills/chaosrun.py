@@ -13,6 +13,7 @@ interrupted), because a drill must never leave a staging system broken; an exper
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +26,11 @@ __all__ = [
     "HYPOTHESIS_STRATEGIES",
     "ROLLBACK_STRATEGIES",
     "ChaosOptions",
+    "check_chaos_options",
     "run_like_chaos",
 ]
 
+MAX_HYPOTHESIS_FREQUENCY_SECONDS = 3600.0
 HYPOTHESIS_STRATEGIES = (
     "default",
     "before-method-only",
@@ -92,12 +95,34 @@ def experiment_vars(
     """(configuration, secrets) from `--var`/`--var-file`, with drills' own configuration."""
     from chaoslib import convert_vars, merge_vars
 
+    for path in options.var_files:
+        if not path.is_file():  # chaoslib would log it and go on without the file's values
+            raise InputError(f"--var-file {path} is not a file")
     try:
         variables = convert_vars(list(options.variables))
         config, secrets = merge_vars(variables, [str(p) for p in options.var_files])
     except (ValueError, OSError) as exc:
-        raise InputError(f"--var/--var-file: {exc}") from exc
+        raise InputError(f"--var/--var-file: {' '.join(str(exc).split())}") from exc
+    except (AttributeError, TypeError) as exc:  # a var file that is not a mapping
+        raise InputError(
+            "--var-file: a var file must be a mapping of configuration and secrets "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
     return {**config, **configuration}, dict(secrets)
+
+
+def check_chaos_options(experiment: dict[str, Any], options: ChaosOptions) -> None:
+    """Read every `chaos run` flag now, so a bad one is an input error before anything starts
+    (`run_like_chaos` reads them again, once the target is up)."""
+    frequency = options.hypothesis_frequency
+    if not (math.isfinite(frequency) and 0 < frequency <= MAX_HYPOTHESIS_FREQUENCY_SECONDS):
+        raise InputError(
+            f"--hypothesis-frequency {frequency}: must be a number of seconds above 0 and at "
+            f"most {MAX_HYPOTHESIS_FREQUENCY_SECONDS:g}"
+        )
+    settings = load_chaos_settings(options.settings_path)
+    experiment_vars(options, {})
+    runtime_strategies(settings, experiment, options)
 
 
 def load_chaos_settings(path: Path | None) -> dict[str, Any]:

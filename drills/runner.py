@@ -24,7 +24,7 @@ from rich.console import Console
 
 from drills import control
 from drills.catalog import Scenario, resolve
-from drills.chaosrun import ChaosOptions, run_like_chaos
+from drills.chaosrun import ChaosOptions, check_chaos_options, run_like_chaos
 from drills.dryrun import DryRun
 from drills.errors import (
     ExitCode,
@@ -164,6 +164,7 @@ class Runner:
         objectives = objectives_for(spec)
         experiment = load_for_run(scenario.path)
         designate_fault(experiment, request.fault)
+        check_chaos_options(experiment, request.chaos)
         for orphan in sweep_orphans():
             self.say(f"Removed a fresh sandbox whose harness had died: {orphan}")
         if request.dry_run:

@@ -140,3 +140,21 @@ def test_a_drill_on_a_disk_full_before_it_starts_still_says_its_verdict(
     with History(home / "history.sqlite") as history:
         (run,) = history.runs()
     assert run.verdict.value == "met"
+
+
+def test_sandbox_up_on_a_full_disk_is_one_line(
+    tmp_path: Path,
+    tiny_disk: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On main: an OSError saving the state file, internal error (exit 4)."""
+    _fill(tiny_disk)
+    state_dir = tiny_disk / "box"
+    done = invoke(capsys, monkeypatch, tmp_path, "sandbox", "up", "--state-dir", str(state_dir))
+    assert done.code == ExitCode.USAGE, done.stderr
+    assert done.line() == (
+        f"drills: error: cannot write sandbox state file {state_dir / 'state.json'}: "
+        "No space left on device"
+    )
+    assert not [p for p in state_dir.iterdir() if p.name.startswith(".state-")]  # no torn file
