@@ -138,7 +138,7 @@ def restart(component: str, state_dir: Path | None, force: bool) -> None:
 @sandbox.command(epilog=COMPONENTS_HELP)
 @click.argument("component")
 @state_dir_option
-@click.option("--lines", "-n", default=100, show_default=True)
+@click.option("--lines", "-n", type=click.IntRange(1, 100_000), default=100, show_default=True)
 def logs(component: str, state_dir: Path | None, lines: int) -> None:
     """Print the tail of COMPONENT's log."""
     click.echo(_sandbox(state_dir).logs(_component(component), lines))

@@ -84,6 +84,7 @@ def test_dry_run_prints_the_plan_and_touches_nothing(tmp_path: Path) -> None:
         (["sandbox", "explode"], "No such command 'explode'"),
         (["sandbox", "up", "--replicas", "-1"], "'--replicas': -1 is not in the range"),
         (["sandbox", "status", "--state-dir", __file__], "is a file"),
+        (["sandbox", "logs", "redis", "-n", "-5"], "'--lines' / '-n': -5 is not in the range"),
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(tmp_path: Path, args: list[str], says: str) -> None:
