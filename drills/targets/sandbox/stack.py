@@ -543,7 +543,10 @@ class Sandbox:
         if not self.layout.root.exists():
             return
         with operation_lock(self.layout):
-            state = load_state(self.layout)
+            try:
+                state = load_state(self.layout)
+            except StateDirError:  # a corrupt state file: its servers are found by label below
+                state = None
             if state is not None:
                 self._stop(state, list(START_ORDER))
             self.fault_proxy().stop()
