@@ -267,7 +267,7 @@ def run(
     }
     given = [option for option, used in one_drill.items() if used]
     if suite is not None and given:  # a suite would run every drill without them
-        raise click.UsageError(f"{', '.join(given)} apply to one SCENARIO (not with --suite)")
+        raise click.UsageError(f"{', '.join(given)}: for one SCENARIO only (not with --suite)")
     console = Console(stderr=True)
     runner = Runner(Settings.from_environ(), console)
     if suite is not None:
