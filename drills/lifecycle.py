@@ -9,6 +9,9 @@ not raised, so what was measured is kept. `drills run` (`drills.runner`) drives 
 around its call into chaoslib; under a plain `chaos run` the measurement control
 (`drills.control`, through `drills.standalone`) drives the same object from chaoslib's hooks.
 
+When the target has monitoring, `finish` reads which alerts fired during the drill from its
+Prometheus (`drills.monitoring.observed`) for the report's alerts section.
+
 The stages, in order: `lock`, (`preflight`), `start`, `baseline`, the experiment,
 `experiment_ended`, `observe_after`, `finish` (or `abandon`), `release`.
 """
@@ -32,6 +35,7 @@ from drills.controlplane.connection import Endpoint
 from drills.controlplane.health import steady
 from drills.errors import UnsafeTargetError
 from drills.models import DrillRef, Stage, TargetRef
+from drills.monitoring.observed import observe_alerts
 from drills.objectives import ObjectiveTargets
 from drills.outcome import Conclusion, conclude
 from drills.session import MeasurementSession
@@ -214,6 +218,9 @@ class DrillLifecycle:
             notes: list[str] = session.write_problems()
             if self._cluster is not None:
                 notes.extend(self._stop_cluster(data.started_at, data.ended_at))
+            alerts = observe_alerts(
+                self.target, data.clock.to_utc(data.started_at), data.clock.to_utc(data.ended_at)
+            )
             conclusion = conclude(
                 data,
                 journal,
@@ -226,6 +233,7 @@ class DrillLifecycle:
                 aborted_reason=self.aborted_reason(journal, aborted_reason),
                 notes=notes,
                 invocation_id=invocation_id,
+                alerts=alerts,
             )
         self.interrupted_while_finishing = bool(received)
         return conclusion

@@ -22,6 +22,7 @@ from drills.expectations import EXTENSION_NAME, outage_expected
 from drills.experiment import fault_choice
 from drills.history import History
 from drills.models import DrillRef, DrillResult, RunStatus, Stage, TargetRef, Verdict
+from drills.monitoring.observed import ObservedAlerts
 from drills.objectives import ObjectiveTargets, evaluate
 from drills.poolwatch import peak_before
 from drills.reports.json_report import build_report
@@ -83,6 +84,7 @@ def conclude(
     aborted_reason: str | None = None,
     notes: Sequence[str] = (),
     invocation_id: str | None = None,
+    alerts: ObservedAlerts | None = None,
 ) -> Conclusion:
     status = run_status(journal, aborted=aborted_reason is not None)
     measured = measure.compute(
@@ -103,6 +105,12 @@ def conclude(
         measured = replace(
             measured, extra={**measured.extra, "canary_writes_skipped": data.canary.skipped}
         )
+    alerts_note = None
+    if alerts is not None and not any(key.startswith("alert_") for key in measured.extra):
+        # the monitoring drill reports its own alert lanes; every other drill gets them here
+        fault_at = None if measured.fault_at is None else data.clock.to_utc(measured.fault_at)
+        measured = replace(measured, extra={**measured.extra, **alerts.measurements(fault_at)})
+        alerts_note = alerts.summary(fault_at)
     history_rtos: list[float] = []
     position = None
     if history_path is not None:
@@ -133,6 +141,8 @@ def conclude(
         all_notes.insert(0, "steady state did not hold before the fault: no fault was injected")
     if chosen:
         all_notes.append(chosen)
+    if alerts_note is not None:
+        all_notes.append(alerts_note)
     if position is not None:
         all_notes.append(position)
     result = DrillResult(
