@@ -41,7 +41,11 @@ STEADY_STATE = (
     ("graphql-health-check", "drills.probes.http", "graphql_health_check"),
     ("circuit-breakers-closed", "drills.probes.http", "circuit_breakers_closed"),
 )
-_REQUIRED = {"drills.actions.components.scale_component": ("replicas",)}
+_REQUIRED = {
+    "drills.actions.components.scale_component": ("replicas",),
+    # an alert drill needs its preparation and a condition: a step alone cannot say which
+    "drills.actions.monitoring.await_alert": ("condition",),
+}
 
 
 def _slug(text: str) -> str:

@@ -108,7 +108,7 @@ def test_trend_cli_page_has_coverage_and_a_bad_runbook_is_one_line(tmp_path: Pat
     done = run_drills(tmp_path, "trend", "complete-outage", "--html", str(page))
     assert done.returncode == 0, done.stderr
     text = page.read_text()
-    assert "Runbook coverage" in text and "Never exercised by any drill (11)" in text
+    assert "Runbook coverage" in text and "Never exercised by any drill (10)" in text
     notes = tmp_path / "notes.md"
     notes.write_text("no headings here\n")
     done = run_drills(
