@@ -131,3 +131,26 @@ def test_unknown_scenario_names_the_known(runbook: Runbook) -> None:
     with pytest.raises(RunbookError, match=r"no scenario 'Scenario 9'.*Scenario 2 \(Database"):
         runbook.scenario("Scenario 9")
     assert runbook.scenario("database connection issues").key == "Scenario 2"
+
+
+def test_commands_run_through_sudo_are_typed_as_the_command() -> None:
+    text = (
+        "# Ops\n\n### Scenario 9: X\n\n```bash\n"
+        "sudo kubectl rollout restart deployment/redis -n ops\n"
+        "sudo -u deploy ./scripts/dr/restore.sh --backup-id B1\n"
+        "sudo -E bash scripts/check.sh\n"
+        "sudo curl -X POST https://svc.example/reset\n"
+        "```\n"
+    )
+    restart, restore, check, reset = read_runbook_text(text).steps
+    assert isinstance(restart, KubectlStep)
+    assert (restart.verb, restart.subverb, restart.namespace) == ("rollout", "restart", "ops")
+    assert restart.objects == (ObjectRef("deployment", "redis"),)
+    assert isinstance(restore, ScriptStep)
+    assert (restore.path, restore.args) == ("./scripts/dr/restore.sh", ("--backup-id", "B1"))
+    assert isinstance(check, ScriptStep) and (check.path, check.args) == ("scripts/check.sh", ())
+    assert isinstance(reset, HttpStep) and (reset.method, reset.url) == (
+        "POST",
+        "https://svc.example/reset",
+    )
+    assert restart.text.startswith("sudo ") and restart.argv[0] == "kubectl"  # as written, as run
