@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from drills.cli.main import cli
-from drills.runbook import Runbook
+from drills.runbook import Runbook, read_runbook_text
 from drills.runbook.check import CheckTarget, check_runbook, open_check_target
 from drills.runbook.findings import CheckReport, Status
 from drills.targets.sandbox.driver import SandboxTarget
@@ -124,3 +124,21 @@ def test_a_fresh_sandbox_is_started_checked_and_removed(
     assert {f.line: f.status for f in report.findings}[51] is Status.OK
     (state_dir,) = made
     assert not state_dir.exists()  # stopped and purged
+
+
+def test_an_unknown_command_is_reported_not_dropped(
+    target: CheckTarget, scripts: Path, baseline: CheckReport
+) -> None:
+    lines = RUNBOOK.read_text(encoding="utf-8").split("\n")
+    lines.insert(92, "   helm rollback maestro 3")  # a new line 93 in Scenario 1's first block
+    report = check_runbook(
+        read_runbook_text("\n".join(lines), RUNBOOK), target, scripts_dir=scripts
+    )
+    row = next(f for f in report.findings if f.line == 93)
+    assert (row.kind, row.subject, row.status) == (
+        "unknown",
+        "helm rollback maestro 3",
+        Status.CANNOT_CHECK,
+    )
+    assert row.detail == "unknown command: no parser for 'helm' commands"
+    assert not report.drift and len(report.findings) == len(baseline.findings) + 1
