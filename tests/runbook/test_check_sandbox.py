@@ -51,6 +51,8 @@ def test_unchanged_runbook_has_no_drift_and_says_what_it_cannot_check(
     for line, why in CANNOT_HERE.items():
         assert rows[line].status is Status.CANNOT_CHECK and why in rows[line].detail, rows[line]
     assert rows[120].status is Status.OK and "control-plane (running" in rows[120].detail
+    # every component runs as processes: a pod listing names them all, not only the databases
+    assert rows[92].detail == "pods: control-plane, neo4j, postgres, postgres-standby, redis"
     # the sandbox's graph store (FalkorDB) stands in for Neo4j under the runbook's names
     assert rows[131].status is Status.OK and "neo4j (running" in rows[131].detail
     assert rows[196].status is Status.OK  # the neo4j breaker's reset route exists
