@@ -154,3 +154,46 @@ def test_commands_run_through_sudo_are_typed_as_the_command() -> None:
         "https://svc.example/reset",
     )
     assert restart.text.startswith("sudo ") and restart.argv[0] == "kubectl"  # as written, as run
+
+
+IRREGULAR = """\
+# Ops
+
+## Scenarios
+
+### 🔥 Scenario 1 — Complete Outage
+
+```bash
+kubectl get pods -n x
+```
+
+#### Diagnosis
+
+```bash
+kubectl rollout restart deployment/redis -n x
+```
+
+#### Recovery
+
+```bash
+curl https://svc/health
+```
+
+### Scenario 2. Slow database
+
+### Scenario: Unnumbered
+"""
+
+
+def test_scenario_headings_as_teams_write_them_and_every_command_in_them() -> None:
+    book = read_runbook_text(IRREGULAR)
+    assert [(s.key, s.title) for s in book.scenarios] == [
+        ("Scenario 1", "Complete Outage"),
+        ("Scenario 2", "Slow database"),
+        ("Scenario", "Unnumbered"),
+    ]  # "Scenarios" is a heading above them, not a scenario
+    one = book.scenario("1")
+    # commands before the first phase heading, and under a phase of another name, are its steps
+    assert [s.origin.line for s in one.steps] == [8, 14, 20]
+    assert [p.kind for p in one.phases] == [PhaseKind.OTHER, PhaseKind.OTHER, PhaseKind.RECOVERY]
+    assert one.steps[0].origin.phase == "other"
