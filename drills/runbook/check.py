@@ -1,8 +1,10 @@
 """`drills runbook check`: every step and objective of a runbook against one target, read-only.
 
-Each step goes to the checker of its kind (kubectl → the target's `Inventory`, HTTP → the
-`ServiceChecker`, scripts → the disk) and each stated objective is compared with the thresholds
-drills holds drills to on that target. The result is one row per step and objective.
+A step whose names hold a shell variable (`-n $NS`) is not checked: the value is set when the
+commands run. Every other step goes to the checker of its kind (kubectl → the target's
+`Inventory`, HTTP → the `ServiceChecker`, scripts → the disk) and each stated objective is
+compared with the thresholds drills holds drills to on that target. The result is one row per
+step and objective.
 """
 
 from __future__ import annotations
@@ -52,9 +54,47 @@ class CheckTarget:
     known_routes: tuple[str, ...] = ()  # the service's routes, when known (for "did you mean")
 
 
+def _looked_up(step: Step) -> tuple[str, ...]:
+    """The words of a step the check would look up on the target (names, URL, path)."""
+    if isinstance(step, KubectlStep):
+        names = tuple(ref.name or "" for ref in step.objects)
+        return (step.namespace or "", *names, step.selector_text or "", *step.files)
+    if isinstance(step, HttpStep):
+        return (step.url,)
+    if isinstance(step, ScriptStep):
+        return (step.path,)
+    return ()
+
+
+def _variables(words: tuple[str, ...]) -> list[str]:
+    """The shell expansions in `words`: `$NAME`, `${NAME}`, `$(command)`."""
+    found: list[str] = []
+    for word in words:
+        start = word.find("$")
+        while start != -1:
+            closing = {"{": "}", "(": ")"}.get(word[start + 1 : start + 2])
+            if closing is not None:
+                end = word.find(closing, start)
+                end = len(word) if end == -1 else end + 1
+            else:
+                end = start + 1
+                while end < len(word) and (word[end].isalnum() or word[end] == "_"):
+                    end += 1
+            if end > start + 1:
+                found.append(word[start:end])
+            start = word.find("$", max(end, start + 1))
+    return list(dict.fromkeys(found))
+
+
 def _answer(
     step: Step, target: CheckTarget, service: ServiceChecker, scripts_dir: Path | None
 ) -> Answer:
+    variables = _variables(_looked_up(step))
+    if variables:  # `-n $NS`: the namespace is whatever NS holds then
+        plural = "s" if len(variables) > 1 else ""
+        return cannot(
+            f"shell variable{plural} {', '.join(variables)}: set when the commands run, not looked up"
+        )
     if isinstance(step, KubectlStep):
         return check_kubectl(step, target.inventory, scripts_dir)
     if isinstance(step, HttpStep):

@@ -144,3 +144,43 @@ def test_an_unknown_command_is_reported_not_dropped(
     )
     assert row.detail == "unknown command: no parser for 'helm' commands"
     assert not report.drift and len(report.findings) == len(baseline.findings) + 1
+
+
+WITH_VARIABLES = """\
+# Ops
+
+- **Namespace**: `intelgraph-prod`
+- **Load Balancer**: `https://maestro.intelgraph.ai`
+
+### Scenario 1: Outage
+
+#### Recovery
+
+```bash
+kubectl rollout restart deployment/maestro-control-plane -n $NS
+kubectl get pods -n "${NAMESPACE}" -l app=$APP
+curl -X POST https://maestro.intelgraph.ai/api/resilience/circuit-breakers/$BREAKER/reset
+./scripts/$DIR/restore-postgresql.sh
+kubectl rollout restart deployment/$DEPLOYMENT -n intelgraph-prod
+kubectl rollout restart deployment/maestro-cp -n intelgraph-prod
+```
+"""
+
+
+def test_shell_variables_cannot_be_checked_and_are_not_drift(
+    target: CheckTarget, scripts: Path
+) -> None:
+    """`-n $NS` names whatever NS holds when the commands run: the check says it cannot look
+    that up, instead of reporting `namespace $NS not found`."""
+    report = check_runbook(read_runbook_text(WITH_VARIABLES), target, scripts_dir=scripts)
+    rows = {f.line: f for f in report.findings}
+    for line, variable in (
+        (11, "$NS"),
+        (12, "${NAMESPACE}"),
+        (13, "$BREAKER"),
+        (14, "$DIR"),
+        (15, "$DEPLOYMENT"),
+    ):
+        assert rows[line].status is Status.CANNOT_CHECK, rows[line]
+        assert "shell variable" in rows[line].detail and variable in rows[line].detail, rows[line]
+    assert [f.line for f in report.drift] == [16]  # a literal wrong name is still drift
