@@ -163,11 +163,13 @@ curl -X POST https://maestro.intelgraph.ai/api/resilience/circuit-breakers/$BREA
 ./scripts/$DIR/restore-postgresql.sh
 kubectl rollout restart deployment/$DEPLOYMENT -n intelgraph-prod
 kubectl rollout restart deployment/maestro-cp -n intelgraph-prod
+kubectl logs <pod-name> -n intelgraph-prod > /tmp/pod.log 2>&1
+curl -X POST https://maestro.intelgraph.ai/api/resilience/circuit-breakers/<name>/reset
 ```
 """
 
 
-def test_shell_variables_cannot_be_checked_and_are_not_drift(
+def test_shell_variables_and_placeholders_cannot_be_checked_and_are_not_drift(
     target: CheckTarget, scripts: Path
 ) -> None:
     """`-n $NS` names whatever NS holds when the commands run: the check says it cannot look
@@ -184,3 +186,6 @@ def test_shell_variables_cannot_be_checked_and_are_not_drift(
         assert rows[line].status is Status.CANNOT_CHECK, rows[line]
         assert "shell variable" in rows[line].detail and variable in rows[line].detail, rows[line]
     assert [f.line for f in report.drift] == [16]  # a literal wrong name is still drift
+    for line, placeholder in ((17, "<pod-name>"), (18, "<name>")):
+        assert rows[line].status is Status.CANNOT_CHECK, rows[line]
+        assert f"placeholder {placeholder}" in rows[line].detail, rows[line]

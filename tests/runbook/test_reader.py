@@ -197,3 +197,27 @@ def test_scenario_headings_as_teams_write_them_and_every_command_in_them() -> No
     assert [s.origin.line for s in one.steps] == [8, 14, 20]
     assert [p.kind for p in one.phases] == [PhaseKind.OTHER, PhaseKind.OTHER, PhaseKind.RECOVERY]
     assert one.steps[0].origin.phase == "other"
+
+
+def test_redirections_are_not_words_and_angle_placeholders_are() -> None:
+    text = (
+        "# Ops\n\n### Scenario 9: X\n\n```bash\n"
+        "kubectl logs <pod-name> -n intelgraph-prod\n"
+        "kubectl get pods -n intelgraph-prod > /tmp/pods.txt 2>&1\n"
+        "curl -X POST https://svc/api/resilience/circuit-breakers/<name>/reset\n"
+        "kubectl get pods -n ops 2>/dev/null | grep -v Running\n"
+        'curl -d \'{"q": "a > b"}\' https://svc/graphql >>out.json\n'
+        "kubectl apply -f - < policy.yaml\n"
+        "```\n"
+    )
+    logs, listing, reset, filtered, query, apply = read_runbook_text(text).steps
+    assert isinstance(logs, KubectlStep)
+    assert logs.objects == (ObjectRef("pod", "<pod-name>"),) and logs.namespace == "intelgraph-prod"
+    assert listing.argv == ("kubectl", "get", "pods", "-n", "intelgraph-prod")
+    assert isinstance(reset, HttpStep)
+    assert reset.url == "https://svc/api/resilience/circuit-breakers/<name>/reset"
+    assert filtered.argv == ("kubectl", "get", "pods", "-n", "ops")
+    assert filtered.pipeline == (("grep", "-v", "Running"),)
+    assert isinstance(query, HttpStep) and query.body == '{"q": "a > b"}'
+    assert query.url == "https://svc/graphql"
+    assert apply.argv == ("kubectl", "apply", "-f", "-")
