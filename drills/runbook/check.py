@@ -1,8 +1,10 @@
 """`drills runbook check`: every step and objective of a runbook against one target, read-only.
 
-Each step goes to the checker of its kind (kubectl → the target's `Inventory`, HTTP → the
-`ServiceChecker`, scripts → the disk) and each stated objective is compared with the thresholds
-drills holds drills to on that target. The result is one row per step and objective.
+A step whose names hold a shell variable or a placeholder (`-n $NS`, `logs <pod-name>`) is not
+checked: a person fills them in when running the commands. Every other step goes to the checker
+of its kind (kubectl → the target's `Inventory`, HTTP → the `ServiceChecker`, scripts → the
+disk) and each stated objective is compared with the thresholds drills holds drills to on that
+target. The result is one row per step and objective.
 """
 
 from __future__ import annotations
@@ -52,9 +54,58 @@ class CheckTarget:
     known_routes: tuple[str, ...] = ()  # the service's routes, when known (for "did you mean")
 
 
+def _looked_up(step: Step) -> tuple[str, ...]:
+    """The words of a step the check would look up on the target (names, URL, path)."""
+    if isinstance(step, KubectlStep):
+        names = tuple(ref.name or "" for ref in step.objects)
+        return (step.namespace or "", *names, step.selector_text or "", *step.files)
+    if isinstance(step, HttpStep):
+        return (step.url,)
+    if isinstance(step, ScriptStep):
+        return (step.path,)
+    return ()
+
+
+_CLOSING = {"${": "}", "$(": ")"}
+
+
+def _fill_in_at(word: str, start: int) -> str | None:
+    """The shell expansion (`$NAME`, `${NAME}`, `$(command)`) or `<name>` placeholder that starts
+    at `start`, else None."""
+    if word[start] == "<":
+        end = word.find(">", start + 2)
+        return None if end == -1 else word[start : end + 1]
+    closing = _CLOSING.get(word[start : start + 2])
+    if closing is not None:
+        end = word.find(closing, start)
+        return word[start:] if end == -1 else word[start : end + 1]
+    end = start + 1
+    while end < len(word) and (word[end].isalnum() or word[end] == "_"):
+        end += 1
+    return word[start:end] if end > start + 1 else None
+
+
+def _fill_ins(words: tuple[str, ...]) -> list[str]:
+    """What a person fills in when running the commands: shell expansions and placeholders."""
+    found = [
+        fill_in
+        for word in words
+        for start, char in enumerate(word)
+        if char in "$<" and (fill_in := _fill_in_at(word, start)) is not None
+    ]
+    return list(dict.fromkeys(found))
+
+
 def _answer(
     step: Step, target: CheckTarget, service: ServiceChecker, scripts_dir: Path | None
 ) -> Answer:
+    fill_ins = _fill_ins(_looked_up(step))
+    if fill_ins:  # `-n $NS`: the namespace is whatever NS holds then
+        named = ", ".join(
+            f"{'placeholder' if word.startswith('<') else 'shell variable'} {word}"
+            for word in fill_ins
+        )
+        return cannot(f"{named}: filled in when the commands run, not looked up")
     if isinstance(step, KubectlStep):
         return check_kubectl(step, target.inventory, scripts_dir)
     if isinstance(step, HttpStep):
