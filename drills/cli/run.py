@@ -96,6 +96,12 @@ def print_summary(outcome: RunOutcome, console: Console) -> None:
         )
         return
     console.print(f"Reports in {outcome.run_dir}", highlight=False)
+    if conclusion.unrecorded:  # the last line on stderr: why this run exits 2
+        click.echo(
+            f"drills: {label} {result.drill.scenario}: {result.verdict_reason}; but "
+            f"{conclusion.unrecorded}",
+            err=True,
+        )
 
 
 def print_suite(done: SuiteOutcome, console: Console) -> None:
@@ -328,6 +334,7 @@ def run_repeated(
     """`--repeat N`: N runs sharing one invocation id, each in its own run folder (below `out`
     when given); an interrupted run (also before its fault) ends the series, the runs so far
     are kept."""
+    runner.check_history()  # before "Run 1/N": a history it cannot use is one line
     invocation = new_run_id("invocation")
     console = Console()
     if not console.is_terminal:
