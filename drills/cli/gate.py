@@ -88,6 +88,12 @@ def scenario_keys(history: History, names: Sequence[str]) -> list[str]:
     help="Also write gate.md, gate.xml (JUnit) and gate.json here.",
 )
 @click.option("--strict", is_flag=True, help="Fail (exit 1) when the gate cannot decide.")
+@click.option(
+    "--invocation",
+    metavar="ID",
+    help="Judge the runs of this invocation (`drills run --invocation ID`) instead of each"
+    " scenario's newest: a team history also holds other pipelines' and CronJobs' runs.",
+)
 def gate_command(
     scenarios: tuple[str, ...],
     baseline_runs: int,
@@ -97,12 +103,13 @@ def gate_command(
     as_json: bool,
     out: Path | None,
     strict: bool,
+    invocation: str | None,
 ) -> None:
     """Judge the newest invocation of each SCENARIO (default: all) against its baseline."""
     policy = GatePolicy(alpha, min_relative, _floors(min_absolute), baseline_runs)
     settings = Settings.from_environ()
     with History.existing(settings.history_location) as history:
-        result = gate(history, scenario_keys(history, scenarios), policy)
+        result = gate(history, scenario_keys(history, scenarios), policy, invocation)
         if not result.scenarios:
             raise InputError(f"history {history.where} has no runs to gate")
     if as_json:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -150,6 +151,18 @@ def print_distribution(outcomes: list[RunOutcome], console: Console) -> None:
     console.print(table)
 
 
+_INVOCATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+
+
+def invocation_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An invocation id a CI can make from its pipeline's id: letters, digits, `._:-`."""
+    if value is not None and not _INVOCATION_ID.fullmatch(value):
+        raise click.BadParameter(
+            f"{value!r}: letters, digits and . _ : - only (at most 128, a letter or digit first)"
+        )
+    return value
+
+
 def invocation_exit_code(outcomes: list[RunOutcome]) -> ExitCode:
     """The worst run decides: aborted or invalid (3) over missed (1) over met (0)."""
     codes = {o.exit_code for o in outcomes}
@@ -183,6 +196,13 @@ def invocation_exit_code(outcomes: list[RunOutcome]) -> ExitCode:
     default=1,
     show_default=True,
     help="Measure N runs in one invocation (each recorded; `drills gate` judges them together).",
+)
+@click.option(
+    "--invocation",
+    metavar="ID",
+    callback=invocation_option,
+    help="Record the runs under this invocation id (e.g. the CI pipeline's), so `drills gate"
+    " --invocation ID` judges exactly them in a history others also write (default: a new id).",
 )
 @click.option(
     "--fault",
@@ -244,6 +264,7 @@ def run(
     dry_run: bool,
     allow_production: bool,
     repeat: int,
+    invocation: str | None,
     fault: str | None,
     hypothesis_strategy: str | None,
     hypothesis_frequency: float,
@@ -308,7 +329,7 @@ def run(
         var_files,
         chaos_settings,
     )
-    request = RunRequest(scenario, target, out, dry_run, allow_production, fault, chaos)
+    request = RunRequest(scenario, target, out, dry_run, allow_production, fault, chaos, invocation)
     if repeat > 1:
         code = run_repeated(runner, request, repeat, metrics_textfile, pushgateway)
         sys.exit(int(code))
@@ -335,7 +356,7 @@ def run_repeated(
     when given); an interrupted run (also before its fault) ends the series, the runs so far
     are kept."""
     runner.check_history()  # before "Run 1/N": a history it cannot use is one line
-    invocation = new_run_id("invocation")
+    invocation = base.invocation or new_run_id("invocation")
     console = Console()
     if not console.is_terminal:
         console = Console(width=160)  # piped (a CI log): whole run ids, one run per line

@@ -269,3 +269,23 @@ def test_fifty_percent_slower_fails_five_against_ten_over_many_seeds() -> None:
         for _ in range(trials)
     )
     assert fails >= trials * 0.98
+
+
+def test_a_pipeline_judges_its_own_invocation_in_a_shared_history(history: History) -> None:
+    """A team history also holds other pipelines' and the CronJobs' runs: one recorded after
+    this pipeline's must not be judged in its place (here a CronJob's, on a cluster, that would
+    pass with no baseline while this pipeline's runs regressed)."""
+    sandbox = Seeder(history)
+    sandbox.invocation([1.5] * 10)
+    sandbox.invocation([7.5] * 4, name="github-123-1")
+    Seeder(history, kind="kubernetes", count=100).invocation([30.0] * 3, name="cron-1")
+    newest = judge_scenario(history, "complete-outage", GatePolicy())
+    assert newest.invocation_id == "cron-1" and newest.decision is Decision.PASS
+    result = gate(history, [], GatePolicy(), invocation="github-123-1")
+    (mine,) = result.scenarios
+    assert mine.invocation_id == "github-123-1" and mine.target_kind == "sandbox"
+    assert mine.decision is Decision.FAIL and len(mine.baseline_runs) == 10
+    with pytest.raises(InputError, match="no run of invocation 'github-9-1'"):
+        gate(history, [], GatePolicy(), invocation="github-9-1")
+    with pytest.raises(InputError, match="no run of scenario 'database-failover' in invocation"):
+        gate(history, ["database-failover"], GatePolicy(), invocation="github-123-1")
