@@ -172,3 +172,15 @@ def test_run_refuses_an_invocation_id_a_ci_could_not_have_made(tmp_path: Path) -
     assert done.returncode == ExitCode.USAGE
     assert "Invalid value for '--invocation'" in done.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_an_out_or_job_summary_it_cannot_write_is_one_line_exit_2(tmp_path: Path) -> None:
+    seed(tmp_path, 1.5)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("in the way\n")
+    done = gate(tmp_path, "--out", str(blocker / "gate-out"))
+    assert done.returncode == ExitCode.USAGE, done.stderr
+    assert f"--out {blocker / 'gate-out'}: cannot write" in one_line(done.stderr)
+    done = gate(tmp_path, GITHUB_STEP_SUMMARY=str(blocker / "summary.md"))
+    assert done.returncode == ExitCode.USAGE, done.stderr
+    assert f"GITHUB_STEP_SUMMARY {blocker / 'summary.md'}: cannot append" in one_line(done.stderr)
