@@ -10,7 +10,7 @@ named by a secret `DRILLS_HISTORY` (then CI runners and the cluster's CronJobs s
 Both name the pipeline's own invocation (from the CI system's run ids), so the gate judges exactly
 this pipeline's runs even in a history other pipelines and CronJobs write at the same time.
 `drills run` exits 1 (missed) or 3 (aborted, invalid) for a drill the gate must still judge and
-report; only 2 (bad input) stops the pipeline there.
+report; any other failure (2 bad input, 4 a crash, 5 no run folder) stops the pipeline there.
 """
 
 from __future__ import annotations
@@ -120,10 +120,15 @@ _INVOCATION = {
 }
 
 
+# Go on to the gate after a verdict it judges (1 missed, 3 aborted or invalid); stop on 2 (bad
+# input), 4 (a crash: the later runs never happened, a gate over the rest could pass) and 5.
+_GO_ON = "|| { code=$?; [ $code -eq 1 ] || [ $code -eq 3 ]; }"
+
+
 def _run_lines(system: CiSystem, scenarios: Sequence[str], repeat: int, indent: str) -> str:
     return "\n".join(
         f"{indent}python3 dev.py drills run {name} --repeat {repeat}"
-        f" --invocation {_INVOCATION[system]} || [ $? -ne 2 ]"
+        f" --invocation {_INVOCATION[system]} {_GO_ON}"
         for name in scenarios
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -118,3 +119,21 @@ def test_the_readme_shows_the_workflow_drills_ci_emits(tmp_path: Path) -> None:
     done = run_drills(tmp_path, "ci", "--emit", "github")
     assert done.returncode == 0, done.stderr
     assert shown == done.stdout
+
+
+@pytest.mark.parametrize("system", ["github", "gitlab"])
+def test_only_a_verdict_the_gate_judges_lets_the_pipeline_go_on(
+    system: str, tmp_path: Path
+) -> None:
+    """After `drills run`, the emitted shell goes on to the gate for 0, 1 (missed) and 3
+    (aborted, invalid): the gate judges those runs. 2 (bad input), 4 (a crash: the runs after it
+    never happened) and 5 (no run folder) stop the pipeline: a gate over the runs that survived
+    a crash could pass."""
+    done = run_drills(tmp_path, "ci", "--emit", system)
+    assert done.returncode == 0, done.stderr
+    (line,) = [line for line in script(yaml.safe_load(done.stdout), system) if " run " in line]
+    command, handler = line.split("||", 1)
+    assert "drills run" in command
+    for code in range(6):
+        shell = subprocess.run(["sh", "-c", f"(exit {code}) || {handler}"], check=False)
+        assert (shell.returncode == 0) is (code in (0, 1, 3)), (code, handler)
