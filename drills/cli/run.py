@@ -304,6 +304,7 @@ def run(
             if as_json:
                 click.echo(json.dumps({"suite": suite, "dry_run": True, "plans": plans}))
             sys.exit(worst)
+        runner.check_history()  # one line, not one refusal per drill of the suite
         folder = prepare_run_folder(out) if out is not None else None  # before anything starts
         try:
             done = run_suite(

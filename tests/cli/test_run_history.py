@@ -90,3 +90,20 @@ def test_an_unreachable_or_foreign_team_history_refuses_the_run(
         assert message in line and "nothing was run" in line
         assert team_pg.password not in line
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_suite_with_a_bad_history_is_one_line_not_a_refusal_per_drill(tmp_path: Path) -> None:
+    history = tmp_path / "team.sqlite"
+    before = corrupt(history)
+    done = run_drills(
+        "run",
+        "--suite",
+        "monthly",
+        home=tmp_path / "home",
+        env={"DRILLS_HISTORY": str(history)},
+        timeout=300,
+    )
+    assert done.returncode == ExitCode.USAGE, done.stderr[-2000:]
+    assert "not a drills history" in one_line(done.stderr)
+    assert history.read_bytes() == before
+    assert not (tmp_path / "home" / "runs").exists()
