@@ -69,6 +69,7 @@ class Conclusion:
     result: DrillResult
     files: list[Path]
     unwritten: str | None = None  # why the run folder could not be written (a full disk)
+    unrecorded: str | None = None  # why the history could not record the run (its folder kept)
 
 
 def conclude(
@@ -169,13 +170,16 @@ def conclude(
     except OSError as exc:  # the verdict stands; the caller says it and that the files are missing
         unwritten = f"the run folder {run_dir} could not be written ({exc.strerror or exc})"
         logger.warning("%s", unwritten)
+    unrecorded = None
     if history_path is not None:
         try:
             with History(history_path) as history:
                 history.record(result, report, run_dir=run_dir, invocation_id=invocation_id)
         except (DrillError, OSError, sqlite3.Error) as exc:  # a full disk too
             logger.warning("run not recorded in history: %s", exc)
-    return Conclusion(result, files, unwritten)
+            where = str(exc) if isinstance(exc, DrillError) else f"history: {exc}"
+            unrecorded = f"the run was not recorded in {where}; its run folder is kept: {run_dir}"
+    return Conclusion(result, files, unwritten, unrecorded)
 
 
 def record_in_journal(

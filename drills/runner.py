@@ -32,6 +32,7 @@ from drills.errors import (
     TargetUnreachableError,
 )
 from drills.experiment import designate_fault, load_for_run
+from drills.history import History
 from drills.lifecycle import DrillLifecycle, deferred_interrupts, new_run_id, objectives_for
 from drills.models import DrillRef, TargetRef, Verdict
 from drills.objectives import ObjectiveTargets
@@ -164,6 +165,8 @@ class Runner:
         objectives = objectives_for(spec)
         experiment = load_for_run(scenario.path)
         designate_fault(experiment, request.fault)
+        if not request.dry_run:
+            self.check_history()
         for orphan in sweep_orphans():
             self.say(f"Removed a fresh sandbox whose harness had died: {orphan}")
         if request.dry_run:
@@ -201,6 +204,15 @@ class Runner:
         if self.interrupted_in_teardown:  # a suite stops here as for any other interrupt
             return dataclasses.replace(outcome, interrupted=True)
         return outcome
+
+    def check_history(self) -> None:
+        """Open the history before anything starts: a corrupt, foreign, newer or unreachable
+        one is bad input now, not a drill recorded nowhere (the gate could never judge it)."""
+        try:
+            with History(self.settings.history_location):
+                pass
+        except InputError as exc:
+            raise InputError(f"{exc}; nothing was run") from None
 
     def _run(
         self,
@@ -337,7 +349,11 @@ class Runner:
         )
         interrupted = interrupted or lifecycle.interrupted_while_finishing
         result = conclusion.result
-        code = exit_code_for(result.verdict) if not conclusion.unwritten else ExitCode.UNRECORDED
+        code = exit_code_for(result.verdict)
+        if conclusion.unwritten:
+            code = ExitCode.UNRECORDED
+        elif conclusion.unrecorded:  # the history failed under the run: bad input, folder kept
+            code = ExitCode.USAGE
         return RunOutcome(code, lifecycle.run_dir, conclusion, result.verdict_reason, interrupted)
 
 
