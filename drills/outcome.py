@@ -67,6 +67,7 @@ def steady_state_failed_before(journal: dict[str, Any]) -> bool:
 @dataclass(frozen=True)
 class Conclusion:
     result: DrillResult
+    data: SessionData  # what was measured, as concluded from (a scorecard reads it again)
     files: list[Path]
     unwritten: str | None = None  # why the run folder could not be written (a full disk)
 
@@ -175,7 +176,7 @@ def conclude(
                 history.record(result, report, run_dir=run_dir, invocation_id=invocation_id)
         except (DrillError, OSError, sqlite3.Error) as exc:  # a full disk too
             logger.warning("run not recorded in history: %s", exc)
-    return Conclusion(result, files, unwritten)
+    return Conclusion(result, data, files, unwritten)
 
 
 def record_in_journal(
