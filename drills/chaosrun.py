@@ -13,7 +13,9 @@ interrupted), because a drill must never leave a staging system broken; an exper
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import logging
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ __all__ = [
     "HYPOTHESIS_STRATEGIES",
     "ROLLBACK_STRATEGIES",
     "ChaosOptions",
+    "chaostoolkit_log",
     "run_like_chaos",
 ]
 
@@ -148,3 +151,23 @@ def run_like_chaos(
     finally:
         cleanup_global_controls()
     return journal
+
+
+@contextlib.contextmanager
+def chaostoolkit_log(run_dir: Path) -> Iterator[None]:
+    """Chaos Toolkit's own log goes to the run folder (where `chaos run` writes it to the working
+    folder), not over the progress display."""
+    logger = logging.getLogger("chaostoolkit")
+    handler = logging.FileHandler(run_dir / "chaostoolkit.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    saved = (logger.level, logger.propagate)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]

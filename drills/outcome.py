@@ -67,6 +67,7 @@ def steady_state_failed_before(journal: dict[str, Any]) -> bool:
 @dataclass(frozen=True)
 class Conclusion:
     result: DrillResult
+    data: SessionData  # what was measured, as concluded from (a scorecard reads it again)
     files: list[Path]
     unwritten: str | None = None  # why the run folder could not be written (a full disk)
     unrecorded: str | None = None  # why the history could not record the run (its folder kept)
@@ -179,7 +180,7 @@ def conclude(
             logger.warning("run not recorded in history: %s", exc)
             where = str(exc) if isinstance(exc, DrillError) else f"history: {exc}"
             unrecorded = f"the run was not recorded in {where}; its run folder is kept: {run_dir}"
-    return Conclusion(result, files, unwritten, unrecorded)
+    return Conclusion(result, data, files, unwritten, unrecorded)
 
 
 def record_in_journal(

@@ -9,22 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import logging
-import signal
-import tempfile
-import threading
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from rich.console import Console
 
 from drills import control
 from drills.catalog import Scenario, resolve
-from drills.chaosrun import ChaosOptions, run_like_chaos
+from drills.chaosrun import ChaosOptions, chaostoolkit_log, run_like_chaos
 from drills.dryrun import DryRun
 from drills.errors import (
     ExitCode,
@@ -33,7 +26,8 @@ from drills.errors import (
 )
 from drills.experiment import designate_fault, load_for_run
 from drills.history import History
-from drills.lifecycle import DrillLifecycle, deferred_interrupts, new_run_id, objectives_for
+from drills.interrupts import deferred_interrupts, sigterm_as_interrupt
+from drills.lifecycle import DrillLifecycle, new_run_id, objectives_for
 from drills.models import DrillRef, TargetRef, Verdict
 from drills.objectives import ObjectiveTargets
 from drills.outcome import Conclusion
@@ -41,9 +35,9 @@ from drills.progress import DrillProgress
 from drills.runfolder import prepare_run_folder
 from drills.settings import Settings
 from drills.targets import registry
-from drills.targets.base import Target, TargetKind
+from drills.targets.base import TargetKind
 from drills.targets.registry import SpecKind, TargetSpec, parse_spec
-from drills.targets.sandbox.warden import FRESH_PREFIX, Warden, sweep_orphans
+from drills.targets.sandbox.warden import sweep_orphans
 
 
 @dataclass(frozen=True)
@@ -76,30 +70,6 @@ def exit_code_for(verdict: Verdict) -> ExitCode:
     }[verdict]
 
 
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM outside Chaos Toolkit's own handling behaves like Ctrl-C: clean up, keep data."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def fresh_state_dir() -> Path:
-    """A private state dir the unprivileged PostgreSQL user (when we are root) can still reach."""
-    path = Path(tempfile.mkdtemp(prefix=FRESH_PREFIX))
-    path.chmod(0o711)
-    return path
-
-
 class Runner:
     """Runs one drill; the CLI makes one per `drills run`."""
 
@@ -107,7 +77,6 @@ class Runner:
         self.settings = settings
         self.console = console or Console(stderr=True)
         self.interrupted_in_teardown = False  # Ctrl-C or SIGTERM while the run was ending
-        self._warden: Warden | None = None
 
     def say(self, message: str) -> None:
         self.console.print(message, highlight=False)
@@ -224,17 +193,13 @@ class Runner:
         run_dir: Path,
         request: RunRequest,
     ) -> RunOutcome:
-        fresh: Path | None = None
-        target: Target | None = None
-        key = spec.text
+        opened = contextlib.ExitStack()  # the target: closed (a fresh sandbox removed) at the end
         try:
-            if spec.kind is SpecKind.FRESH_SANDBOX:
-                fresh = fresh_state_dir()
-                target = self._start_fresh_sandbox(fresh)
-                key = f"sandbox:{fresh}"
-            else:
-                target = registry.open_target(spec, allow_production=request.allow_production)
-            registry.register(key, target)
+            key, target = opened.enter_context(
+                registry.registered_target(
+                    spec, say=self.say, allow_production=request.allow_production
+                )
+            )
             lifecycle = DrillLifecycle(
                 target, self.settings, objectives, run_id=run_id, run_dir=run_dir
             )
@@ -256,40 +221,9 @@ class Runner:
             # A Ctrl-C now (often the impatient second one) must not cut the teardown short and
             # leave servers or the sandbox's folder behind: noted, and honoured once done.
             with deferred_interrupts() as received:
-                registry.unregister(key)
-                if target is not None:
-                    target.close()
-                if fresh is not None:
-                    self._stop_fresh_sandbox(fresh)
+                opened.close()
             if received:
                 self.interrupted_in_teardown = True
-
-    def _start_fresh_sandbox(self, state_dir: Path) -> Target:
-        from drills.targets.sandbox.driver import SandboxTarget
-        from drills.targets.sandbox.processes import Supervisor
-
-        self._warden = Warden(state_dir)
-        self._warden.start()  # tears the sandbox down if this process dies, even of SIGKILL
-        supervisor = Supervisor()
-        target = SandboxTarget(state_dir, supervisor=supervisor)
-        self.say(f"Starting a fresh sandbox in {state_dir} ...")
-        started = time.monotonic()
-        target.sandbox.progress = lambda line: self.say(f"  {line}")
-        target.sandbox.up()
-        self.say(f"Sandbox up in {time.monotonic() - started:.1f} s")
-        return target
-
-    def _stop_fresh_sandbox(self, state_dir: Path) -> None:
-        from drills.targets.sandbox.stack import Sandbox
-
-        self.say("Stopping the sandbox ... (interrupts wait until it is removed)")
-        try:
-            Sandbox(state_dir).down(purge=True)
-        except Exception as exc:  # report it: leftover servers must not go unnoticed
-            self.say(f"[red]could not stop the sandbox in {state_dir}: {exc}[/]")
-        if self._warden is not None:
-            self._warden.dismiss()
-            self._warden = None
 
     def _measure(
         self,
@@ -355,22 +289,3 @@ class Runner:
         elif conclusion.unrecorded:  # the history failed under the run: bad input, folder kept
             code = ExitCode.USAGE
         return RunOutcome(code, lifecycle.run_dir, conclusion, result.verdict_reason, interrupted)
-
-
-@contextlib.contextmanager
-def chaostoolkit_log(run_dir: Path) -> Iterator[None]:
-    """Chaos Toolkit's own log goes to the run folder, not over the progress display."""
-    logger = logging.getLogger("chaostoolkit")
-    handler = logging.FileHandler(run_dir / "chaostoolkit.log")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    saved = (logger.level, logger.propagate)
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        handler.close()
-        logger.setLevel(saved[0])
-        logger.propagate = saved[1]

@@ -71,9 +71,13 @@ def check_command(
     book = read_runbook(runbook_path)
     if scripts_dir is not None and not scripts_dir.is_dir():
         raise InputError(f"--scripts-dir {scripts_dir}: not a directory")
-    if target_spec.strip() == "sandbox":
-        click.echo("drills: starting a fresh sandbox to check against ...", err=True)
-    with open_check_target(target_spec, book, allow_production=allow_production) as target:
+    progress = Console(stderr=True)
+    with open_check_target(
+        target_spec,
+        book,
+        allow_production=allow_production,
+        say=lambda line: progress.print(line, highlight=False),
+    ) as target:
         report = check_runbook(book, target, scripts_dir=scripts_dir)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))

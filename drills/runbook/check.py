@@ -10,7 +10,7 @@ target. The result is one row per step and objective.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -147,12 +147,20 @@ def check_runbook(
     return CheckReport(where, target.name, tuple(rows))
 
 
+def _quiet(line: str) -> None:
+    """Progress nobody asked to see."""
+
+
 @contextlib.contextmanager
 def open_check_target(
-    spec_text: str, runbook: Runbook, *, allow_production: bool = False
+    spec_text: str,
+    runbook: Runbook,
+    *,
+    allow_production: bool = False,
+    say: Callable[[str], None] = _quiet,
 ) -> Iterator[CheckTarget]:
-    """The target a check reads: a fresh sandbox (started and stopped here), a running one
-    (`sandbox:DIR`), or a Kubernetes profile."""
+    """The target a check reads: a fresh sandbox (started and stopped here, its progress told to
+    `say`), a running one (`sandbox:DIR`), or a Kubernetes profile."""
     spec = parse_spec(spec_text)
     if spec.kind is SpecKind.PROFILE:
         from drills.targets.kubernetes.client import connection_for
@@ -176,15 +184,10 @@ def open_check_target(
         target.sandbox.state()  # a clear error when no sandbox lives there
         yield sandbox_check_target(target, runbook)
         return
-    from drills.runner import fresh_state_dir
-    from drills.targets.sandbox.processes import Supervisor
+    from drills.targets.sandbox.fresh import fresh_sandbox
 
-    target = SandboxTarget(fresh_state_dir(), supervisor=Supervisor())
-    try:
-        target.sandbox.up()
-        yield sandbox_check_target(target, runbook)
-    finally:
-        target.sandbox.down(purge=True)
+    with fresh_sandbox(say) as fresh:
+        yield sandbox_check_target(fresh, runbook)
 
 
 def sandbox_check_target(target: SandboxTarget, runbook: Runbook) -> CheckTarget:

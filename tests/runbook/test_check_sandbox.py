@@ -107,7 +107,7 @@ def test_cli_table_json_and_exit_codes(sandbox_target: SandboxTarget, tmp_path: 
 def test_a_fresh_sandbox_is_started_checked_and_removed(
     runbook: Runbook, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import drills.runner
+    import drills.targets.sandbox.fresh
 
     made: list[Path] = []
 
@@ -119,7 +119,7 @@ def test_a_fresh_sandbox_is_started_checked_and_removed(
         made.append(path)
         return path
 
-    monkeypatch.setattr(drills.runner, "fresh_state_dir", fresh)
+    monkeypatch.setattr(drills.targets.sandbox.fresh, "fresh_state_dir", fresh)
     with open_check_target("sandbox", runbook) as target:
         report = check_runbook(runbook, target)
     assert not report.drift
