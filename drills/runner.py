@@ -213,9 +213,13 @@ class Runner:
                 )
             finally:
                 lifecycle.release()
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # a suite stops here too: the person wants it all to end
             return RunOutcome(
-                ExitCode.ABORTED, run_dir, None, "interrupted before the fault; nothing injected"
+                ExitCode.ABORTED,
+                run_dir,
+                None,
+                "interrupted before the fault; nothing injected",
+                interrupted=True,
             )
         finally:
             # A Ctrl-C now (often the impatient second one) must not cut the teardown short and
