@@ -107,7 +107,8 @@ def test(extra: list[str]) -> int:
         # the layer contracts in pyproject.toml: the engine never imports an adapter
         ("import-linter", [str(BIN / "lint-imports"), "--no-cache"]),
         ("mypy", [str(PYTHON), "-m", "mypy"]),
-        ("pytest", [str(PYTHON), "-m", "pytest", *extra]),
+        # the slowest tests are listed at the end: where CI time goes
+        ("pytest", [str(PYTHON), "-m", "pytest", "--durations=25", *extra]),
     ]
     for name, argv in steps:
         say(f"{name} ...")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from drills.clock import iso
 from drills.gate import GatePolicy, gate
-from drills.history import History
+from drills.history import History, HistoryRun
 from drills.models import (
     DrillRef,
     DrillResult,
@@ -43,34 +43,33 @@ REPORT = {"schema": "drills.report/v1", "samples": ["x" * 60] * 120}  # about 8 
 
 
 def rows(runs: int, scenarios: int, rng: random.Random) -> list[tuple[object, ...]]:
+    """`runs` runs in the history's column order (`HistoryRun.row`, so it follows the schema)."""
     out: list[tuple[object, ...]] = []
     for i in range(runs):
         scenario = f"scenario-{i % scenarios:02d}"
-        invocation = f"inv-{(i // scenarios) // 5}-{scenario}"
         started = EPOCH + timedelta(seconds=30 * i)
         rto = 1.5 * rng.lognormvariate(0, 0.3)
         verdict = rng.choice(VERDICTS)
-        out.append(
-            (
-                f"run-{i:07d}",
-                scenario,
-                "sandbox",
-                "sandbox",
-                iso(started),
-                iso(started + timedelta(seconds=20)),
-                "aborted" if verdict is Verdict.ABORTED else "completed",
-                verdict.value,
-                rto,
-                0.0,
-                0,
-                None,
-                invocation,
-                f"{verdict.value}: seeded",
-                0.1 + rto / 20,
-                rto * 0.95,
-                0.04,
-            )
+        run = HistoryRun(
+            run_id=f"run-{i:07d}",
+            scenario=scenario,
+            target_name="sandbox",
+            target_kind="sandbox",
+            started_at=started,
+            ended_at=started + timedelta(seconds=20),
+            status=RunStatus.ABORTED if verdict is Verdict.ABORTED else RunStatus.COMPLETED,
+            verdict=verdict,
+            rto_seconds=rto,
+            rpo_seconds=0.0,
+            writes_lost=0,
+            report_json=None,
+            invocation_id=f"inv-{(i // scenarios) // 5}-{scenario}",
+            verdict_reason=f"{verdict.value}: seeded",
+            ttd_seconds=0.1 + rto / 20,
+            downtime_seconds=rto * 0.95,
+            p95_fault_seconds=0.04,
         )
+        out.append(run.row())
     return out
 
 

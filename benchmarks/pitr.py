@@ -18,6 +18,7 @@ target with the drills' own code path. Printed for each data size, with the spre
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -44,9 +45,12 @@ from drills.targets.sandbox.state import free_port
 BUDGET_RATIO = 1.2
 
 
-def pgbench(port: int, *args: str) -> None:
+def pgbench(box: Sandbox, *args: str) -> None:
+    """pgbench against the sandbox's primary, with the sandbox's password (scram since issue 9)."""
+    port = box.port(Component.POSTGRES)
     argv = [str(pg.bin_dir() / "pgbench"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres"]
-    subprocess.run([*argv, *args, pg.DATABASE], check=True, capture_output=True)
+    env = {**os.environ, "PGPASSWORD": box.state().credentials.postgres_password}
+    subprocess.run([*argv, *args, pg.DATABASE], check=True, capture_output=True, env=env)
 
 
 def floor_seconds(box: Sandbox, target: datetime) -> float:
@@ -92,9 +96,9 @@ def one_run(box: Sandbox, write_seconds: float) -> tuple[float, float, dict[str,
     """(harness PITR seconds, PostgreSQL's floor seconds, restore details)."""
     port = box.port(Component.POSTGRES)
     box.take_base_backup()
-    pgbench(port, "-n", "-c", "2", "-T", str(max(1, round(write_seconds / 2))))
+    pgbench(box, "-n", "-c", "2", "-T", str(max(1, round(write_seconds / 2))))
     target = datetime.now(UTC)
-    pgbench(port, "-n", "-c", "2", "-T", str(max(1, round(write_seconds / 2))))
+    pgbench(box, "-n", "-c", "2", "-T", str(max(1, round(write_seconds / 2))))
     flush_archive(port)
     warm(box, target)  # both restores read the same files from the page cache, not one cold
     floor = floor_seconds(box, target)
@@ -122,7 +126,7 @@ def main() -> None:
     try:
         box.up()
         for scale in (int(s) for s in args.scales.split(",")):
-            pgbench(box.port(Component.POSTGRES), "-i", "-q", "-s", str(scale))
+            pgbench(box, "-i", "-q", "-s", str(scale))
             size = du_mib(box.layout.primary_data)
             print(f"pgbench scale {scale}: data directory {size:.0f} MiB", flush=True)
             ratios: list[float] = []

@@ -13,8 +13,10 @@ interrupted), because a drill must never leave a staging system broken; an exper
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ __all__ = [
     "HYPOTHESIS_STRATEGIES",
     "ROLLBACK_STRATEGIES",
     "ChaosOptions",
+    "chaostoolkit_log",
     "check_chaos_options",
     "run_like_chaos",
 ]
@@ -173,3 +176,35 @@ def run_like_chaos(
     finally:
         cleanup_global_controls()
     return journal
+
+
+class _RunFolderLogHandler(logging.FileHandler):
+    """A log file in the run folder that a full disk cannot turn into a crash: a line it cannot
+    write is lost (the run folder's trouble is said with the verdict), never raised."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        pass
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):  # the last flush into a full disk
+            super().close()
+
+
+@contextlib.contextmanager
+def chaostoolkit_log(run_dir: Path) -> Iterator[None]:
+    """Chaos Toolkit's own log goes to the run folder (where `chaos run` writes it to the working
+    folder), not over the progress display."""
+    logger = logging.getLogger("chaostoolkit")
+    handler = _RunFolderLogHandler(run_dir / "chaostoolkit.log", delay=True)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    saved = (logger.level, logger.propagate)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]

@@ -7,8 +7,10 @@ run, or a significant regression. The history survives between pipelines either 
 system's cache (a SQLite file, saved even when the gate fails) or in a team PostgreSQL history
 named by a secret `DRILLS_HISTORY` (then CI runners and the cluster's CronJobs share it).
 
+Both name the pipeline's own invocation (from the CI system's run ids), so the gate judges exactly
+this pipeline's runs even in a history other pipelines and CronJobs write at the same time.
 `drills run` exits 1 (missed) or 3 (aborted, invalid) for a drill the gate must still judge and
-report; only 2 (bad input) stops the pipeline there.
+report; any other failure (2 bad input, 4 a crash, 5 no run folder) stops the pipeline there.
 """
 
 from __future__ import annotations
@@ -110,9 +112,23 @@ _GITLAB_CACHE = """\
 """
 
 
-def _run_lines(scenarios: Sequence[str], repeat: int, indent: str) -> str:
+# This pipeline's own invocation id, from the CI system's ids: in a team history the newest
+# invocation of a scenario may be another pipeline's or a CronJob's.
+_INVOCATION = {
+    CiSystem.GITHUB: '"github-$GITHUB_RUN_ID-$GITHUB_RUN_ATTEMPT"',
+    CiSystem.GITLAB: '"gitlab-$CI_PIPELINE_ID-$CI_JOB_ID"',
+}
+
+
+# Go on to the gate after a verdict it judges (1 missed, 3 aborted or invalid); stop on 2 (bad
+# input), 4 (a crash: the later runs never happened, a gate over the rest could pass) and 5.
+_GO_ON = "|| { code=$?; [ $code -eq 1 ] || [ $code -eq 3 ]; }"
+
+
+def _run_lines(system: CiSystem, scenarios: Sequence[str], repeat: int, indent: str) -> str:
     return "\n".join(
-        f"{indent}python3 dev.py drills run {name} --repeat {repeat} || [ $? -ne 2 ]"
+        f"{indent}python3 dev.py drills run {name} --repeat {repeat}"
+        f" --invocation {_INVOCATION[system]} {_GO_ON}"
         for name in scenarios
     )
 
@@ -126,7 +142,7 @@ def workflow(system: CiSystem, scenarios: Sequence[str], repeat: int, team_histo
             f"--repeat {repeat}: the gate needs at least 4 runs per pipeline to ever decide"
         )
     timeout = 10 + len(scenarios) * repeat  # about 35 s a drill on a fresh sandbox, with margin
-    gate_args = " " + " ".join(scenarios)
+    gate_args = f" --invocation {_INVOCATION[system]} " + " ".join(scenarios)
     if system is CiSystem.GITHUB:
         return _GITHUB.format(
             timeout=timeout,
@@ -136,7 +152,7 @@ def workflow(system: CiSystem, scenarios: Sequence[str], repeat: int, team_histo
             else "",
             restore="" if team_history else _GITHUB_RESTORE,
             save="" if team_history else _GITHUB_SAVE,
-            runs=_run_lines(scenarios, repeat, " " * 10),
+            runs=_run_lines(system, scenarios, repeat, " " * 10),
             gate_args=gate_args,
         )
     return _GITLAB.format(
@@ -144,6 +160,6 @@ def workflow(system: CiSystem, scenarios: Sequence[str], repeat: int, team_histo
         # a masked CI/CD variable DRILLS_HISTORY reaches the job by itself
         history_vars="" if not team_history else "  # DRILLS_HISTORY: a masked CI/CD variable\n",
         cache="" if team_history else _GITLAB_CACHE,
-        runs=_run_lines(scenarios, repeat, "    - "),
+        runs=_run_lines(system, scenarios, repeat, "    - "),
         gate_args=gate_args,
     )

@@ -347,39 +347,42 @@ def _breakers(action: str) -> Describer:
     return describe
 
 
+class _Arguments(dict[str, Any]):
+    """A step's arguments for a sentence template; an argument the step leaves out is None."""
+
+    def __missing__(self, key: str) -> Any:
+        return None
+
+
+def _says(template: str) -> Describer:
+    """A step described by one sentence: `{name}` is the step's argument, `{url}` the service's."""
+
+    def describe(args: Args, target: Any) -> tuple[list[str], str | None]:
+        return [template.format_map(_Arguments({**args, "url": _url(target)}))], None
+
+    return describe
+
+
 DESCRIBED: dict[str, Describer] = {
     "drills.actions.connections:break_database_connections:network": _network_fault,
     "described-elsewhere": lambda args, target: ([], None),
-    "drills.actions.monitoring:prepare_alert_drill": lambda args, target: (
-        [
-            "would check the profile's Prometheus runs a rule for every runbook condition and "
-            f"send steady traffic to GET {_url(target)}/health"
-        ],
-        None,
+    "drills.actions.monitoring:prepare_alert_drill": _says(
+        "would check the profile's Prometheus runs a rule for every runbook condition and "
+        "send steady traffic to GET {url}/health"
     ),
-    "drills.actions.monitoring:inject_alert_fault": lambda args, target: (
-        [f"would cause the alert condition {args.get('condition')!r}"],
-        None,
+    "drills.actions.monitoring:inject_alert_fault": _says(
+        "would cause the alert condition {condition!r}"
     ),
-    "drills.actions.monitoring:await_alert": lambda args, target: (
-        [f"would wait for the alert of {args.get('condition')!r} (Prometheus, Alertmanager)"],
-        None,
+    "drills.actions.monitoring:await_alert": _says(
+        "would wait for the alert of {condition!r} (Prometheus, Alertmanager)"
     ),
-    "drills.actions.monitoring:recover_alert_fault": lambda args, target: (
-        [f"would undo the fault of {args.get('condition')!r}"],
-        None,
+    "drills.actions.monitoring:recover_alert_fault": _says("would undo the fault of {condition!r}"),
+    "drills.actions.monitoring:await_alert_resolved": _says(
+        "would wait for the alert of {condition!r} to resolve"
     ),
-    "drills.actions.monitoring:await_alert_resolved": lambda args, target: (
-        [f"would wait for the alert of {args.get('condition')!r} to resolve"],
-        None,
-    ),
-    "drills.actions.monitoring:finish_alert_drill": lambda args, target: (
-        ["would stop the traffic"],
-        None,
-    ),
-    "drills.actions.monitoring:abandon_alert_drill": lambda args, target: (
-        ["would undo any fault still in force and stop the traffic"],
-        None,
+    "drills.actions.monitoring:finish_alert_drill": _says("would stop the traffic"),
+    "drills.actions.monitoring:abandon_alert_drill": _says(
+        "would undo any fault still in force and stop the traffic"
     ),
     "drills.actions.components:wait_until_healthy": lambda args, target: (
         [
@@ -411,9 +414,8 @@ DESCRIBED: dict[str, Describer] = {
     "drills.actions.service:watch_circuit_breakers": _breakers(
         "poll breaker states in the background"
     ),
-    "drills.actions.service:stop_watching_circuit_breakers": lambda args, target: (
-        ["would stop polling breaker states"],
-        None,
+    "drills.actions.service:stop_watching_circuit_breakers": _says(
+        "would stop polling breaker states"
     ),
     "drills.actions.service:reset_circuit_breaker": lambda args, target: (
         [
@@ -431,7 +433,7 @@ DESCRIBED: dict[str, Describer] = {
         ],
         None,
     ),
-    "drills.actions.flood:stop_flood": lambda args, target: (["would stop the flood"], None),
+    "drills.actions.flood:stop_flood": _says("would stop the flood"),
     "drills.actions.database:record_business_runs": lambda args, target: (
         [f"would POST {_url(target)}{paths.RUNS} {2 * int(args.get('count', 20))} times"],
         None,

@@ -22,7 +22,8 @@ class ExitCode(IntEnum):
 
 
 EXIT_CODES_HELP = (
-    "Exit codes: 0 met, 1 missed (an objective was missed), 2 usage/input error, "
+    "Exit codes: 0 met, 1 missed (an objective was missed), 2 usage/input error (also a history "
+    "that broke during the run: the run folder is kept, the verdict is on stderr), "
     "3 aborted, refused as unsafe, or invalid (the fault never caused a detectable failure), "
     "4 internal error (a traceback in a log file), 5 verdict reached but the run folder could not "
     "be written (the verdict is on stderr)."

@@ -15,6 +15,8 @@ gate takes the runs of its newest invocation (`drills run --repeat N`) and
     runs the smallest possible p-value is 1 / C(n + m, m) (5 and 4: 1/126 = 0.0079, below 1 %;
     4 and 4: 1/70);
   - with no baseline yet judges the objectives only, and says so.
+A pipeline writing to a shared team history names its own invocation (`drills run --invocation`,
+`drills gate --invocation`): the newest one may be another pipeline's or a CronJob's.
 This module decides; `drills.reports.gate` renders; the CLI maps the decision to an exit code.
 """
 
@@ -293,11 +295,22 @@ def baseline_for(
     return runs, note, mark
 
 
-def judge_scenario(history: History, scenario: str, policy: GatePolicy) -> ScenarioGate:
-    """The gate's decision for `scenario`'s newest invocation."""
-    new = history.latest_invocation(scenario)
-    if not new:
-        raise InputError(f"no run of scenario {scenario!r} in history {history.where}")
+def judge_scenario(
+    history: History, scenario: str, policy: GatePolicy, invocation: str | None = None
+) -> ScenarioGate:
+    """The gate's decision for `scenario`'s newest invocation, or for its runs of `invocation`
+    (a pipeline's own, in a history other pipelines and CronJobs also write)."""
+    if invocation is None:
+        new = history.latest_invocation(scenario)
+        if not new:
+            raise InputError(f"no run of scenario {scenario!r} in history {history.where}")
+    else:
+        new = history.invocation_runs(invocation, scenario)
+        if not new:
+            raise InputError(
+                f"no run of scenario {scenario!r} in invocation {invocation!r}"
+                f" in history {history.where}"
+            )
     baseline, note, mark = baseline_for(history, scenario, new, policy)
     measured = [r for r in new if r.verdict in (Verdict.MET, Verdict.MISSED)]
     checks = []
@@ -318,7 +331,17 @@ def judge_scenario(history: History, scenario: str, policy: GatePolicy) -> Scena
     )
 
 
-def gate(history: History, scenarios: Sequence[str], policy: GatePolicy) -> GateResult:
-    """Judge `scenarios` (every scenario in the history when empty)."""
-    names = list(scenarios) or history.scenarios()
-    return GateResult(policy, tuple(judge_scenario(history, name, policy) for name in names))
+def gate(
+    history: History, scenarios: Sequence[str], policy: GatePolicy, invocation: str | None = None
+) -> GateResult:
+    """Judge `scenarios` (when empty: every scenario in the history, or every scenario with
+    runs of `invocation`)."""
+    names = list(scenarios)
+    if not names and invocation is None:
+        names = history.scenarios()
+    elif not names and invocation is not None:
+        names = sorted({r.scenario for r in history.invocation_runs(invocation)})
+        if not names:
+            raise InputError(f"no run of invocation {invocation!r} in history {history.where}")
+    judged = (judge_scenario(history, name, policy, invocation) for name in names)
+    return GateResult(policy, tuple(judged))

@@ -298,6 +298,13 @@ class History:
             [scenario, row[0]],
         )
 
+    def invocation_runs(self, invocation_id: str, scenario: str | None = None) -> list[HistoryRun]:
+        """The runs of one invocation (of one scenario, if given), oldest first."""
+        tail, params = "WHERE invocation_id = ?", [invocation_id]
+        if scenario is not None:
+            tail, params = f"{tail} AND scenario = ?", [*params, scenario]
+        return self._select(f"{tail} ORDER BY started_at, run_id", params)
+
     def met_runs_before(
         self,
         scenario: str,

@@ -75,12 +75,12 @@ class SqliteBackend:
 
     def _prepare(self) -> None:
         db = self._db
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if tables and "schema_version" not in tables:  # refused before anything changes it
+            raise InputError(f"history {self.where}: a SQLite file, but not a drills history")
         db.execute("PRAGMA journal_mode=WAL")
         # SQLite's advice for WAL: never corrupt; only the last commits can be lost on power loss
         db.execute("PRAGMA synchronous=NORMAL")
-        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if tables and "schema_version" not in tables:
-            raise InputError(f"history {self.where}: a SQLite file, but not a drills history")
         with self.transaction():
             migrate(db, self.where)
 

@@ -6,8 +6,13 @@ a drill still down at twice its RTO objective is ended (the watchdog: chaoslib s
 on SIGUSR1 and still runs the rollbacks); on Kubernetes the cluster's own view (pod readiness,
 events, logs) joins the measurement; Ctrl-C and SIGTERM while the run folder is written are noted,
 not raised, so what was measured is kept. `drills run` (`drills.runner`) drives a `DrillLifecycle`
-around its call into chaoslib; under a plain `chaos run` the measurement control
-(`drills.control`, through `drills.standalone`) drives the same object from chaoslib's hooks.
+around its call into chaoslib, and `drills train start` (`drills.training.game`) around a game
+day's (without the watchdog: the exercise's time limit ends it); under a plain `chaos run` the
+measurement control (`drills.control`, through `drills.standalone`) drives the same object from
+chaoslib's hooks.
+
+When the target has monitoring, `finish` reads which alerts fired during the drill from its
+Prometheus (`drills.monitoring.observed`) for the report's alerts section.
 
 The stages, in order: `lock`, (`preflight`), `start`, `baseline`, the experiment,
 `experiment_ended`, `observe_after`, `finish` (or `abandon`), `release`.
@@ -21,17 +26,18 @@ import secrets as token
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from drills.clusterwatch import ClusterWatch
 from drills.controlplane.connection import Endpoint
 from drills.controlplane.health import steady
 from drills.errors import UnsafeTargetError
+from drills.interrupts import deferred_interrupts
 from drills.models import DrillRef, Stage, TargetRef
+from drills.monitoring.observed import observe_alerts
 from drills.objectives import ObjectiveTargets
 from drills.outcome import Conclusion, conclude
 from drills.session import MeasurementSession
@@ -42,7 +48,6 @@ from drills.targets.registry import SpecKind, TargetSpec
 
 __all__ = [
     "DrillLifecycle",
-    "deferred_interrupts",
     "new_run_id",
     "objectives_for",
 ]
@@ -63,26 +68,6 @@ def objectives_for(spec: TargetSpec) -> ObjectiveTargets:
     return ObjectiveTargets()
 
 
-@contextlib.contextmanager
-def deferred_interrupts() -> Iterator[list[int]]:
-    """Ctrl-C and SIGTERM are noted, not raised, while the block finishes (the run folder, the
-    teardown of a fresh sandbox); the caller sees which arrived."""
-    received: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield received
-        return
-
-    def note(signum: int, frame: FrameType | None) -> None:
-        received.append(signum)
-
-    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield received
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 class DrillLifecycle:
     """One drill on an open target: its lock, measurement, watchdog, cluster watch and end."""
 
@@ -94,7 +79,10 @@ class DrillLifecycle:
         *,
         run_id: str,
         run_dir: Path,
+        watchdog: bool = True,
     ) -> None:
+        """`watchdog`: end the drill still down at twice its RTO objective (a game day's own
+        time limit ends it instead)."""
         self.target = target
         self.settings = settings
         self.objectives = objectives
@@ -103,6 +91,7 @@ class DrillLifecycle:
         self.session: MeasurementSession | None = None
         self.interrupted_while_finishing = False  # Ctrl-C or SIGTERM while the folder was written
         self._held = contextlib.ExitStack()
+        self._watch = watchdog
         self._watchdog: Watchdog | None = None
         self._cluster: ClusterWatch | None = None
 
@@ -150,8 +139,9 @@ class DrillLifecycle:
         session.start()
         if self._cluster is not None:
             self._cluster.start()
-        self._watchdog = Watchdog(session, 2 * self.objectives.rto_seconds)
-        self._watchdog.start()
+        if self._watch:
+            self._watchdog = Watchdog(session, 2 * self.objectives.rto_seconds)
+            self._watchdog.start()
         return session
 
     def baseline(self) -> None:
@@ -214,6 +204,9 @@ class DrillLifecycle:
             notes: list[str] = session.write_problems()
             if self._cluster is not None:
                 notes.extend(self._stop_cluster(data.started_at, data.ended_at))
+            alerts = observe_alerts(
+                self.target, data.clock.to_utc(data.started_at), data.clock.to_utc(data.ended_at)
+            )
             conclusion = conclude(
                 data,
                 journal,
@@ -226,6 +219,7 @@ class DrillLifecycle:
                 aborted_reason=self.aborted_reason(journal, aborted_reason),
                 notes=notes,
                 invocation_id=invocation_id,
+                alerts=alerts,
             )
         self.interrupted_while_finishing = bool(received)
         return conclusion

@@ -22,6 +22,7 @@ from drills.expectations import EXTENSION_NAME, outage_expected
 from drills.experiment import fault_choice
 from drills.history import History
 from drills.models import DrillRef, DrillResult, RunStatus, Stage, TargetRef, Verdict
+from drills.monitoring.observed import ObservedAlerts
 from drills.objectives import ObjectiveTargets, evaluate
 from drills.poolwatch import peak_before
 from drills.reports.json_report import build_report
@@ -66,8 +67,10 @@ def steady_state_failed_before(journal: dict[str, Any]) -> bool:
 @dataclass(frozen=True)
 class Conclusion:
     result: DrillResult
+    data: SessionData  # what was measured, as concluded from (a scorecard reads it again)
     files: list[Path]
     unwritten: str | None = None  # why the run folder could not be written (a full disk)
+    unrecorded: str | None = None  # why the history could not record the run (its folder kept)
 
 
 def conclude(
@@ -83,6 +86,7 @@ def conclude(
     aborted_reason: str | None = None,
     notes: Sequence[str] = (),
     invocation_id: str | None = None,
+    alerts: ObservedAlerts | None = None,
 ) -> Conclusion:
     status = run_status(journal, aborted=aborted_reason is not None)
     measured = measure.compute(
@@ -103,6 +107,12 @@ def conclude(
         measured = replace(
             measured, extra={**measured.extra, "canary_writes_skipped": data.canary.skipped}
         )
+    alerts_note = None
+    if alerts is not None and not any(key.startswith("alert_") for key in measured.extra):
+        # the monitoring drill reports its own alert lanes; every other drill gets them here
+        fault_at = None if measured.fault_at is None else data.clock.to_utc(measured.fault_at)
+        measured = replace(measured, extra={**measured.extra, **alerts.measurements(fault_at)})
+        alerts_note = alerts.summary(fault_at)
     history_rtos: list[float] = []
     position = None
     if history_path is not None:
@@ -133,6 +143,8 @@ def conclude(
         all_notes.insert(0, "steady state did not hold before the fault: no fault was injected")
     if chosen:
         all_notes.append(chosen)
+    if alerts_note is not None:
+        all_notes.append(alerts_note)
     if position is not None:
         all_notes.append(position)
     result = DrillResult(
@@ -159,13 +171,16 @@ def conclude(
     except OSError as exc:  # the verdict stands; the caller says it and that the files are missing
         unwritten = f"the run folder {run_dir} could not be written ({exc.strerror or exc})"
         logger.warning("%s", unwritten)
+    unrecorded = None
     if history_path is not None:
         try:
             with History(history_path) as history:
                 history.record(result, report, run_dir=run_dir, invocation_id=invocation_id)
         except (DrillError, OSError, sqlite3.Error) as exc:  # a full disk too
             logger.warning("run not recorded in history: %s", exc)
-    return Conclusion(result, files, unwritten)
+            where = str(exc) if isinstance(exc, DrillError) else f"history: {exc}"
+            unrecorded = f"the run was not recorded in {where}; its run folder is kept: {run_dir}"
+    return Conclusion(result, data, files, unwritten, unrecorded)
 
 
 def record_in_journal(

@@ -9,22 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import logging
-import signal
-import tempfile
-import threading
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from rich.console import Console
 
 from drills import control
 from drills.catalog import Scenario, resolve
-from drills.chaosrun import ChaosOptions, check_chaos_options, run_like_chaos
+from drills.chaosrun import ChaosOptions, chaostoolkit_log, check_chaos_options, run_like_chaos
 from drills.dryrun import DryRun
 from drills.errors import (
     ExitCode,
@@ -32,7 +25,9 @@ from drills.errors import (
     TargetUnreachableError,
 )
 from drills.experiment import designate_fault, load_for_run
-from drills.lifecycle import DrillLifecycle, deferred_interrupts, new_run_id, objectives_for
+from drills.history import History
+from drills.interrupts import deferred_interrupts, sigterm_as_interrupt
+from drills.lifecycle import DrillLifecycle, new_run_id, objectives_for
 from drills.models import DrillRef, TargetRef, Verdict
 from drills.objectives import ObjectiveTargets
 from drills.outcome import Conclusion
@@ -40,9 +35,9 @@ from drills.progress import DrillProgress
 from drills.runfolder import prepare_run_folder
 from drills.settings import Settings
 from drills.targets import registry
-from drills.targets.base import Target, TargetKind
+from drills.targets.base import TargetKind
 from drills.targets.registry import SpecKind, TargetSpec, parse_spec
-from drills.targets.sandbox.warden import FRESH_PREFIX, Warden, sweep_orphans
+from drills.targets.sandbox.warden import sweep_orphans
 
 
 @dataclass(frozen=True)
@@ -75,30 +70,6 @@ def exit_code_for(verdict: Verdict) -> ExitCode:
     }[verdict]
 
 
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM outside Chaos Toolkit's own handling behaves like Ctrl-C: clean up, keep data."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def fresh_state_dir() -> Path:
-    """A private state dir the unprivileged PostgreSQL user (when we are root) can still reach."""
-    path = Path(tempfile.mkdtemp(prefix=FRESH_PREFIX))
-    path.chmod(0o711)
-    return path
-
-
 class Runner:
     """Runs one drill; the CLI makes one per `drills run`."""
 
@@ -106,7 +77,6 @@ class Runner:
         self.settings = settings
         self.console = console or Console(stderr=True)
         self.interrupted_in_teardown = False  # Ctrl-C or SIGTERM while the run was ending
-        self._warden: Warden | None = None
 
     def say(self, message: str) -> None:
         self.console.print(message, highlight=False)
@@ -165,6 +135,8 @@ class Runner:
         experiment = load_for_run(scenario.path)
         designate_fault(experiment, request.fault)
         check_chaos_options(experiment, request.chaos)
+        if not request.dry_run:
+            self.check_history()
         for orphan in sweep_orphans():
             self.say(f"Removed a fresh sandbox whose harness had died: {orphan}")
         if request.dry_run:
@@ -203,6 +175,15 @@ class Runner:
             return dataclasses.replace(outcome, interrupted=True)
         return outcome
 
+    def check_history(self) -> None:
+        """Open the history before anything starts: a corrupt, foreign, newer or unreachable
+        one is bad input now, not a drill recorded nowhere (the gate could never judge it)."""
+        try:
+            with History(self.settings.history_location):
+                pass
+        except InputError as exc:
+            raise InputError(f"{exc}; nothing was run") from None
+
     def _run(
         self,
         scenario: Scenario,
@@ -213,17 +194,13 @@ class Runner:
         run_dir: Path,
         request: RunRequest,
     ) -> RunOutcome:
-        fresh: Path | None = None
-        target: Target | None = None
-        key = spec.text
+        opened = contextlib.ExitStack()  # the target: closed (a fresh sandbox removed) at the end
         try:
-            if spec.kind is SpecKind.FRESH_SANDBOX:
-                fresh = fresh_state_dir()
-                target = self._start_fresh_sandbox(fresh)
-                key = f"sandbox:{fresh}"
-            else:
-                target = registry.open_target(spec, allow_production=request.allow_production)
-            registry.register(key, target)
+            key, target = opened.enter_context(
+                registry.registered_target(
+                    spec, say=self.say, allow_production=request.allow_production
+                )
+            )
             lifecycle = DrillLifecycle(
                 target, self.settings, objectives, run_id=run_id, run_dir=run_dir
             )
@@ -237,48 +214,21 @@ class Runner:
                 )
             finally:
                 lifecycle.release()
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # a suite stops here too: the person wants it all to end
             return RunOutcome(
-                ExitCode.ABORTED, run_dir, None, "interrupted before the fault; nothing injected"
+                ExitCode.ABORTED,
+                run_dir,
+                None,
+                "interrupted before the fault; nothing injected",
+                interrupted=True,
             )
         finally:
             # A Ctrl-C now (often the impatient second one) must not cut the teardown short and
             # leave servers or the sandbox's folder behind: noted, and honoured once done.
             with deferred_interrupts() as received:
-                registry.unregister(key)
-                if target is not None:
-                    target.close()
-                if fresh is not None:
-                    self._stop_fresh_sandbox(fresh)
+                opened.close()
             if received:
                 self.interrupted_in_teardown = True
-
-    def _start_fresh_sandbox(self, state_dir: Path) -> Target:
-        from drills.targets.sandbox.driver import SandboxTarget
-        from drills.targets.sandbox.processes import Supervisor
-
-        self._warden = Warden(state_dir)
-        self._warden.start()  # tears the sandbox down if this process dies, even of SIGKILL
-        supervisor = Supervisor()
-        target = SandboxTarget(state_dir, supervisor=supervisor)
-        self.say(f"Starting a fresh sandbox in {state_dir} ...")
-        started = time.monotonic()
-        target.sandbox.progress = lambda line: self.say(f"  {line}")
-        target.sandbox.up()
-        self.say(f"Sandbox up in {time.monotonic() - started:.1f} s")
-        return target
-
-    def _stop_fresh_sandbox(self, state_dir: Path) -> None:
-        from drills.targets.sandbox.stack import Sandbox
-
-        self.say("Stopping the sandbox ... (interrupts wait until it is removed)")
-        try:
-            Sandbox(state_dir).down(purge=True)
-        except Exception as exc:  # report it: leftover servers must not go unnoticed
-            self.say(f"[red]could not stop the sandbox in {state_dir}: {exc}[/]")
-        if self._warden is not None:
-            self._warden.dismiss()
-            self._warden = None
 
     def _measure(
         self,
@@ -338,36 +288,9 @@ class Runner:
         )
         interrupted = interrupted or lifecycle.interrupted_while_finishing
         result = conclusion.result
-        code = exit_code_for(result.verdict) if not conclusion.unwritten else ExitCode.UNRECORDED
+        code = exit_code_for(result.verdict)
+        if conclusion.unwritten:
+            code = ExitCode.UNRECORDED
+        elif conclusion.unrecorded:  # the history failed under the run: bad input, folder kept
+            code = ExitCode.USAGE
         return RunOutcome(code, lifecycle.run_dir, conclusion, result.verdict_reason, interrupted)
-
-
-class _RunFolderLogHandler(logging.FileHandler):
-    """A log file in the run folder that a full disk cannot turn into a crash: a line it cannot
-    write is lost (the run folder's trouble is said with the verdict), never raised."""
-
-    def handleError(self, record: logging.LogRecord) -> None:
-        pass
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):  # the last flush into a full disk
-            super().close()
-
-
-@contextlib.contextmanager
-def chaostoolkit_log(run_dir: Path) -> Iterator[None]:
-    """Chaos Toolkit's own log goes to the run folder, not over the progress display."""
-    logger = logging.getLogger("chaostoolkit")
-    handler = _RunFolderLogHandler(run_dir / "chaostoolkit.log", delay=True)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    saved = (logger.level, logger.propagate)
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        handler.close()
-        logger.setLevel(saved[0])
-        logger.propagate = saved[1]

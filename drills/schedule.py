@@ -44,6 +44,7 @@ __all__ = ["emit_kubernetes", "left_out", "role_rules", "scheduled"]
 PROFILE_DIR = "/etc/drills"
 PROFILE_FILE = f"{PROFILE_DIR}/profile.yaml"
 REPORTS_DIR = "/reports"
+HISTORY_VARIABLE = "DRILLS_HISTORY"  # also the key of `--history-secret`'s Secret
 _LABELS = {"app.kubernetes.io/name": "drills", "app.kubernetes.io/managed-by": "drills"}
 _RUNNER_UID = 10001
 
@@ -85,6 +86,7 @@ def emit_kubernetes(
     allow_production: bool = False,
     profile: KubernetesProfile | None = None,
     pushgateway: str | None = None,
+    history_secret: str | None = None,
 ) -> str:
     """The whole schedule as multi-document YAML (refuses a production-looking namespace, and a
     profile the production guard would refuse at run time).
@@ -93,7 +95,9 @@ def emit_kubernetes(
     mounted beside it at /etc/drills); `env_from_secret` is a Secret whose keys become the
     runner's environment (for `{env: VAR}` references in the profile). With `profile`, the
     Role is tailored to it (`rules_for_profile`), `secret_names` come from it, and the
-    ConfigMap itself is emitted. With `pushgateway`, every run pushes its results there.
+    ConfigMap itself is emitted. With `pushgateway`, every run pushes its results there. With
+    `history_secret`, every run records into the team history whose URL is that Secret's
+    `DRILLS_HISTORY` key (the history CI pipelines also write).
     """
     guard = ProductionGuard(allow_production=allow_production)
     guard.check(namespace=namespace)
@@ -134,6 +138,7 @@ def emit_kubernetes(
                 reports_claim=reports_claim,
                 env_from_secret=env_from_secret,
                 pushgateway=gateway,
+                history_secret=history_secret,
             )
         )
     header = (
@@ -217,6 +222,7 @@ def _cronjob(
     reports_claim: str,
     env_from_secret: str | None,
     pushgateway: str | None = None,
+    history_secret: str | None = None,
 ) -> dict[str, Any]:
     labels = {**_LABELS, "drills.dev/cadence": cadence.name}
     push = [] if pushgateway is None else ["--pushgateway", pushgateway]
@@ -242,6 +248,9 @@ def _cronjob(
     }
     if env_from_secret is not None:
         container["envFrom"] = [{"secretRef": {"name": env_from_secret}}]
+    if history_secret is not None:  # a URL with a password: a reference, never a value
+        ref = {"name": history_secret, "key": HISTORY_VARIABLE}
+        container["env"].append({"name": HISTORY_VARIABLE, "valueFrom": {"secretKeyRef": ref}})
     pod_spec = {
         "serviceAccountName": service_account,
         "restartPolicy": "Never",

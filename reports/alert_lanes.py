@@ -2,8 +2,10 @@
 
 A drill reports an alert's timeline as measurements named `alert_<name>_pending_at`,
 `alert_<name>_firing_at` and `alert_<name>_resolved_at` (UTC timestamps; the monitoring-alerts
-drill does, for each runbook condition). Each alert with a firing time becomes one row: pending
-from its pending time, firing from its firing time until it resolved (or the end of the chart).
+drill does, for each runbook condition; any other drill does from the target's Prometheus, see
+`drills.monitoring.observed`). Each alert that went pending or fired becomes one row: pending from
+its pending time, firing from its firing time, until it resolved (or the end of the chart). An alert
+that was pending and never fired shows too: an outage monitoring saw but would not have paged for.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from drills.models import DrillResult
 
 __all__ = ["AlertRow", "alert_rows"]
 
-_FIRING = re.compile(r"^alert_(?P<name>.+)_firing_at$")
+_STATE = re.compile(r"^alert_(?P<name>.+)_(?:pending|firing)_at$")
 
 
 @dataclass(frozen=True)
@@ -25,12 +27,18 @@ class AlertRow:
 
     name: str
     pending: float | None
-    firing: float
+    firing: float | None  # None: pending only, never fired
     resolved: float | None
+
+    @property
+    def began(self) -> float:
+        began = self.pending if self.pending is not None else self.firing
+        assert began is not None  # a row has one or the other
+        return began
 
 
 def alert_rows(result: DrillResult) -> tuple[AlertRow, ...]:
-    """Every reported alert that fired, in order of firing."""
+    """Every reported alert that went pending or fired, in order of when it began."""
     anchor = _instant(result.anchor_utc)
     extra = result.measurements.extra
     if anchor is None:
@@ -40,24 +48,22 @@ def alert_rows(result: DrillResult) -> tuple[AlertRow, ...]:
         instant = _instant(extra.get(key))
         return None if instant is None else (instant - anchor).total_seconds()
 
+    names = dict.fromkeys(m.group("name") for m in map(_STATE.match, extra) if m is not None)
     rows: list[AlertRow] = []
-    for key in extra:
-        match = _FIRING.match(key)
-        if match is None:
-            continue
-        name = match.group("name")
-        firing = run_time(key)
-        if firing is None:
+    for name in names:
+        pending = run_time(f"alert_{name}_pending_at")
+        firing = run_time(f"alert_{name}_firing_at")
+        if pending is None and firing is None:
             continue
         rows.append(
             AlertRow(
                 name=name.replace("_", "-"),
-                pending=run_time(f"alert_{name}_pending_at"),
+                pending=pending,
                 firing=firing,
                 resolved=run_time(f"alert_{name}_resolved_at"),
             )
         )
-    return tuple(sorted(rows, key=lambda row: row.firing))
+    return tuple(sorted(rows, key=lambda row: row.began))
 
 
 def _instant(value: object) -> datetime | None:

@@ -318,17 +318,24 @@ def _draw_alerts(c: _Canvas, rows: Sequence[AlertRow], y: float) -> float:
     t1 = c.t0 + c.span
     for row in rows:
         end = t1 if row.resolved is None else row.resolved
-        title = f"{row.name}: firing {fmt_offset(row.firing - c.t0)}"
+        said = []
+        if row.pending is not None:
+            said.append(f"pending {fmt_offset(row.pending - c.t0)}")
+        said.append(
+            "never fired" if row.firing is None else f"firing {fmt_offset(row.firing - c.t0)}"
+        )
         if row.resolved is not None:
-            title += f", resolved {fmt_offset(row.resolved - c.t0)}"
-        c.open_group(title)
+            said.append(f"resolved {fmt_offset(row.resolved - c.t0)}")
+        c.open_group(f"{row.name}: {', '.join(said)}")
         c.text(LABEL_X, y + 11, _truncate(row.name), f' data-alert="{escape(row.name)}"')
         c.rect(PLOT_X0, y + 1, PLOT_X1 - PLOT_X0, BAR_H, NO_DATA_FILL)
-        if row.pending is not None and row.pending < row.firing:
+        pending_until = end if row.firing is None else row.firing
+        if row.pending is not None and row.pending < pending_until:
             x0 = c.x(row.pending)
-            c.rect(x0, y + 1, max(c.x(row.firing) - x0, 1.0), BAR_H, MIXED_FILL)
-        x0 = c.x(row.firing)
-        c.rect(x0, y + 1, max(c.x(end) - x0, 2.0), BAR_H, FAILED_FILL)
+            c.rect(x0, y + 1, max(c.x(pending_until) - x0, 1.0), BAR_H, MIXED_FILL)
+        if row.firing is not None:
+            x0 = c.x(row.firing)
+            c.rect(x0, y + 1, max(c.x(end) - x0, 2.0), BAR_H, FAILED_FILL)
         c.close_group()
         y += ROW_H
     return y

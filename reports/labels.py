@@ -57,6 +57,8 @@ MEASUREMENT_LABELS: dict[str, Label] = {
     "nodes_corrupted_by_fault": Label("Graph nodes corrupted by the fault", "count"),
     "nodes_deleted_by_fault": Label("Graph nodes deleted by the fault", "count"),
     "rows_verified": Label("Rows verified after the restore", "count"),
+    "alerts_fired": Label("Alerts fired (target's monitoring)", "count"),
+    "monitoring_ttd_seconds": Label("Time to detect by monitoring (first alert fired)", "s"),
 }
 
 # (pattern, label with {name}, unit): keys built from a component's or a flood's name
@@ -69,6 +71,9 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str, str], ...] = (
     (re.compile(r"(.+)_denied"), "{name}: requests denied", "count"),
     (re.compile(r"(.+)_no_answer"), "{name}: requests with no answer", "count"),
     (re.compile(r"(.+)_requests"), "{name}: requests sent", "count"),
+    (re.compile(r"alert_(.+)_pending_at"), "Alert {name}: pending", ""),
+    (re.compile(r"alert_(.+)_firing_at"), "Alert {name}: fired", ""),
+    (re.compile(r"alert_(.+)_resolved_at"), "Alert {name}: resolved", ""),
 )
 
 _ACRONYMS = {

@@ -4,7 +4,8 @@ The page is inline SVG and CSS only (no script, no external reference), like `re
 chart per metric (RTO, time to detect, RPO) with one point per run coloured by verdict, the
 current baseline's range as a shaded band with its median, the objective as a dashed line (or a
 note when it is far above every run, so the runs stay readable), the newest invocation ringed,
-and runs that proved nothing (invalid, aborted) marked on the axis.
+and runs that proved nothing (invalid, aborted) marked on the axis. Below the charts, when given,
+the runbook steps the drill exercises and those no drill does (`runbook_coverage.py`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import math
 from html import escape
 
 from drills.models import Verdict
+from drills.reports.runbook_coverage import COVERAGE_CSS, coverage_section
+from drills.runbook.coverage import Coverage
 from drills.trend import SERIES, Series, Trend
 
 __all__ = ["trend_html", "trend_text"]
@@ -182,20 +185,21 @@ circle.newest {{ stroke: #212529; stroke-width: 2; }}
 """
 
 
-def trend_html(trend: Trend) -> str:
-    """The whole page."""
+def trend_html(trend: Trend, coverage: Coverage | None = None) -> str:
+    """The whole page; with `coverage`, the runbook steps this drill exercises and none does."""
     legend = "".join(
         f'<span><i style="background:{fill}"></i>{verdict.value}</span>'
         for verdict, fill in VERDICT_FILL.items()
     )
     charts = "\n".join(_chart(trend, series) for series in SERIES)
     title = escape(f"{trend.scenario} on {trend.target_kind}")
+    covered = "" if coverage is None else coverage_section(coverage, trend.scenario)
     return f"""<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <title>drills trend: {title}</title>
-<style>{_CSS}</style>
+<style>{_CSS}{COVERAGE_CSS if coverage is not None else ""}</style>
 </head>
 <body>
 <h1>Trend: {title}</h1>
@@ -204,6 +208,7 @@ The newest invocation is ringed; invalid and aborted runs (they prove nothing) a
 the axis.</p>
 <p class="legend">{legend}<span>shaded: baseline range, line: its median; dashed: objective</span></p>
 {charts}
+{covered}
 </body>
 </html>
 """

@@ -10,6 +10,7 @@ icons, Markdown as words), never as emoji, which many machines cannot draw.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from datetime import datetime
 from enum import StrEnum
 
 from drills.models import (
@@ -167,10 +168,22 @@ def _moment(tb: Timebase, t: float | None) -> str:
     return f"{fmt_offset(tb.offset(t))} ({tb.iso(t)})"
 
 
-def _extra_value(key: str, value: float | int | str | None) -> str:
-    if value is None or isinstance(value, str):
-        return NOT_MEASURED if value is None else value
+def _extra_value(key: str, value: float | int | str | None, tb: Timebase) -> str:
+    if value is None:
+        return NOT_MEASURED
+    if isinstance(value, str):
+        instant = _instant(value) if key.endswith("_at") else None
+        return value if instant is None else _moment(tb, tb.clock.from_utc(instant))
     return fmt_value(value, measurement_label(key).unit)
+
+
+def _instant(value: str) -> datetime | None:
+    """A reported UTC instant (`alert_<name>_firing_at`), shown like the fault's own time."""
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return instant if instant.tzinfo is not None else None
 
 
 def _summary(m: Measurements, tb: Timebase) -> tuple[Row, ...]:
@@ -220,7 +233,7 @@ def _summary(m: Measurements, tb: Timebase) -> tuple[Row, ...]:
     for key in extras:
         value = m.extra[key]
         rows.append(
-            Row(measurement_label(key).text, _extra_value(key, value), key, value is not None)
+            Row(measurement_label(key).text, _extra_value(key, value, tb), key, value is not None)
         )
     return tuple(rows)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import sys
 import tempfile
@@ -17,6 +18,21 @@ from drills.targets.sandbox.processes import Supervisor
 from tests.postgres_history import history_location, team_pg
 
 __all__ = ["history_location", "team_pg"]  # the history fixtures: SQLite and a real PostgreSQL
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_drills_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test reads or writes the user's own runs and history (a test that needs a home of its
+    own still sets DRILLS_HOME itself); subprocesses of the CLI inherit it."""
+    saved = {key: os.environ.get(key) for key in ("DRILLS_HOME", "DRILLS_HISTORY")}
+    os.environ["DRILLS_HOME"] = str(tmp_path_factory.mktemp("drills-home"))
+    os.environ.pop("DRILLS_HISTORY", None)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def private_dir(prefix: str) -> Path:

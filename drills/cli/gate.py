@@ -1,15 +1,16 @@
 """`drills gate`: the CI decision on recovery-time regressions, from the history.
 
 Exit 0 when every scenario passes (or the gate cannot decide yet and says so; `--strict` makes
-that a failure), 1 when any scenario fails, 2 on bad input (an unknown scenario, an unreadable
-history).
+that a failure), 1 when any scenario fails, 2 on bad input (an unknown scenario or invocation, an
+unreadable history, an `--out` or job summary it cannot write).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import click
@@ -33,6 +34,15 @@ def _floors(values: Sequence[str]) -> dict[str, float]:
         except ValueError:
             raise InputError(f"--min-absolute wants METRIC=NUMBER, got {item!r}") from None
     return floors
+
+
+@contextlib.contextmanager
+def _writing(what: str, failed: str) -> Iterator[None]:
+    """A file the gate cannot write is bad input (one line, exit 2), not a crash."""
+    try:
+        yield
+    except OSError as exc:
+        raise InputError(f"{what}: {failed} ({exc.strerror or exc})") from None
 
 
 def scenario_keys(history: History, names: Sequence[str]) -> list[str]:
@@ -88,6 +98,12 @@ def scenario_keys(history: History, names: Sequence[str]) -> list[str]:
     help="Also write gate.md, gate.xml (JUnit) and gate.json here.",
 )
 @click.option("--strict", is_flag=True, help="Fail (exit 1) when the gate cannot decide.")
+@click.option(
+    "--invocation",
+    metavar="ID",
+    help="Judge the runs of this invocation (`drills run --invocation ID`) instead of each"
+    " scenario's newest: a team history also holds other pipelines' and CronJobs' runs.",
+)
 def gate_command(
     scenarios: tuple[str, ...],
     baseline_runs: int,
@@ -97,12 +113,16 @@ def gate_command(
     as_json: bool,
     out: Path | None,
     strict: bool,
+    invocation: str | None,
 ) -> None:
     """Judge the newest invocation of each SCENARIO (default: all) against its baseline."""
     policy = GatePolicy(alpha, min_relative, _floors(min_absolute), baseline_runs)
     settings = Settings.from_environ()
+    if out is not None:
+        with _writing(f"--out {out}", "cannot write"):
+            out.mkdir(parents=True, exist_ok=True)  # before judging: bad input, said first
     with History.existing(settings.history_location) as history:
-        result = gate(history, scenario_keys(history, scenarios), policy)
+        result = gate(history, scenario_keys(history, scenarios), policy, invocation)
         if not result.scenarios:
             raise InputError(f"history {history.where} has no runs to gate")
     if as_json:
@@ -110,9 +130,14 @@ def gate_command(
     else:
         click.echo(gate_text(result), nl=False)
     if out is not None:
-        write_gate_files(result, out)
+        with _writing(f"--out {out}", "cannot write"):
+            write_gate_files(result, out)
     if settings.github_step_summary is not None:
-        with settings.github_step_summary.open("a", encoding="utf-8") as summary:
+        path = settings.github_step_summary
+        with (
+            _writing(f"GITHUB_STEP_SUMMARY {path}", "cannot append"),
+            path.open("a", encoding="utf-8") as summary,
+        ):
             summary.write(gate_markdown(result))
     failed = result.decision is Decision.FAIL
     if failed or (strict and result.decision is Decision.UNDECIDED):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -96,6 +97,12 @@ def print_summary(outcome: RunOutcome, console: Console) -> None:
         )
         return
     console.print(f"Reports in {outcome.run_dir}", highlight=False)
+    if conclusion.unrecorded:  # the last line on stderr: why this run exits 2
+        click.echo(
+            f"drills: {label} {result.drill.scenario}: {result.verdict_reason}; but "
+            f"{conclusion.unrecorded}",
+            err=True,
+        )
 
 
 def print_suite(done: SuiteOutcome, console: Console) -> None:
@@ -144,6 +151,18 @@ def print_distribution(outcomes: list[RunOutcome], console: Console) -> None:
     console.print(table)
 
 
+_INVOCATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+
+
+def invocation_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An invocation id a CI can make from its pipeline's id: letters, digits, `._:-`."""
+    if value is not None and not _INVOCATION_ID.fullmatch(value):
+        raise click.BadParameter(
+            f"{value!r}: letters, digits and . _ : - only (at most 128, a letter or digit first)"
+        )
+    return value
+
+
 def invocation_exit_code(outcomes: list[RunOutcome]) -> ExitCode:
     """The worst run decides: aborted or invalid (3) over missed (1) over met (0)."""
     codes = {o.exit_code for o in outcomes}
@@ -177,6 +196,13 @@ def invocation_exit_code(outcomes: list[RunOutcome]) -> ExitCode:
     default=1,
     show_default=True,
     help="Measure N runs in one invocation (each recorded; `drills gate` judges them together).",
+)
+@click.option(
+    "--invocation",
+    metavar="ID",
+    callback=invocation_option,
+    help="Record the runs under this invocation id (e.g. the CI pipeline's), so `drills gate"
+    " --invocation ID` judges exactly them in a history others also write (default: a new id).",
 )
 @click.option(
     "--fault",
@@ -238,6 +264,7 @@ def run(
     dry_run: bool,
     allow_production: bool,
     repeat: int,
+    invocation: str | None,
     fault: str | None,
     hypothesis_strategy: str | None,
     hypothesis_frequency: float,
@@ -290,6 +317,7 @@ def run(
             if as_json:
                 click.echo(json.dumps({"suite": suite, "dry_run": True, "plans": plans}))
             sys.exit(worst)
+        runner.check_history()  # one line, not one refusal per drill of the suite
         folder = prepare_run_folder(out) if out is not None else None  # before anything starts
         try:
             done = run_suite(
@@ -315,7 +343,7 @@ def run(
         var_files,
         chaos_settings,
     )
-    request = RunRequest(scenario, target, out, dry_run, allow_production, fault, chaos)
+    request = RunRequest(scenario, target, out, dry_run, allow_production, fault, chaos, invocation)
     if repeat > 1:
         code = run_repeated(runner, request, repeat, metrics_textfile, pushgateway)
         sys.exit(int(code))
@@ -341,7 +369,8 @@ def run_repeated(
     """`--repeat N`: N runs sharing one invocation id, each in its own run folder (below `out`
     when given); an interrupted run (also before its fault) ends the series, the runs so far
     are kept."""
-    invocation = new_run_id("invocation")
+    runner.check_history()  # before "Run 1/N": a history it cannot use is one line
+    invocation = base.invocation or new_run_id("invocation")
     console = Console()
     if not console.is_terminal:
         console = Console(width=160)  # piped (a CI log): whole run ids, one run per line

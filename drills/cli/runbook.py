@@ -16,15 +16,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from drills.errors import InputError
 from drills.runbook import read_runbook
 from drills.runbook.findings import CheckReport, Status
 
 __all__ = ["runbook"]
 
 STYLE = {Status.OK: "green", Status.DRIFT: "bold red", Status.CANNOT_CHECK: "yellow"}
-RUNBOOK_ARG = click.argument(
-    "runbook_path", metavar="RUNBOOK.md", type=click.Path(dir_okay=False, path_type=Path)
-)
+# The reader judges the path (a directory, a missing file): one line, exit 2, not click's usage.
+RUNBOOK_ARG = click.argument("runbook_path", metavar="RUNBOOK.md", type=click.Path(path_type=Path))
 
 
 def _console() -> Console:
@@ -48,7 +48,7 @@ def runbook() -> None:
 )
 @click.option(
     "--scripts-dir",
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Where the runbook's relative paths start (./scripts/dr/x.sh is DIR/scripts/dr/x.sh).",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON document instead of the table.")
@@ -69,9 +69,15 @@ def check_command(
     from drills.runbook.check import check_runbook, open_check_target
 
     book = read_runbook(runbook_path)
-    if target_spec.strip() == "sandbox":
-        click.echo("drills: starting a fresh sandbox to check against ...", err=True)
-    with open_check_target(target_spec, book, allow_production=allow_production) as target:
+    if scripts_dir is not None and not scripts_dir.is_dir():
+        raise InputError(f"--scripts-dir {scripts_dir}: not a directory")
+    progress = Console(stderr=True)
+    with open_check_target(
+        target_spec,
+        book,
+        allow_production=allow_production,
+        say=lambda line: progress.print(line, highlight=False),
+    ) as target:
         report = check_runbook(book, target, scripts_dir=scripts_dir)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))

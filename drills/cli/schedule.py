@@ -27,6 +27,12 @@ EMITTERS = ("kubernetes",)
     metavar="URL",
     help="Each scheduled run pushes its results to this Prometheus Pushgateway.",
 )
+@click.option(
+    "--history-secret",
+    metavar="SECRET",
+    help="Record every run in the team history whose postgresql:// URL is this Secret's"
+    " DRILLS_HISTORY key (the history CI pipelines write too); default: SQLite on the volume.",
+)
 @click.option("--allow-production", is_flag=True, help="Emit for a production-looking namespace.")
 def schedule(
     emit: str,
@@ -35,6 +41,7 @@ def schedule(
     profile: Path | None,
     profile_configmap: str,
     pushgateway: str | None,
+    history_secret: str | None,
     allow_production: bool,
 ) -> None:
     """Print ServiceAccount, least-privilege RBAC and one CronJob per runbook cadence."""
@@ -51,6 +58,8 @@ def schedule(
     check_dns_label(namespace, "--namespace")
     check_image_reference(image, "--image")
     check_dns_subdomain(profile_configmap, "--profile-configmap")
+    if history_secret is not None:
+        check_dns_subdomain(history_secret, "--history-secret")
     loaded = load_profile(profile) if profile is not None else None
     click.echo(
         emit_kubernetes(
@@ -60,6 +69,7 @@ def schedule(
             allow_production=allow_production,
             profile=loaded,
             pushgateway=pushgateway,
+            history_secret=history_secret,
         ),
         nl=False,
     )

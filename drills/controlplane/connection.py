@@ -166,13 +166,19 @@ class Connection:
         payload: Any = None,
         *,
         query: Mapping[str, str | int] | None = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Reply:
-        """Send one request; its `Reply`, or a `ServiceError`. Never retries: a failure is data."""
-        headers = dict(self._headers)
-        body: bytes | None = None
+        """Send one request; its `Reply`, or a `ServiceError`. Never retries: a failure is data.
+
+        `payload` is sent as JSON; `content` as it is, with the caller's `headers` (a request
+        replayed as a person wrote it, e.g. the training shell's curl)."""
+        sent = dict(self._headers) | {k.lower(): v for k, v in (headers or {}).items()}
+        body: bytes | None = content
         if payload is not None:
             body = json.dumps(payload, separators=(",", ":")).encode()
-            headers["content-type"] = "application/json"
+            sent["content-type"] = "application/json"
+        headers = sent
         target = self._prefix + path + (f"?{urlencode(query)}" if query else "")
         try:
             if self._conn is None:

@@ -8,7 +8,9 @@ and nowhere else, naming the URL.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -87,6 +89,22 @@ class PrometheusAPI(_API):
             )
             for a in alerts
         ]
+
+    def query_range(
+        self, query: str, start: datetime, end: datetime, step_seconds: float
+    ) -> list[dict[str, Any]]:
+        """A range query's series (`metric` labels and `values` [[unix time, value], ...])."""
+        params = urlencode(
+            {
+                "query": query,
+                "start": start.timestamp(),
+                "end": end.timestamp(),
+                "step": step_seconds,
+            }
+        )
+        data = self._json(f"/api/v1/query_range?{params}")
+        result = (data.get("data") or {}).get("result") if isinstance(data, dict) else None
+        return [one for one in result or [] if isinstance(one, dict)]
 
     def rule_groups(self) -> list[dict[str, Any]]:
         data = self._json("/api/v1/rules")

@@ -153,6 +153,7 @@ RULES: tuple[Rule, ...] = (
     Rule("drills.actions.breakers", "assert_breaker_opens", False, _script("test-circuit-breakers.sh")),
     Rule("drills.actions.breakers", "assert_breaker_resets", False, _script("test-circuit-breakers.sh")),
     Rule("drills.actions.breakers", "assert_breaker_closes", False, _script("test-circuit-breakers.sh")),
+    Rule("drills.actions.monitoring", "await_alert", False, _script("test-monitoring-alerts.sh")),
 )  # fmt: skip
 
 

@@ -1,14 +1,16 @@
 """`drills runbook check`: every step and objective of a runbook against one target, read-only.
 
-Each step goes to the checker of its kind (kubectl → the target's `Inventory`, HTTP → the
-`ServiceChecker`, scripts → the disk) and each stated objective is compared with the thresholds
-drills holds drills to on that target. The result is one row per step and objective.
+A step whose names hold a shell variable or a placeholder (`-n $NS`, `logs <pod-name>`) is not
+checked: a person fills them in when running the commands. Every other step goes to the checker
+of its kind (kubectl → the target's `Inventory`, HTTP → the `ServiceChecker`, scripts → the
+disk) and each stated objective is compared with the thresholds drills holds drills to on that
+target. The result is one row per step and objective.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,9 +54,58 @@ class CheckTarget:
     known_routes: tuple[str, ...] = ()  # the service's routes, when known (for "did you mean")
 
 
+def _looked_up(step: Step) -> tuple[str, ...]:
+    """The words of a step the check would look up on the target (names, URL, path)."""
+    if isinstance(step, KubectlStep):
+        names = tuple(ref.name or "" for ref in step.objects)
+        return (step.namespace or "", *names, step.selector_text or "", *step.files)
+    if isinstance(step, HttpStep):
+        return (step.url,)
+    if isinstance(step, ScriptStep):
+        return (step.path,)
+    return ()
+
+
+_CLOSING = {"${": "}", "$(": ")"}
+
+
+def _fill_in_at(word: str, start: int) -> str | None:
+    """The shell expansion (`$NAME`, `${NAME}`, `$(command)`) or `<name>` placeholder that starts
+    at `start`, else None."""
+    if word[start] == "<":
+        end = word.find(">", start + 2)
+        return None if end == -1 else word[start : end + 1]
+    closing = _CLOSING.get(word[start : start + 2])
+    if closing is not None:
+        end = word.find(closing, start)
+        return word[start:] if end == -1 else word[start : end + 1]
+    end = start + 1
+    while end < len(word) and (word[end].isalnum() or word[end] == "_"):
+        end += 1
+    return word[start:end] if end > start + 1 else None
+
+
+def _fill_ins(words: tuple[str, ...]) -> list[str]:
+    """What a person fills in when running the commands: shell expansions and placeholders."""
+    found = [
+        fill_in
+        for word in words
+        for start, char in enumerate(word)
+        if char in "$<" and (fill_in := _fill_in_at(word, start)) is not None
+    ]
+    return list(dict.fromkeys(found))
+
+
 def _answer(
     step: Step, target: CheckTarget, service: ServiceChecker, scripts_dir: Path | None
 ) -> Answer:
+    fill_ins = _fill_ins(_looked_up(step))
+    if fill_ins:  # `-n $NS`: the namespace is whatever NS holds then
+        named = ", ".join(
+            f"{'placeholder' if word.startswith('<') else 'shell variable'} {word}"
+            for word in fill_ins
+        )
+        return cannot(f"{named}: filled in when the commands run, not looked up")
     if isinstance(step, KubectlStep):
         return check_kubectl(step, target.inventory, scripts_dir)
     if isinstance(step, HttpStep):
@@ -96,12 +147,20 @@ def check_runbook(
     return CheckReport(where, target.name, tuple(rows))
 
 
+def _quiet(line: str) -> None:
+    """Progress nobody asked to see."""
+
+
 @contextlib.contextmanager
 def open_check_target(
-    spec_text: str, runbook: Runbook, *, allow_production: bool = False
+    spec_text: str,
+    runbook: Runbook,
+    *,
+    allow_production: bool = False,
+    say: Callable[[str], None] = _quiet,
 ) -> Iterator[CheckTarget]:
-    """The target a check reads: a fresh sandbox (started and stopped here), a running one
-    (`sandbox:DIR`), or a Kubernetes profile."""
+    """The target a check reads: a fresh sandbox (started and stopped here, its progress told to
+    `say`), a running one (`sandbox:DIR`), or a Kubernetes profile."""
     spec = parse_spec(spec_text)
     if spec.kind is SpecKind.PROFILE:
         from drills.targets.kubernetes.client import connection_for
@@ -125,15 +184,10 @@ def open_check_target(
         target.sandbox.state()  # a clear error when no sandbox lives there
         yield sandbox_check_target(target, runbook)
         return
-    from drills.runner import fresh_state_dir
-    from drills.targets.sandbox.processes import Supervisor
+    from drills.targets.sandbox.fresh import fresh_sandbox
 
-    target = SandboxTarget(fresh_state_dir(), supervisor=Supervisor())
-    try:
-        target.sandbox.up()
-        yield sandbox_check_target(target, runbook)
-    finally:
-        target.sandbox.down(purge=True)
+    with fresh_sandbox(say) as fresh:
+        yield sandbox_check_target(fresh, runbook)
 
 
 def sandbox_check_target(target: SandboxTarget, runbook: Runbook) -> CheckTarget:

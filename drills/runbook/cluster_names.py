@@ -120,18 +120,28 @@ class ClusterInventory:
             if ref.kind in _READ_BY_NAME:
                 if gateway.get(res, ref.name) is not None:
                     return ok(f"{ref} exists in {namespace}")
-                names = [
-                    f"{kind}/{name}"
-                    for kind in sorted(_READ_BY_NAME)
-                    for name in _names(gateway.list(_BY_KIND[kind]))
-                ]
             else:
                 names = [f"{ref.kind}/{n}" for n in _names(gateway.list(res))]
                 if str(ref) in names:
                     return ok(f"{ref} exists in {namespace}")
+                message, suggestion = not_found(
+                    str(ref), str(ref), names, f"in namespace {namespace}"
+                )
+                return drift(message, suggestion)
         except TargetError as exc:
             return cannot(str(exc))
-        message, suggestion = not_found(str(ref), str(ref), names, f"in namespace {namespace}")
+        # The read by name said 404: that is the drift. Listing the workloads only finds the
+        # closest name, and the emitted Role may not allow it (it reads workloads by name).
+        where = f"in namespace {namespace}"
+        try:
+            names = [
+                f"{kind}/{name}"
+                for kind in sorted(_READ_BY_NAME)
+                for name in _names(gateway.list(_BY_KIND[kind]))
+            ]
+        except TargetError as exc:
+            return drift(f"{ref} not found {where} (no suggestion: {exc})")
+        message, suggestion = not_found(str(ref), str(ref), names, where)
         return drift(message, suggestion)
 
     def selector(self, terms: tuple[tuple[str, str], ...], text: str, namespace: str) -> Answer:

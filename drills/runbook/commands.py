@@ -3,12 +3,14 @@
 Each parser walks the words once, the way the tool itself reads its flags (values after the flag
 or after `=`, combined short flags for curl), and keeps what a check needs: the objects, the
 namespace and the selector of a kubectl verb; the method, URL and body of a curl call; a script's
-path and arguments. Anything else is an `UnknownStep` that says why, never dropped.
+path and arguments. A `sudo [OPTIONS]` prefix is read through to the command it runs. Anything
+else is an `UnknownStep` that says why, never dropped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import PurePosixPath
 
 from drills.runbook.shell import CommandLine
@@ -62,6 +64,11 @@ _CURL_DATA = frozenset(
     {"-d", "--data", "--data-raw", "--data-binary", "--data-urlencode", "--json"}
 )
 _CURL_SHORT_VALUED = frozenset(flag[1] for flag in _CURL_VALUED if len(flag) == 2)
+_SUDO_VALUED = frozenset(
+    {"-u", "--user", "-g", "--group", "-C", "--close-from", "-D", "--chdir", "-p", "--prompt",
+     "-r", "--role", "-t", "--type", "-U", "--other-user", "-T", "--command-timeout", "-h",
+     "--host", "-R", "--chroot"}
+)  # fmt: skip
 
 
 def parse_selector(text: str) -> tuple[tuple[str, str], ...] | None:
@@ -235,13 +242,25 @@ def _is_script(word: str) -> bool:
     return "/" in word or PurePosixPath(word).suffix in (".sh", ".py", ".bash")
 
 
+def _without_sudo(argv: tuple[str, ...]) -> tuple[str, ...]:
+    """The command `sudo [OPTIONS]` runs (`sudo -u ops ./x.sh` → `./x.sh`); others unchanged."""
+    if not argv or argv[0] != "sudo":
+        return argv
+    index = 1
+    while index < len(argv) and argv[index].startswith("-"):
+        if argv[index] == "--":
+            index += 1
+            break
+        index += 2 if argv[index] in _SUDO_VALUED else 1
+    return argv[index:] or argv
+
+
 def to_step(cmd: CommandLine, origin: StepOrigin) -> Step:
     """The typed step for one command (an `UnknownStep`, with the reason, when not understood)."""
     if cmd.error is not None:
         return UnknownStep(origin, cmd.text, cmd.argv, reason=f"cannot split: {cmd.error}")
+    cmd = replace(cmd, argv=_without_sudo(cmd.argv))  # `text` still says sudo, as written
     program = cmd.argv[0]
-    if program == "sudo" and len(cmd.argv) > 1:
-        program = cmd.argv[1]
     name = PurePosixPath(program).name
     if name == "kubectl":
         return _kubectl(cmd, origin)

@@ -2,8 +2,9 @@
 
 The document is parsed by markdown-it-py (CommonMark), so fences inside list items, indented
 content and inline code are read as a Markdown renderer reads them. Scenarios are headings whose
-text starts with "Scenario"; the headings below one are its phases (Detection, Immediate Actions,
-Recovery Actions, Verification). Only fences tagged as shell (bash, sh, shell, console, zsh) hold
+first word is "Scenario"; the headings below one are its phases (Detection, Immediate Actions,
+Recovery Actions, Verification; any other heading is a phase of kind "other", and so are commands
+before the first phase heading). Only fences tagged as shell (bash, sh, shell, console, zsh) hold
 commands; untagged fences (message templates) are counted, not parsed.
 """
 
@@ -91,12 +92,23 @@ def _phase_kind(title: str) -> PhaseKind:
     return _PHASE_WORDS.get(first, PhaseKind.OTHER)
 
 
+_DASHES = ":.-\u2013\u2014)"  # what separates a scenario's number from its title
+
+
 def _scenario_heading(text: str) -> tuple[str, str] | None:
-    """("Scenario 2", "Database Connection Issues") for a scenario heading, else None."""
-    if not text.lower().startswith("scenario"):
+    """("Scenario 2", "Database Connection Issues") for a scenario heading ("Scenario 2: ...",
+    "🔥 Scenario 2 — ...", "Scenario 2. ..."), else None ("Scenarios" is not one)."""
+    words = text.split()
+    while words and not any(c.isalnum() for c in words[0]):
+        words = words[1:]  # an emoji or a bullet before the word
+    if not words or words[0].lower().rstrip(":") != "scenario":
         return None
-    key, _, title = text.partition(":")
-    return " ".join(key.split()), title.strip() or key.strip()
+    if len(words) > 1 and any(c.isdigit() for c in words[1]):
+        key = f"{words[0]} {words[1].strip(_DASHES)}"
+        title = " ".join(words[2:]).lstrip(_DASHES).strip()
+        return key, title or key
+    title = " ".join(words[1:]).lstrip(_DASHES).strip()
+    return words[0].rstrip(":"), title or words[0].rstrip(":")
 
 
 def read_runbook_text(text: str, path: Path | None = None) -> Runbook:
@@ -154,6 +166,9 @@ def read_runbook_text(text: str, path: Path | None = None) -> Runbook:
                 text_blocks += 1
                 continue
             first_line = (token.map or [0])[0] + 2  # 1-based line of the block's first line
+            if scenario is not None and phase is None:  # commands before any phase heading
+                phase = _PhaseDraft(PhaseKind.OTHER, scenario.title, (token.map or [0])[0] + 1)
+                scenario.phases.append(phase)
             for command in split_block(token.content):
                 origin = StepOrigin(
                     line=first_line + command.line,

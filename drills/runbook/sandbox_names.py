@@ -69,8 +69,11 @@ class SandboxInventory:
             return cannot(why)
         if ref.name is None:
             if ref.kind in LISTED_KINDS:
-                kinds = {c for (kind, _), c in OBJECTS.items() if kind == ref.kind}
-                return ok(f"{ref.kind}s: " + ", ".join(sorted(c.value for c in kinds)))
+                if ref.kind == "pod":  # every component runs as processes: a pod's worth each
+                    found = set(OBJECTS.values()) | set(LABELS.values())
+                else:
+                    found = {c for (kind, _), c in OBJECTS.items() if kind == ref.kind}
+                return ok(f"{ref.kind}s: " + ", ".join(sorted(c.value for c in found)))
             return cannot(f"the sandbox has no {ref.kind} objects")
         component = OBJECTS.get((ref.kind, ref.name))
         if component is not None:

@@ -1,13 +1,14 @@
 """`drills runbook scaffold`: a draft experiment for one runbook scenario.
 
 Detection becomes the steady-state hypothesis (the service healthy, GraphQL answering, breakers
-closed: what the runbook's detection signals see failing). Immediate actions, recovery and
-verification become the method, step by step, through the same table `coverage` uses
-(`activities.py`); a step with no probe or action behind it becomes a `TODO-` placeholder
-(`drills.probes.runbook.manual_step`) that validates and runs but does nothing. The fault, which a
-runbook never describes, is taken from the experiment already drilling this scenario (its
-`runbook:scenario-N` tag), else a `TODO-` placeholder tagged `fault`. The runbook's objectives
-go into the configuration, where a person can read and change them.
+closed: what the runbook's detection signals see failing). Every command of the scenario, in the
+runbook's order (immediate actions, recovery, verification, a phase of any other name), becomes
+one method activity through the same table `coverage` uses (`activities.py`); a step with no
+probe or action behind it becomes a `TODO-` placeholder (`drills.probes.runbook.manual_step`)
+that validates and runs but does nothing. The fault, which a runbook never describes, is taken
+from the experiment already drilling this scenario (its `runbook:scenario-N` tag), else a `TODO-`
+placeholder tagged `fault`. The runbook's objectives go into the configuration, where a person
+can read and change them.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from drills.yamlfiles import load_mapping
 
 __all__ = ["scaffold", "scaffold_yaml"]
 
-METHOD_PHASES = (PhaseKind.IMMEDIATE, PhaseKind.RECOVERY, PhaseKind.VERIFICATION)
 PLACEHOLDER = ("drills.probes.runbook", "manual_step")
 # Arguments a drafted activity needs beyond what the step says (required by the function).
 DRAFT_ARGUMENTS: dict[str, dict[str, Any]] = {
@@ -41,7 +41,11 @@ STEADY_STATE = (
     ("graphql-health-check", "drills.probes.http", "graphql_health_check"),
     ("circuit-breakers-closed", "drills.probes.http", "circuit_breakers_closed"),
 )
-_REQUIRED = {"drills.actions.components.scale_component": ("replicas",)}
+_REQUIRED = {
+    "drills.actions.components.scale_component": ("replicas",),
+    # an alert drill needs its preparation and a condition: a step alone cannot say which
+    "drills.actions.monitoring.await_alert": ("condition",),
+}
 
 
 def _slug(text: str) -> str:
@@ -131,9 +135,8 @@ def scaffold(
         if objective.field is not None and not isinstance(objective.value, bool):
             configuration[f"runbook_{objective.field}"] = objective.value
     method = _fault(source)
-    for kind in METHOD_PHASES:
-        phase = scenario.phase(kind)
-        method.extend(_activity(step, kind) for step in (phase.steps if phase else ()))
+    for phase in scenario.phases:  # in the runbook's order, whatever the phase is called
+        method.extend(_activity(step, phase.kind) for step in phase.steps)
     rollbacks = copy.deepcopy((source or {}).get("rollbacks")) or [
         {
             "type": "action",

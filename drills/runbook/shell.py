@@ -3,7 +3,8 @@
 A block is read line by line: `\\` continuations are joined, `#` comments become the note of the
 next command, a here-document (`<<EOF` … `EOF`) becomes the command's input, and each line is
 tokenized by `shlex` into commands separated by `;`, `&&`, `||`, with `|` pipelines kept as the
-command's downstream filters. A line `shlex` cannot tokenize (an unclosed quote) is still
+command's downstream filters and redirections (`> out.txt`, `2>&1`) left out of the words. A
+`<name>` is read as runbooks mean it, a placeholder word, not as two redirections. A line `shlex` cannot tokenize (an unclosed quote) is still
 returned, with the reason, so that nothing in a runbook is silently dropped.
 """
 
@@ -17,7 +18,12 @@ __all__ = ["CommandLine", "split_block"]
 _SEPARATORS = frozenset({";", "&&", "||", "&"})
 _PIPE = "|"
 _HEREDOC = frozenset({"<<", "<<-"})
-_OPERATORS = _SEPARATORS | _HEREDOC | {_PIPE}
+_REDIRECTIONS = frozenset({">", ">>", "<", ">&", "&>", "&>>", "<&", ">|", "<>"})
+_OPERATORS = _SEPARATORS | _HEREDOC | _REDIRECTIONS | {_PIPE}
+_PLACEHOLDER_CHARS = frozenset("_-.")
+# A placeholder's brackets while shlex reads the line (word characters to it), then put back.
+_OPEN, _CLOSE = "\ue000", "\ue001"
+_BRACKETS = str.maketrans({_OPEN: "<", _CLOSE: ">"})
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,48 @@ class _Operator(str):
     __slots__ = ()
 
 
+def _placeholder_end(text: str, start: int) -> int | None:
+    """The index after `<name>` starting at `start`, when it is a placeholder, else None."""
+    end = start + 1
+    while end < len(text) and (text[end].isalnum() or text[end] in _PLACEHOLDER_CHARS):
+        end += 1
+    return end + 1 if end > start + 1 and end < len(text) and text[end] == ">" else None
+
+
+def _prepared(text: str) -> str:
+    """`text` with what a runbook means, where a shell would read something else: a `<name>`
+    placeholder is part of a word, not two redirections (its brackets are stood in for until the
+    words are split); `2>` is just `>` (a redirection's file descriptor is not an argument).
+    Quoted text is left as written."""
+    out: list[str] = []
+    quote: str | None = None
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if quote is not None or char in "'\"":
+            quote = None if char == quote else (quote or char)
+            out.append(char)
+        elif char == "\\":
+            out.append(text[index : index + 2])
+            index += 1
+        elif char == "<" and (end := _placeholder_end(text, index)) is not None:
+            out.append(f"{_OPEN}{text[index + 1 : end - 1]}{_CLOSE}")
+            index = end - 1
+        elif char.isdigit() and (index == 0 or text[index - 1].isspace()):
+            end = index
+            while end < len(text) and text[end].isdigit():
+                end += 1
+            if end < len(text) and text[end] in "<>":
+                index = end - 1  # drop the descriptor
+            else:
+                out.append(text[index:end])
+                index = end - 1
+        else:
+            out.append(char)
+        index += 1
+    return "".join(out)
+
+
 def _lex(text: str, *, posix: bool) -> list[str]:
     lexer = shlex.shlex(text, posix=posix, punctuation_chars=";&|<>()")
     lexer.whitespace_split = True
@@ -50,12 +98,13 @@ def _lex(text: str, *, posix: bool) -> list[str]:
 def _tokens(text: str) -> list[str]:
     """The words of `text` with quotes removed; unquoted operators as `_Operator`. The
     non-POSIX pass keeps the quotes, so it tells `'|'` (a word) from `|` (a pipe)."""
+    text = _prepared(text)
     words = _lex(text, posix=True)
     raw = _lex(text, posix=False)
     if len(raw) != len(words):  # the two passes disagree: trust the shell's own reading
         raw = words
     return [
-        _Operator(word) if word == raw_token and word in _OPERATORS else word
+        _Operator(word) if word == raw_token and word in _OPERATORS else word.translate(_BRACKETS)
         for word, raw_token in zip(words, raw, strict=True)
     ]
 
@@ -85,8 +134,13 @@ def _commands(tokens: list[str]) -> list[tuple[tuple[str, ...], tuple[tuple[str,
     """Split tokens on separators into (argv, pipeline) pairs; empty commands are dropped."""
     out: list[tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]] = []
     stages: list[list[str]] = [[]]
+    redirected = False  # the word after `>` is where output goes, not an argument
     for token in [*tokens, _Operator(";")]:
-        if isinstance(token, _Operator) and token in _SEPARATORS:
+        if redirected and not isinstance(token, _Operator):
+            redirected = False
+        elif isinstance(token, _Operator) and token in _REDIRECTIONS:
+            redirected = True
+        elif isinstance(token, _Operator) and token in _SEPARATORS:
             parts = [tuple(stage) for stage in stages if stage]
             if parts:
                 out.append((parts[0], tuple(parts[1:])))

@@ -1,15 +1,16 @@
 """From a target spec (`sandbox`, `sandbox:DIR`, a profile file) to a live `Target`.
 
 Probes and actions run inside Chaos Toolkit and receive only the experiment's configuration; they
-find their target here by the `drills_target` configuration value. The runner registers the driver it
-opened, so probes, actions and the measurement share one driver (and the sandbox's process
-supervisor, which reaps the servers it started).
+find their target here by the `drills_target` configuration value. `drills run` and `drills train
+start` open their target with `registered_target`, so probes, actions and the measurement share
+one driver (and the sandbox's process supervisor, which reaps the servers it started).
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -83,8 +84,31 @@ def unregister(spec_text: str) -> None:
         _active.pop(spec_text, None)
 
 
+@contextlib.contextmanager
+def registered_target(
+    spec: TargetSpec, *, say: Callable[[str], None], allow_production: bool = False
+) -> Iterator[tuple[str, Target]]:
+    """The target `spec` names, open for one command and registered under the key its probes
+    and actions are given (yielded with it): a fresh sandbox started (and removed after, see
+    `drills.targets.sandbox.fresh`), any other target opened (and closed after)."""
+    with contextlib.ExitStack() as opened:
+        target: Target
+        if spec.kind is SpecKind.FRESH_SANDBOX:
+            from drills.targets.sandbox.fresh import fresh_sandbox
+
+            target = opened.enter_context(fresh_sandbox(say))
+            key = target.name  # a new temp dir each time
+        else:
+            target = open_target(spec, allow_production=allow_production)
+            opened.callback(target.close)
+            key = spec.text
+        register(key, target)
+        opened.callback(unregister, key)
+        yield key, target
+
+
 def open_target(spec: TargetSpec, *, allow_production: bool = False) -> Target:
-    """A driver for an existing target (a fresh sandbox is the runner's to start).
+    """A driver for an existing target (a fresh sandbox: `registered_target`).
 
     Profiles of production-looking clusters are refused here, before any request is sent,
     unless `allow_production`.

@@ -2,7 +2,8 @@
 
 The runbook names the service by its public address (`https://maestro.intelgraph.ai/...`); here
 that address is rewritten to the sandbox's control plane and the request is really sent (method,
-headers and body as the runbook wrote them), so the trainee reads the service's real answer.
+headers and body as the runbook wrote them) through the control-plane client, with the sandbox's
+TLS trust, so the trainee reads the service's real answer.
 Exit statuses are curl's own: 22 for an HTTP error with `-f`, 7 when nothing answers, 6 for a host
 the training shell does not reach.
 """
@@ -11,16 +12,24 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
-
+from drills.controlplane.connection import Connection, Endpoint
+from drills.errors import ServiceError, ServiceTlsError
 from drills.runbook.steps import HttpStep
 from drills.training.output import Out
 
-__all__ = ["CURL_CONNECT_FAILED", "CURL_HTTP_ERROR", "CURL_NO_HOST", "run_curl", "sandbox_url"]
+__all__ = [
+    "CURL_CONNECT_FAILED",
+    "CURL_HTTP_ERROR",
+    "CURL_NO_HOST",
+    "CURL_TLS",
+    "run_curl",
+    "sandbox_url",
+]
 
 CURL_NO_HOST = 6
 CURL_CONNECT_FAILED = 7
 CURL_HTTP_ERROR = 22
+CURL_TLS = 60
 TIMEOUT_SECONDS = 10.0
 
 
@@ -33,34 +42,37 @@ def sandbox_url(url: str, service_url: str, control_plane_url: str) -> str | Non
     return urlunsplit((base.scheme, base.netloc, given.path or "/", given.query, ""))
 
 
-def run_curl(step: HttpStep, service_url: str, control_plane_url: str, out: Out) -> int:
+def run_curl(step: HttpStep, service_url: str, control_plane: Endpoint, out: Out) -> int:
     """Send the runbook's request to the sandbox; curl's exit status."""
     host = urlsplit(step.url).hostname or step.url
-    url = sandbox_url(step.url, service_url, control_plane_url)
+    url = sandbox_url(step.url, service_url, control_plane.url)
     if url is None:
         out.note(
             f"curl: (6) Could not resolve host: {host} "
             f"(the training shell reaches only the service at {service_url})"
         )
         return CURL_NO_HOST
-    headers = dict(step.headers)
+    given = urlsplit(url)
+    path = given.path + (f"?{given.query}" if given.query else "")
+    conn = Connection(control_plane, TIMEOUT_SECONDS, user_agent="curl (drills training shell)")
     try:
-        response = httpx.request(
+        reply = conn.request(
             step.method,
-            url,
+            path.removeprefix(control_plane.prefix),
             content=None if step.body is None else step.body.encode(),
-            headers=headers,
-            timeout=TIMEOUT_SECONDS,
+            headers=dict(step.headers),
         )
-    except httpx.TimeoutException:
-        out.note(f"curl: (28) Operation timed out after {TIMEOUT_SECONDS:.0f} s ({host})")
-        return 28
-    except httpx.HTTPError as exc:
+    except ServiceTlsError as exc:
+        out.note(f"curl: (60) {exc}")
+        return CURL_TLS
+    except ServiceError as exc:
         out.note(f"curl: (7) Failed to connect to {host}: {exc}")
         return CURL_CONNECT_FAILED
-    if step.fail_on_error and response.status_code >= 400:
-        out.note(f"curl: (22) The requested URL returned error: {response.status_code}")
+    finally:
+        conn.close()
+    if step.fail_on_error and reply.status >= 400:
+        out.note(f"curl: (22) The requested URL returned error: {reply.status}")
         return CURL_HTTP_ERROR
     if step.method != "HEAD":
-        out.say(response.text.rstrip("\n"))
+        out.say(reply.content.decode(errors="replace").rstrip("\n"))
     return 0

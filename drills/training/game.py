@@ -1,11 +1,13 @@
 """`drills train start`: a game day, from input checks to the scorecard.
 
-As for a drill (`drills.runner`): refuse bad input before touching anything, hold the target's
-lock, check that the target is healthy and the steady state holds before any fault, measure the
-whole exercise with the drill's own session (sampler, canary, watchers). Unlike a drill, the
-experiment stops after its fault (`drills.training.scenarios`) and waits for a person; its
-rollbacks run after the trainee's accepted `resolve`, the facilitator's `stop`, the time limit or
-Ctrl-C, so nothing is ever left broken. The run is recorded as a training run (scenario
+As for a drill (`drills.runner`): refuse bad input before touching anything, then the drill's own
+lifecycle (`drills.lifecycle.DrillLifecycle`): hold the target's lock, check that the target is
+healthy before any fault, measure the whole exercise with the drill's session (sampler, canary,
+watchers) and conclude it the same way; the trainee's actions join the timeline before the
+session stops, and the scorecard reads what was measured. Unlike a drill, the experiment stops
+after its fault (`drills.training.scenarios`) and waits for a person; its rollbacks run after the
+trainee's accepted `resolve`, the facilitator's `stop`, the time limit or Ctrl-C, so nothing is
+ever left broken. The run is recorded as a training run (scenario
 `training:NAME`), which no gate or baseline of the automated drill ever reads.
 """
 
@@ -14,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,22 +25,20 @@ from rich.console import Console
 
 from drills import control
 from drills.catalog import resolve
-from drills.chaosrun import ChaosOptions, run_like_chaos
-from drills.errors import ExitCode, InputError, UnsafeTargetError
+from drills.chaosrun import ChaosOptions, chaostoolkit_log, run_like_chaos
+from drills.errors import ExitCode, InputError
 from drills.experiment import designate_fault, load_for_run
 from drills.history import History
-from drills.lifecycle import deferred_interrupts, new_run_id, objectives_for
+from drills.interrupts import deferred_interrupts, sigterm_as_interrupt
+from drills.lifecycle import DrillLifecycle, new_run_id, objectives_for
 from drills.models import ActivityMark, DrillRef, Stage, TargetRef
 from drills.objectives import ObjectiveTargets
-from drills.outcome import conclude
 from drills.runbook import read_runbook
 from drills.runbook.model import Scenario as RunbookScenario
 from drills.runfolder import prepare_run_folder
-from drills.runner import chaostoolkit_log, fresh_state_dir, sigterm_as_interrupt
 from drills.session import MeasurementSession
 from drills.settings import Settings
 from drills.targets import registry
-from drills.targets.base import Target
 from drills.targets.registry import SpecKind, parse_spec
 from drills.training.exercise import (
     EventKind,
@@ -66,7 +65,6 @@ __all__ = ["DEFAULT_TIME_LIMIT_SECONDS", "TRAINING_PREFIX", "Game", "TrainOutcom
 
 DEFAULT_TIME_LIMIT_SECONDS = 1200.0
 TRAINING_PREFIX = "training:"  # the history's scenario key of a training run
-HEALTHY_WITHIN_SECONDS = 30.0
 STATUS_EVERY_SECONDS = 0.5
 ERROR_RATE_WINDOW_SECONDS = 10.0  # the dashboard's error rate: canary writes failed lately
 
@@ -140,74 +138,39 @@ class Game:
             folder.remove_if_unused()
 
     def _play(self, ctx: _Context, spec: registry.TargetSpec) -> TrainOutcome:
-        fresh: Path | None = None
-        target: Target | None = None
-        key = spec.text
-        warden = None
+        opened = contextlib.ExitStack()  # the target: closed (a fresh sandbox removed) at the end
         try:
-            if spec.kind is SpecKind.FRESH_SANDBOX:
-                fresh = fresh_state_dir()
-                target, warden = self._start_fresh_sandbox(fresh)
-                key = f"sandbox:{fresh}"
-            else:
-                target = registry.open_target(spec, allow_production=ctx.request.allow_production)
-            registry.register(key, target)
-            with target.drill_lock():  # the lock a drill holds: one at a time
-                self._healthy(target, key)
-                return self._exercise(ctx, target, key, spec)
+            key, target = opened.enter_context(
+                registry.registered_target(
+                    spec, say=self.say, allow_production=ctx.request.allow_production
+                )
+            )
+            lifecycle = DrillLifecycle(
+                target,
+                self.settings,
+                ctx.objectives,
+                run_id=ctx.run_id,
+                run_dir=ctx.run_dir,
+                watchdog=False,  # the exercise's time limit ends a game day
+            )
+            lifecycle.lock()  # the lock a drill holds: one at a time
+            try:
+                lifecycle.preflight()
+                return self._exercise(ctx, lifecycle, key, spec)
+            finally:
+                lifecycle.release()
         except KeyboardInterrupt:
             return TrainOutcome(
                 ExitCode.ABORTED, None, None, "interrupted before the fault; nothing injected"
             )
         finally:
             with deferred_interrupts():
-                registry.unregister(key)
-                if target is not None:
-                    target.close()
-                if fresh is not None:
-                    self._stop_fresh_sandbox(fresh, warden)
-
-    def _start_fresh_sandbox(self, state_dir: Path) -> tuple[Target, Any]:
-        from drills.targets.sandbox.driver import SandboxTarget
-        from drills.targets.sandbox.processes import Supervisor
-        from drills.targets.sandbox.warden import Warden
-
-        warden = Warden(state_dir)
-        warden.start()  # tears the sandbox down if this process dies, even of SIGKILL
-        target = SandboxTarget(state_dir, supervisor=Supervisor())
-        self.say(f"Starting a fresh sandbox in {state_dir} ...")
-        target.sandbox.progress = lambda line: self.say(f"  {line}")
-        target.sandbox.up()
-        return target, warden
-
-    def _stop_fresh_sandbox(self, state_dir: Path, warden: Any) -> None:
-        from drills.targets.sandbox.stack import Sandbox
-
-        self.say("Stopping the sandbox ...")
-        try:
-            Sandbox(state_dir).down(purge=True)
-        except Exception as exc:  # said, never swallowed: leftover servers must be noticed
-            self.say(f"[red]could not stop the sandbox in {state_dir}: {exc}[/]")
-        if warden is not None:
-            warden.dismiss()
-
-    def _healthy(self, target: Target, key: str) -> None:
-        from drills.probes.http import graphql_health_check, health_ok
-
-        config = {registry.CONFIG_KEY: key}
-        deadline = time.monotonic() + HEALTHY_WITHIN_SECONDS
-        while time.monotonic() < deadline:
-            if health_ok(1.0, config) and graphql_health_check(1.0, config):
-                return
-            time.sleep(0.25)
-        raise UnsafeTargetError(
-            f"target {target.name} is not healthy (GET /health, GraphQL healthCheck): "
-            "steady state must hold before any fault"
-        )
+                opened.close()
 
     def _exercise(
-        self, ctx: _Context, target: Target, key: str, spec: registry.TargetSpec
+        self, ctx: _Context, lifecycle: DrillLifecycle, key: str, spec: registry.TargetSpec
     ) -> TrainOutcome:
+        target = lifecycle.target
         ctx.exercise.path.mkdir(parents=True)
         shimmed = target.kind == "sandbox"
         install_launchers(ctx.exercise, shimmed)
@@ -231,7 +194,7 @@ class Game:
         ctx.exercise.write_info(info)
         mark_current(self.settings.home, ctx.exercise)
         try:
-            return self._measure(ctx, target, key, spec, info)
+            return self._measure(ctx, lifecycle, key, spec, info)
         finally:
             info = ctx.exercise.info()
             info.state = ExerciseState.ENDED
@@ -241,29 +204,23 @@ class Game:
     def _measure(
         self,
         ctx: _Context,
-        target: Target,
+        lifecycle: DrillLifecycle,
         key: str,
         spec: registry.TargetSpec,
         info: ExerciseInfo,
     ) -> TrainOutcome:
-        session = MeasurementSession(
-            target,
-            ctx.run_dir,
-            ctx.run_id,
-            sample_interval_seconds=self.settings.sample_interval_seconds,
-            canary_rate=self.settings.canary_rate,
-        )
+        target = lifecycle.target
+        session = lifecycle.start()
         game = exercise_experiment(ctx.experiment, ctx.exercise.path)
         game.setdefault("configuration", {})[registry.CONFIG_KEY] = key
         status = _StatusWriter(session, ctx.exercise)
-        session.start()
         control.attach(session)
         status.start()
         journal: dict[str, Any] = {}
         interrupted = False
         try:
             self.say("Measuring the steady-state baseline ...")
-            time.sleep(self.settings.baseline_seconds)
+            lifecycle.baseline()
             self.say(f"[bold]Injecting the fault. The pager says:[/]\n{info.pager}")
             self.say(
                 f"Trainee: `drills train shell` (exercise {ctx.exercise.path}); "
@@ -273,8 +230,13 @@ class Game:
                 journal = run_like_chaos(game, ChaosOptions(), {registry.CONFIG_KEY: key})
         except KeyboardInterrupt:
             interrupted = True
-        finally:
+        except BaseException:
+            status.stop()
             control.detach()
+            lifecycle.abandon()
+            raise
+        lifecycle.experiment_ended()
+        control.detach()
         ended_by = _ended_by(journal, interrupted)
         with deferred_interrupts():
             current = ctx.exercise.info()
@@ -285,14 +247,10 @@ class Game:
             for mark in trainee_marks(events, session):
                 session.add_activity(mark)
             self.say("Observing the aftermath, then reading the canary back ...")
-            time.sleep(self.settings.observe_after_seconds)
+            lifecycle.observe_after()  # not cut short: interrupts wait
             status.stop()
-            data = session.stop()
-            aborted = None if ended_by == "resolved" else _why(ended_by, ctx)
-            conclusion = conclude(
-                data,
+            conclusion = lifecycle.finish(
                 journal,
-                run_id=ctx.run_id,
                 drill=DrillRef(f"{TRAINING_PREFIX}{ctx.chosen.name}", f"Game day: {ctx.title}",
                                ctx.path),
                 target=TargetRef(
@@ -300,12 +258,9 @@ class Game:
                     target.kind,
                     target.control_plane_url,
                 ),
-                run_dir=ctx.run_dir,
-                history_path=self.settings.history_location,
-                objectives=ctx.objectives,
-                aborted_reason=aborted,
-                notes=session.write_problems(),
+                aborted_reason=None if ended_by == "resolved" else _why(ended_by, ctx),
             )  # fmt: skip
+            data = conclusion.data
             card = build_scorecard(
                 conclusion.result,
                 data.samples,

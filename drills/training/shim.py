@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from drills.controlplane.connection import Endpoint
 from drills.errors import DrillError
 from drills.runbook.commands import to_step
 from drills.runbook.shell import CommandLine
@@ -50,9 +51,16 @@ def _carry_out(info: ExerciseInfo, program: str, args: Sequence[str], out: Out) 
             step, info.target_key, str(info.extra.get("namespace") or "default"), out
         )
     if isinstance(step, HttpStep):
-        return run_curl(step, str(info.extra.get("service_url")), info.control_plane_url, out)
+        return run_curl(step, str(info.extra.get("service_url")), _endpoint(info), out)
     out.note(f"{program}: {getattr(step, 'reason', 'not understood')}")
     return 2
+
+
+def _endpoint(info: ExerciseInfo) -> Endpoint:
+    """The game's control plane with its TLS trust (the target's own, read from its key)."""
+    from drills.targets.registry import CONFIG_KEY, target_from
+
+    return Endpoint.of(target_from({CONFIG_KEY: info.target_key}))
 
 
 def _passthrough(exercise: Exercise, program: str, args: Sequence[str]) -> int:

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from drills.chaosrun import chaostoolkit_log
 from drills.errors import ExitCode
 from drills.history import History
-from drills.runner import chaostoolkit_log
 from drills.timeline import JsonlAppender, read_jsonl
 from tests.cli.invoke import invoke
 

@@ -147,3 +147,40 @@ def test_an_unreachable_or_foreign_history_url_is_one_line_exit_2(
         assert done.returncode == ExitCode.USAGE, done.stderr
         line = one_line(done.stderr)
         assert message in line and team_pg.password not in line
+
+
+def test_invocation_names_the_pipelines_own_runs(tmp_path: Path) -> None:
+    """A shared history where a CronJob ran after this pipeline: `--invocation` judges the
+    pipeline's runs; an invocation never recorded is one line, exit 2."""
+    rng = random.Random(5)
+    with History(tmp_path / "history.sqlite") as history:
+        seeder = Seeder(history)
+        seeder.invocation(noisy(rng, 10, 1.5, 0.1))
+        seeder.invocation(noisy(rng, 4, 7.5, 0.1), name="github-41-1")
+        Seeder(history, kind="kubernetes", count=100).invocation([30.0] * 3, name="cron-7")
+    assert gate(tmp_path).returncode == 0  # the newest: the CronJob's, with no baseline
+    done = gate(tmp_path, "--invocation", "github-41-1", "complete-outage")
+    assert done.returncode == ExitCode.MISSED, done.stdout + done.stderr
+    assert "invocation github-41-1" in done.stdout and "RTO: regression" in done.stdout
+    done = gate(tmp_path, "--invocation", "github-42-1")
+    assert done.returncode == ExitCode.USAGE
+    assert "no run of invocation 'github-42-1'" in one_line(done.stderr)
+
+
+def test_run_refuses_an_invocation_id_a_ci_could_not_have_made(tmp_path: Path) -> None:
+    done = run_drills(tmp_path, "run", "complete-outage", "--invocation", "two words")
+    assert done.returncode == ExitCode.USAGE
+    assert "Invalid value for '--invocation'" in done.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_an_out_or_job_summary_it_cannot_write_is_one_line_exit_2(tmp_path: Path) -> None:
+    seed(tmp_path, 1.5)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("in the way\n")
+    done = gate(tmp_path, "--out", str(blocker / "gate-out"))
+    assert done.returncode == ExitCode.USAGE, done.stderr
+    assert f"--out {blocker / 'gate-out'}: cannot write" in one_line(done.stderr)
+    done = gate(tmp_path, GITHUB_STEP_SUMMARY=str(blocker / "summary.md"))
+    assert done.returncode == ExitCode.USAGE, done.stderr
+    assert f"GITHUB_STEP_SUMMARY {blocker / 'summary.md'}: cannot append" in one_line(done.stderr)

@@ -210,3 +210,82 @@ def test_faster_is_said_plainly() -> None:
     check = judge_metric(RTO, [2.0] * 10, [1.0] * 5, GatePolicy())
     assert check.decision is Decision.PASS
     assert check.why == "median 2.000 s -> 1.000 s: no slower than the baseline"
+
+
+def _scenario_fails(
+    rng: random.Random, n: int, m: int, policy: GatePolicy, *, independent: bool
+) -> bool:
+    """One scenario's whole metric set, judged in memory: RTO log-normal (sigma 0.3); downtime
+    = RTO - TTD as a drill measures it, or (independent) a noise of its own; TTD and p95 with
+    their own noise at sizes seen on the sandbox (tens of ms), or (independent) at sizes where
+    their floors never bind."""
+
+    def sample(k: int) -> dict[str, list[float]]:
+        rto = noisy(rng, k, 2.4)
+        scale = 30.0 if independent else 0.06
+        ttd = noisy(rng, k, scale)
+        down = noisy(rng, k, 2.3) if independent else [r - t for r, t in zip(rto, ttd, strict=True)]
+        p95 = noisy(rng, k, scale if independent else 0.02)
+        return {"rto": rto, "ttd": ttd, "downtime": down, "p95_fault": p95}
+
+    base, new = sample(n), sample(m)
+    return any(
+        judge_metric(metric, base[metric.key], new[metric.key], policy).decision is Decision.FAIL
+        for metric in METRICS
+        if metric.key in base
+    )
+
+
+def test_a_whole_scenario_false_alarms_at_about_alpha_over_many_seeds() -> None:
+    """No change, 4000 seeded scenarios of 10 baseline and 5 new runs, every metric judged as
+    the gate does: downtime moves with RTO (it is RTO less TTD) and TTD and p95 are too small to
+    cross their floors by noise, so a scenario errs at about alpha, not alpha x metrics."""
+    rng = random.Random(12)
+    trials = 4000
+    alarms = sum(
+        _scenario_fails(rng, 10, 5, GatePolicy(), independent=False) for _ in range(trials)
+    )
+    assert alarms <= trials * 0.01 + 3 * (trials * 0.01 * 0.99) ** 0.5  # 1 %: at most 1.5 %
+
+
+def test_independent_noisy_metrics_add_up_to_alpha_each_at_most() -> None:
+    """What alpha per scenario and metric means when four metrics are noisy independently and
+    large enough for every floor: a scenario errs more often than alpha, never more than 4 x
+    alpha (the union bound the README states)."""
+    rng = random.Random(13)
+    trials = 4000
+    alarms = sum(_scenario_fails(rng, 10, 5, GatePolicy(), independent=True) for _ in range(trials))
+    assert trials * 0.01 < alarms <= trials * 0.04 + 3 * (trials * 0.04 * 0.96) ** 0.5
+
+
+def test_fifty_percent_slower_fails_five_against_ten_over_many_seeds() -> None:
+    """Power, not one lucky seed: +50 % RTO, 10 baseline and 5 new runs with the spread of a
+    reused sandbox's RTOs (sigma 0.1) fails in at least 98 % of 500 seeded trials."""
+    rng = random.Random(21)
+    trials = 500
+    fails = sum(
+        judge_metric(RTO, noisy(rng, 10, 2.0, 0.1), noisy(rng, 5, 3.0, 0.1), GatePolicy()).decision
+        is Decision.FAIL
+        for _ in range(trials)
+    )
+    assert fails >= trials * 0.98
+
+
+def test_a_pipeline_judges_its_own_invocation_in_a_shared_history(history: History) -> None:
+    """A team history also holds other pipelines' and the CronJobs' runs: one recorded after
+    this pipeline's must not be judged in its place (here a CronJob's, on a cluster, that would
+    pass with no baseline while this pipeline's runs regressed)."""
+    sandbox = Seeder(history)
+    sandbox.invocation([1.5] * 10)
+    sandbox.invocation([7.5] * 4, name="github-123-1")
+    Seeder(history, kind="kubernetes", count=100).invocation([30.0] * 3, name="cron-1")
+    newest = judge_scenario(history, "complete-outage", GatePolicy())
+    assert newest.invocation_id == "cron-1" and newest.decision is Decision.PASS
+    result = gate(history, [], GatePolicy(), invocation="github-123-1")
+    (mine,) = result.scenarios
+    assert mine.invocation_id == "github-123-1" and mine.target_kind == "sandbox"
+    assert mine.decision is Decision.FAIL and len(mine.baseline_runs) == 10
+    with pytest.raises(InputError, match="no run of invocation 'github-9-1'"):
+        gate(history, [], GatePolicy(), invocation="github-9-1")
+    with pytest.raises(InputError, match="no run of scenario 'database-failover' in invocation"):
+        gate(history, ["database-failover"], GatePolicy(), invocation="github-123-1")

@@ -28,7 +28,10 @@ from tests.service.stack import Postgres
 pytestmark = [pytest.mark.k8s, pytest.mark.slow]
 
 TICK = ClusterEmulator.tick_seconds
-SCHEDULING = 0.05
+# What a starved thread can add on a busy 2-core machine: +0.016 to +0.115 s at a load average of
+# 11, +0.599 s once at 6.5 (database-failover, CI and helpers' suites together). The test keeps
+# a measured recovery near the truth; `benchmarks.fidelity` holds it to one sampling interval.
+SCHEDULING = 1.0
 
 
 @pytest.fixture
@@ -49,8 +52,7 @@ def assert_recovery_measured(staging: Staging, run_dir: Path) -> dict[str, objec
     error = (instant(m["recovered_at"]) - truth).total_seconds()
     # One sampling interval, as achieved during the outage (DESIGN: `resolution`), plus the
     # emulator's own tick, to which its truth is known, plus SCHEDULING: the harness, the
-    # emulator and the service are threads of processes on a shared 2-core machine (seen here:
-    # +0.016 to +0.115 s at a load average of 11).
+    # emulator and the service are threads of processes on a shared 2-core machine.
     interval = max(SAMPLE_INTERVAL, float(m["resolution_seconds"] or 0.0))
     print(f"{data['drill']['scenario']}: recovered_at - truth = {error:+.3f} s (<= {interval})")
     limit = interval + TICK + SCHEDULING

@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import kmock
 import pytest
 
 from drills.runbook import Runbook, read_runbook
@@ -153,3 +154,31 @@ def test_cli_with_a_profile_and_kubeconfig(
     assert document["target"] == "maestro-staging"
     assert [f["line"] for f in document["findings"] if f["status"] == "drift"] == []
     assert not world.mutating_requests()
+
+
+def _forbid_listing(kube: KubeServer, group: str, version: str, plural: str) -> None:
+    async def forbid() -> None:
+        kube.handler["list", kmock.resource(group, version, plural)] << 403 << {
+            "kind": "Status", "code": 403,
+            "message": f'{plural} is forbidden: User "x" cannot list resource "{plural}"',
+        }  # fmt: skip
+
+    kube.call(forbid())
+
+
+def test_a_missing_workload_is_drift_even_when_the_role_cannot_list_workloads(
+    world: KubeServer, target: CheckTarget, tmp_path: Path, runbook: Runbook
+) -> None:
+    """The emitted Role reads deployments and statefulsets by name but cannot list them: the
+    404 of the read is the drift; only the did-you-mean needs the listing."""
+    for plural in ("deployments", "statefulsets"):
+        _forbid_listing(world, "apps", "v1", plural)
+    (drift,) = [d for d in DRIFTS if d.name == "renamed deployment"]
+    report = _check(with_drift(drift), target, tmp_path)
+    assert [f.line for f in report.drift] == [drift.line], [f.to_json() for f in report.drift]
+    (row,) = report.drift
+    assert row.detail.startswith("deployment/maestro-cp not found in namespace")
+    assert "forbidden" in row.detail and row.suggestion is None
+    # listing statefulsets (`kubectl get statefulsets`) is forbidden: said so, not drift
+    listing = next(f for f in report.findings if f.line == 516)
+    assert listing.status is Status.CANNOT_CHECK and "forbidden" in listing.detail

@@ -150,3 +150,26 @@ def test_everything_emitted_validates_for_the_oldest_and_newest_kubernetes(
     assert ("give --profile FILE to print it" in text) is not with_profile
     assert SUPPORTED_VERSIONS == ("1.27", "1.37")
     assert [p for doc in docs for p in manifest_problems(doc)] == []
+
+
+def test_the_cronjobs_write_to_a_team_history_named_by_a_secret(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Issue 12: CI runners and the CronJobs write one history. `--history-secret` points every
+    CronJob's DRILLS_HISTORY at a Secret's key (the URL, with its password, never in a manifest);
+    the emitted documents still validate."""
+    args = ["schedule", "--emit", "kubernetes", "--namespace", NS, "--image", "img:1"]
+    done = invoke(capsys, monkeypatch, tmp_path, *args, "--history-secret", "drills-history")
+    assert done.code == 0, done
+    docs = documents(done.stdout)
+    crons = [d for d in docs if d["kind"] == "CronJob"]
+    assert crons
+    for cron in crons:
+        (container,) = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e for e in container["env"]}
+        assert env["DRILLS_HISTORY"]["valueFrom"] == {
+            "secretKeyRef": {"name": "drills-history", "key": "DRILLS_HISTORY"}
+        }
+    assert [p for doc in docs for p in manifest_problems(doc)] == []
+    refused = invoke(capsys, monkeypatch, tmp_path, *args, "--history-secret", "Team History!")
+    assert refused.code == 2 and "--history-secret" in refused.line()

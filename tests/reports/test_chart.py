@@ -72,16 +72,21 @@ def test_reported_alert_timelines_become_alert_lanes() -> None:
         "alert_service_unavailable_resolved_at": at(12.0),
         "alert_error_rate_firing_at": at(14.0),  # never resolved: firing to the end
         "alert_error_rate_resolved_at": None,
+        "alert_Slow_pending_at": at(3.0),  # pending, never fired: an outage not paged for
+        "alert_Slow_firing_at": None,
+        "alert_Slow_resolved_at": at(9.0),
     }
     result = replace(run.result, measurements=replace(run.result.measurements, extra=extra))
     rows = alert_rows(result)
     assert [(r.name, r.pending, r.firing, r.resolved) for r in rows] == [
+        ("Slow", 3.0, None, 9.0),
         ("service-unavailable", 5.0, 8.0, 12.0),
         ("error-rate", None, 14.0, None),
     ]
     svg = timeline_svg(result, run.samples, run.canary)
     assert 'data-alert="service-unavailable"' in svg
     assert 'data-alert="error-rate"' in svg
+    assert "Slow: pending +3.00 s, never fired, resolved +9.00 s" in svg
     assert MIXED_FILL in svg and FAILED_FILL in svg
     assert "Alerts (pending, firing)" in svg
     assert "Alerts (pending, firing)" not in timeline_svg(run.result, run.samples, run.canary)

@@ -74,3 +74,45 @@ def test_a_run_is_placed_against_its_history(tmp_path: Path) -> None:
         "against its history: RTO 1.520 s; the 7 newest earlier met run(s) on sandbox had"
         " median 1.500 s (1.400-1.600 s): slower than 6 of them"
     )
+
+
+def test_the_page_shows_the_drills_runbook_coverage(tmp_path: Path) -> None:
+    from drills.runbook import read_runbook
+    from drills.runbook.coverage import coverage
+    from tests.runbook.conftest import RUNBOOK
+
+    seeded(tmp_path / "h.sqlite")
+    with History(tmp_path / "h.sqlite") as history:
+        trend = build_trend(history, "complete-outage")
+    assert "Runbook coverage" not in trend_html(trend)  # no runbook given, no section
+    report = coverage(read_runbook(RUNBOOK))
+    page = trend_html(trend, report)
+    section = page[page.index('<section class="coverage">') :]
+    mine = next(e for e in report.experiments if e.name == "complete-outage")
+    assert (
+        f"This drill (runbook:scenario-1) exercises {len(mine.steps)} of 61 runbook steps" in page
+    )
+    drill_rows, never_rows = section.split("Never exercised by any drill")
+    # the drill's rows: its restart of statefulset/neo4j (line 131), not the ingress controller's
+    assert "kubectl rollout restart statefulset/neo4j -n intelgraph-prod" in drill_rows
+    assert "ingress-nginx" not in drill_rows
+    assert f"({len(report.never)})" in never_rows
+    for step in report.never:
+        assert f'<td class="line">{step.origin.line}</td>' in never_rows
+    assert "<script" not in page and "href=" not in page  # still self-contained
+
+
+def test_trend_cli_page_has_coverage_and_a_bad_runbook_is_one_line(tmp_path: Path) -> None:
+    seeded(tmp_path / "history.sqlite")
+    page = tmp_path / "trend.html"
+    done = run_drills(tmp_path, "trend", "complete-outage", "--html", str(page))
+    assert done.returncode == 0, done.stderr
+    text = page.read_text()
+    assert "Runbook coverage" in text and "Never exercised by any drill (10)" in text
+    notes = tmp_path / "notes.md"
+    notes.write_text("no headings here\n")
+    done = run_drills(
+        tmp_path, "trend", "complete-outage", "--html", str(page), "--runbook", str(notes)
+    )
+    assert done.returncode == ExitCode.USAGE
+    assert "no Markdown headings" in one_line(done.stderr) and done.stdout == ""

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from drills.cli.main import cli
-from drills.runbook import Runbook
+from drills.runbook import Runbook, read_runbook_text
 from drills.runbook.check import CheckTarget, check_runbook, open_check_target
 from drills.runbook.findings import CheckReport, Status
 from drills.targets.sandbox.driver import SandboxTarget
@@ -51,6 +51,8 @@ def test_unchanged_runbook_has_no_drift_and_says_what_it_cannot_check(
     for line, why in CANNOT_HERE.items():
         assert rows[line].status is Status.CANNOT_CHECK and why in rows[line].detail, rows[line]
     assert rows[120].status is Status.OK and "control-plane (running" in rows[120].detail
+    # every component runs as processes: a pod listing names them all, not only the databases
+    assert rows[92].detail == "pods: control-plane, neo4j, postgres, postgres-standby, redis"
     # the sandbox's graph store (FalkorDB) stands in for Neo4j under the runbook's names
     assert rows[131].status is Status.OK and "neo4j (running" in rows[131].detail
     assert rows[196].status is Status.OK  # the neo4j breaker's reset route exists
@@ -105,7 +107,7 @@ def test_cli_table_json_and_exit_codes(sandbox_target: SandboxTarget, tmp_path: 
 def test_a_fresh_sandbox_is_started_checked_and_removed(
     runbook: Runbook, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import drills.runner
+    import drills.targets.sandbox.fresh
 
     made: list[Path] = []
 
@@ -117,10 +119,73 @@ def test_a_fresh_sandbox_is_started_checked_and_removed(
         made.append(path)
         return path
 
-    monkeypatch.setattr(drills.runner, "fresh_state_dir", fresh)
+    monkeypatch.setattr(drills.targets.sandbox.fresh, "fresh_state_dir", fresh)
     with open_check_target("sandbox", runbook) as target:
         report = check_runbook(runbook, target)
     assert not report.drift
     assert {f.line: f.status for f in report.findings}[51] is Status.OK
     (state_dir,) = made
     assert not state_dir.exists()  # stopped and purged
+
+
+def test_an_unknown_command_is_reported_not_dropped(
+    target: CheckTarget, scripts: Path, baseline: CheckReport
+) -> None:
+    lines = RUNBOOK.read_text(encoding="utf-8").split("\n")
+    lines.insert(92, "   helm rollback maestro 3")  # a new line 93 in Scenario 1's first block
+    report = check_runbook(
+        read_runbook_text("\n".join(lines), RUNBOOK), target, scripts_dir=scripts
+    )
+    row = next(f for f in report.findings if f.line == 93)
+    assert (row.kind, row.subject, row.status) == (
+        "unknown",
+        "helm rollback maestro 3",
+        Status.CANNOT_CHECK,
+    )
+    assert row.detail == "unknown command: no parser for 'helm' commands"
+    assert not report.drift and len(report.findings) == len(baseline.findings) + 1
+
+
+WITH_VARIABLES = """\
+# Ops
+
+- **Namespace**: `intelgraph-prod`
+- **Load Balancer**: `https://maestro.intelgraph.ai`
+
+### Scenario 1: Outage
+
+#### Recovery
+
+```bash
+kubectl rollout restart deployment/maestro-control-plane -n $NS
+kubectl get pods -n "${NAMESPACE}" -l app=$APP
+curl -X POST https://maestro.intelgraph.ai/api/resilience/circuit-breakers/$BREAKER/reset
+./scripts/$DIR/restore-postgresql.sh
+kubectl rollout restart deployment/$DEPLOYMENT -n intelgraph-prod
+kubectl rollout restart deployment/maestro-cp -n intelgraph-prod
+kubectl logs <pod-name> -n intelgraph-prod > /tmp/pod.log 2>&1
+curl -X POST https://maestro.intelgraph.ai/api/resilience/circuit-breakers/<name>/reset
+```
+"""
+
+
+def test_shell_variables_and_placeholders_cannot_be_checked_and_are_not_drift(
+    target: CheckTarget, scripts: Path
+) -> None:
+    """`-n $NS` names whatever NS holds when the commands run: the check says it cannot look
+    that up, instead of reporting `namespace $NS not found`."""
+    report = check_runbook(read_runbook_text(WITH_VARIABLES), target, scripts_dir=scripts)
+    rows = {f.line: f for f in report.findings}
+    for line, variable in (
+        (11, "$NS"),
+        (12, "${NAMESPACE}"),
+        (13, "$BREAKER"),
+        (14, "$DIR"),
+        (15, "$DEPLOYMENT"),
+    ):
+        assert rows[line].status is Status.CANNOT_CHECK, rows[line]
+        assert "shell variable" in rows[line].detail and variable in rows[line].detail, rows[line]
+    assert [f.line for f in report.drift] == [16]  # a literal wrong name is still drift
+    for line, placeholder in ((17, "<pod-name>"), (18, "<name>")):
+        assert rows[line].status is Status.CANNOT_CHECK, rows[line]
+        assert f"placeholder {placeholder}" in rows[line].detail, rows[line]

@@ -44,3 +44,22 @@ def test_a_missing_file_and_an_unknown_scenario(
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "no scenario 'Rollback'" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["coverage", "scaffold", "check"])
+def test_a_directory_or_a_missing_scripts_dir_is_one_line(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    extra = {"scaffold": ["--scenario", "1"], "check": ["--target", "sandbox:/nonexistent"]}
+    with pytest.raises(SystemExit) as exc:
+        main(["runbook", command, str(tmp_path), *extra.get(command, [])])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "Is a directory" in err and len(err.strip().splitlines()) == 1, err
+    if command == "check":
+        missing = tmp_path / "no-such-dir"
+        with pytest.raises(SystemExit) as exc:
+            main(["runbook", "check", str(RUNBOOK), "--scripts-dir", str(missing)])
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert "no-such-dir" in err and len(err.strip().splitlines()) == 1, err

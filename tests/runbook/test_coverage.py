@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from drills.cli.main import cli
-from drills.runbook import Runbook
+from drills.runbook import Runbook, read_runbook_text
 from drills.runbook.coverage import coverage
 from drills.runbook.steps import Step
 from tests.runbook.conftest import RUNBOOK
@@ -44,8 +44,10 @@ def test_shipped_experiments_against_the_runbook(runbook: Runbook) -> None:
     assert {120, 128, 131, 134} <= set(outage)  # rollout restart statefulset/neo4j included
     corruption = lines(by_name["data-corruption"].steps)
     assert {303, 306, 335, 338, 341} <= set(corruption)  # restore-neo4j.sh --backup-id
+    # the alerting drill exercises "Validate monitoring and alerting" (its tag says which step)
+    assert 454 in lines(by_name["monitoring-alerts"].steps)
     never = lines(report.never)
-    assert {205, 454} <= set(never) and not {131, 196, 338} & set(never)
+    assert 205 in never and not {131, 196, 338, 454} & set(never)
     assert not set(never) & {s.origin.line for e in report.experiments for s in e.steps}
 
 
@@ -66,3 +68,15 @@ def test_cli_text_and_json() -> None:
     document = json.loads(as_json.output)
     assert document["steps"] == 61
     assert document["exercised"] == 61 - len(document["never_exercised"])
+
+
+def test_an_unknown_command_is_listed_as_never_exercised() -> None:
+    text = RUNBOOK.read_text(encoding="utf-8").replace(
+        "   kubectl get nodes\n", "   kubectl get nodes\n   helm rollback maestro 3\n", 1
+    )
+    report = coverage(read_runbook_text(text, RUNBOOK))
+    (unknown,) = [s for s in report.never if s.kind.value == "unknown"]
+    assert (
+        unknown.subject() == "helm rollback maestro 3" and unknown.origin.scenario == "Scenario 1"
+    )
+    assert report.total == 62

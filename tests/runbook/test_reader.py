@@ -131,3 +131,93 @@ def test_unknown_scenario_names_the_known(runbook: Runbook) -> None:
     with pytest.raises(RunbookError, match=r"no scenario 'Scenario 9'.*Scenario 2 \(Database"):
         runbook.scenario("Scenario 9")
     assert runbook.scenario("database connection issues").key == "Scenario 2"
+
+
+def test_commands_run_through_sudo_are_typed_as_the_command() -> None:
+    text = (
+        "# Ops\n\n### Scenario 9: X\n\n```bash\n"
+        "sudo kubectl rollout restart deployment/redis -n ops\n"
+        "sudo -u deploy ./scripts/dr/restore.sh --backup-id B1\n"
+        "sudo -E bash scripts/check.sh\n"
+        "sudo curl -X POST https://svc.example/reset\n"
+        "```\n"
+    )
+    restart, restore, check, reset = read_runbook_text(text).steps
+    assert isinstance(restart, KubectlStep)
+    assert (restart.verb, restart.subverb, restart.namespace) == ("rollout", "restart", "ops")
+    assert restart.objects == (ObjectRef("deployment", "redis"),)
+    assert isinstance(restore, ScriptStep)
+    assert (restore.path, restore.args) == ("./scripts/dr/restore.sh", ("--backup-id", "B1"))
+    assert isinstance(check, ScriptStep) and (check.path, check.args) == ("scripts/check.sh", ())
+    assert isinstance(reset, HttpStep) and (reset.method, reset.url) == (
+        "POST",
+        "https://svc.example/reset",
+    )
+    assert restart.text.startswith("sudo ") and restart.argv[0] == "kubectl"  # as written, as run
+
+
+IRREGULAR = """\
+# Ops
+
+## Scenarios
+
+### 🔥 Scenario 1 — Complete Outage
+
+```bash
+kubectl get pods -n x
+```
+
+#### Diagnosis
+
+```bash
+kubectl rollout restart deployment/redis -n x
+```
+
+#### Recovery
+
+```bash
+curl https://svc/health
+```
+
+### Scenario 2. Slow database
+
+### Scenario: Unnumbered
+"""
+
+
+def test_scenario_headings_as_teams_write_them_and_every_command_in_them() -> None:
+    book = read_runbook_text(IRREGULAR)
+    assert [(s.key, s.title) for s in book.scenarios] == [
+        ("Scenario 1", "Complete Outage"),
+        ("Scenario 2", "Slow database"),
+        ("Scenario", "Unnumbered"),
+    ]  # "Scenarios" is a heading above them, not a scenario
+    one = book.scenario("1")
+    # commands before the first phase heading, and under a phase of another name, are its steps
+    assert [s.origin.line for s in one.steps] == [8, 14, 20]
+    assert [p.kind for p in one.phases] == [PhaseKind.OTHER, PhaseKind.OTHER, PhaseKind.RECOVERY]
+    assert one.steps[0].origin.phase == "other"
+
+
+def test_redirections_are_not_words_and_angle_placeholders_are() -> None:
+    text = (
+        "# Ops\n\n### Scenario 9: X\n\n```bash\n"
+        "kubectl logs <pod-name> -n intelgraph-prod\n"
+        "kubectl get pods -n intelgraph-prod > /tmp/pods.txt 2>&1\n"
+        "curl -X POST https://svc/api/resilience/circuit-breakers/<name>/reset\n"
+        "kubectl get pods -n ops 2>/dev/null | grep -v Running\n"
+        'curl -d \'{"q": "a > b"}\' https://svc/graphql >>out.json\n'
+        "kubectl apply -f - < policy.yaml\n"
+        "```\n"
+    )
+    logs, listing, reset, filtered, query, apply = read_runbook_text(text).steps
+    assert isinstance(logs, KubectlStep)
+    assert logs.objects == (ObjectRef("pod", "<pod-name>"),) and logs.namespace == "intelgraph-prod"
+    assert listing.argv == ("kubectl", "get", "pods", "-n", "intelgraph-prod")
+    assert isinstance(reset, HttpStep)
+    assert reset.url == "https://svc/api/resilience/circuit-breakers/<name>/reset"
+    assert filtered.argv == ("kubectl", "get", "pods", "-n", "ops")
+    assert filtered.pipeline == (("grep", "-v", "Running"),)
+    assert isinstance(query, HttpStep) and query.body == '{"q": "a > b"}'
+    assert query.url == "https://svc/graphql"
+    assert apply.argv == ("kubectl", "apply", "-f", "-")

@@ -92,3 +92,51 @@ def test_the_scenario_1_draft_runs_on_the_sandbox(tmp_path: Path) -> None:
     assert ran["L134-redis"] == "succeeded"
     report = json.loads((out / "report.json").read_text())
     assert report["measurements"]["rto_seconds"] is not None
+
+
+UNMAPPED = """\
+# Ops
+
+### Scenario 5: Alerting is silent
+
+#### Detection
+
+- No page during an outage
+
+#### Verification
+
+```bash
+# Validate monitoring and alerting
+./scripts/dr/test-monitoring-alerts.sh
+helm rollback maestro 3
+```
+"""
+
+
+def test_steps_a_draft_cannot_fill_in_become_placeholders(tmp_path: Path) -> None:
+    """A step whose action needs more than the step says (which alert to await), and a command
+    no parser knows, are kept as TODO placeholders: the draft still validates."""
+    from drills.runbook import read_runbook_text
+    from drills.runbook.scaffold import scaffold
+
+    experiment = scaffold(read_runbook_text(UNMAPPED), "5", tmp_path)
+    ensure_experiment_is_valid(experiment)
+    names = [a["name"] for a in experiment["method"]]
+    assert names == [
+        "TODO-inject-the-fault",
+        "TODO-L13-validate-monitoring-and-alerting",
+        "TODO-L14-helm-rollback-maestro-3",
+    ]
+
+
+def test_a_draft_keeps_every_command_of_the_scenario_in_order(tmp_path: Path) -> None:
+    from drills.runbook import read_runbook_text
+    from drills.runbook.scaffold import scaffold
+    from tests.runbook.test_reader import IRREGULAR
+
+    experiment = scaffold(read_runbook_text(IRREGULAR), "Scenario 1", tmp_path)
+    ensure_experiment_is_valid(experiment)
+    method = experiment["method"][1:]  # after the TODO fault
+    assert [a["name"].removeprefix("TODO-").split("-")[0] for a in method] == ["L8", "L14", "L20"]
+    assert method[1]["provider"]["func"] == "restart_component"  # under "Diagnosis"
+    assert [a["tags"][-1] for a in method] == ["other", "other", "recovery"]

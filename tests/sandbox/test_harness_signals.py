@@ -121,3 +121,21 @@ def test_sigkill_of_the_harness_leaves_no_process_and_no_port(tmp_path: Path, mo
             assert _gone(footprint, timeout_seconds=5.0) == []
         finally:
             shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def test_ctrl_c_before_the_fault_stops_a_suite(tmp_path: Path) -> None:
+    """Ctrl-C while the first drill's sandbox starts ends the whole suite, not just that drill
+    (the suite went on to its next drill and started another sandbox)."""
+    run = LiveRun("run", "--suite", "quarterly", "--out", str(tmp_path / "runs"), home=tmp_path)
+    footprints: list[Footprint] = []
+    with cleaned(run, footprints):
+        run.wait_for("Starting a fresh sandbox")
+        footprints.append(run.footprint())
+        run.signal(signal.SIGINT)
+        code = run.wait()
+        said = "\n".join(run.lines)
+        assert "the suite stops here" in said, said
+        assert said.count("Starting a fresh sandbox") == 1, said
+        assert code == 3, said
+        for footprint in footprints:
+            assert _gone(footprint, 30.0) == []

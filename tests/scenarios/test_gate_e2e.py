@@ -49,12 +49,13 @@ def test_repeat_then_gate_passes_and_a_slower_drill_fails(
     home = tmp_path / "home"
     target = f"sandbox:{sandbox_target.sandbox.layout.root}"
     settle(sandbox_target)  # the shared sandbox, whole again after earlier tests' faults
-    done = drills(home, "run", "complete-outage", "--repeat", "3", "--target", target)
+    run = ["run", "complete-outage", "--repeat", "3", "--target", target]
+    done = drills(home, *run, "--invocation", "github-7-1")  # as the emitted pipeline names it
     assert done.returncode == ExitCode.MET, done.stderr[-3000:]
     assert "3 runs of one invocation" in done.stdout and "median" in done.stdout
     with History(home / "history.sqlite") as history:
         runs = history.latest_invocation("complete-outage")
-    assert len(runs) == 3 and len({r.invocation_id for r in runs}) == 1
+    assert len(runs) == 3 and {r.invocation_id for r in runs} == {"github-7-1"}
     assert all(r.rto_seconds is not None for r in runs)
     # from the second run on, each report says where the run sits against its history
     notes = json.loads((home / "runs" / runs[-1].run_id / "report.json").read_text())["notes"]
@@ -63,6 +64,7 @@ def test_repeat_then_gate_passes_and_a_slower_drill_fails(
     gate = drills(home, "gate")
     assert gate.returncode == 0, gate.stdout + gate.stderr
     assert "complete-outage on sandbox: 3 new run(s)" in gate.stdout
+    assert drills(home, "gate", "--invocation", "github-7-1").stdout == gate.stdout
     assert "PASS (objectives only: no baseline yet) complete-outage on sandbox" in gate.stdout
 
     # The slower copy is its own scenario (identified by its path). Its baseline: the three

@@ -1,7 +1,7 @@
 """A fresh sandbox dies with the harness that started it, even when the harness is SIGKILLed.
 
-A `drills run` without a target starts a sandbox of its own in a temp directory and stops it at the
-end; SIGKILL (the OOM killer, a CI runner's timeout, `kill -9`) is the one way to end it that no
+A `drills run`, `drills train start` or `drills runbook check` without a target starts a sandbox of
+its own in a temp directory and stops it at the end (`fresh.py`); SIGKILL (the OOM killer, a CI runner's timeout, `kill -9`) is the one way to end it that no
 handler sees. Two layers make sure its servers do not outlive it:
 
 - **the warden**: a small process started with the sandbox, in its own session (a Ctrl-C to the

@@ -31,13 +31,15 @@ def is_redis_failure(exc: BaseException) -> bool:
 
 
 def pooled_client(url: str, timeout_seconds: float) -> aredis.Redis:
-    """A pooled client over the Redis protocol (Redis, and the graph store), retrying once at
-    once on a stale pooled connection (after the server restarted)."""
+    """A pooled client over the Redis protocol (Redis, and the graph store), retrying at once on
+    a stale pooled connection after the server restarted: twice, since the first reconnect can
+    still be closed by a server that is just starting (a /health failed 1 in 5 restarts with one
+    retry, after every replica had answered healthy again)."""
     return aredis.Redis.from_url(
         url,
         socket_connect_timeout=timeout_seconds,
         socket_timeout=timeout_seconds,
-        retry=Retry(NoBackoff(), 1),
+        retry=Retry(NoBackoff(), 2),
         max_connections=64,
     )
 

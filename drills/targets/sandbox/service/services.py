@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,20 +72,26 @@ class Services:
         self.config = config
         self.replica = replica
         self.started_at = time.monotonic()
+
+        def guard(
+            dependency: Dependency,
+            is_failure: Callable[[BaseException], bool],
+            pool_timeout_kinds: tuple[type[BaseException], ...] = (),
+        ) -> Guard:
+            """Every store's breaker trips and resets on the same configured counts."""
+            return Guard(
+                dependency,
+                fail_max=config.breaker_fail_max,
+                reset_seconds=config.breaker_reset_seconds,
+                is_failure=is_failure,
+                pool_timeout_kinds=pool_timeout_kinds,
+            )
+
         self.guards = {
-            Dependency.POSTGRES: Guard(
-                Dependency.POSTGRES,
-                fail_max=config.breaker_fail_max,
-                reset_seconds=config.breaker_reset_seconds,
-                is_failure=is_postgres_failure,
-                pool_timeout_kinds=POOL_TIMEOUT_KINDS,
+            Dependency.POSTGRES: guard(
+                Dependency.POSTGRES, is_postgres_failure, pool_timeout_kinds=POOL_TIMEOUT_KINDS
             ),
-            Dependency.REDIS: Guard(
-                Dependency.REDIS,
-                fail_max=config.breaker_fail_max,
-                reset_seconds=config.breaker_reset_seconds,
-                is_failure=is_redis_failure,
-            ),
+            Dependency.REDIS: guard(Dependency.REDIS, is_redis_failure),
         }
         self.postgres = PostgresStore(
             config.postgres_conninfo,
@@ -100,12 +107,7 @@ class Services:
         )
         self.graph: GraphStore | None = None  # a service configured without a graph store
         if config.neo4j_url:
-            self.guards[Dependency.NEO4J] = Guard(
-                Dependency.NEO4J,
-                fail_max=config.breaker_fail_max,
-                reset_seconds=config.breaker_reset_seconds,
-                is_failure=is_graph_failure,
-            )
+            self.guards[Dependency.NEO4J] = guard(Dependency.NEO4J, is_graph_failure)
             self.graph = GraphStore(
                 config.neo4j_url,
                 guard=self.guards[Dependency.NEO4J],
