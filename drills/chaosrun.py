@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +29,11 @@ __all__ = [
     "ROLLBACK_STRATEGIES",
     "ChaosOptions",
     "chaostoolkit_log",
+    "check_chaos_options",
     "run_like_chaos",
 ]
 
+MAX_HYPOTHESIS_FREQUENCY_SECONDS = 3600.0
 HYPOTHESIS_STRATEGIES = (
     "default",
     "before-method-only",
@@ -95,12 +98,34 @@ def experiment_vars(
     """(configuration, secrets) from `--var`/`--var-file`, with drills' own configuration."""
     from chaoslib import convert_vars, merge_vars
 
+    for path in options.var_files:
+        if not path.is_file():  # chaoslib would log it and go on without the file's values
+            raise InputError(f"--var-file {path} is not a file")
     try:
         variables = convert_vars(list(options.variables))
         config, secrets = merge_vars(variables, [str(p) for p in options.var_files])
     except (ValueError, OSError) as exc:
-        raise InputError(f"--var/--var-file: {exc}") from exc
+        raise InputError(f"--var/--var-file: {' '.join(str(exc).split())}") from exc
+    except (AttributeError, TypeError) as exc:  # a var file that is not a mapping
+        raise InputError(
+            "--var-file: a var file must be a mapping of configuration and secrets "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
     return {**config, **configuration}, dict(secrets)
+
+
+def check_chaos_options(experiment: dict[str, Any], options: ChaosOptions) -> None:
+    """Read every `chaos run` flag now, so a bad one is an input error before anything starts
+    (`run_like_chaos` reads them again, once the target is up)."""
+    frequency = options.hypothesis_frequency
+    if not (math.isfinite(frequency) and 0 < frequency <= MAX_HYPOTHESIS_FREQUENCY_SECONDS):
+        raise InputError(
+            f"--hypothesis-frequency {frequency}: must be a number of seconds above 0 and at "
+            f"most {MAX_HYPOTHESIS_FREQUENCY_SECONDS:g}"
+        )
+    settings = load_chaos_settings(options.settings_path)
+    experiment_vars(options, {})
+    runtime_strategies(settings, experiment, options)
 
 
 def load_chaos_settings(path: Path | None) -> dict[str, Any]:
@@ -153,12 +178,24 @@ def run_like_chaos(
     return journal
 
 
+class _RunFolderLogHandler(logging.FileHandler):
+    """A log file in the run folder that a full disk cannot turn into a crash: a line it cannot
+    write is lost (the run folder's trouble is said with the verdict), never raised."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        pass
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):  # the last flush into a full disk
+            super().close()
+
+
 @contextlib.contextmanager
 def chaostoolkit_log(run_dir: Path) -> Iterator[None]:
     """Chaos Toolkit's own log goes to the run folder (where `chaos run` writes it to the working
     folder), not over the progress display."""
     logger = logging.getLogger("chaostoolkit")
-    handler = logging.FileHandler(run_dir / "chaostoolkit.log")
+    handler = _RunFolderLogHandler(run_dir / "chaostoolkit.log", delay=True)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     saved = (logger.level, logger.propagate)
     logger.addHandler(handler)

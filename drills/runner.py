@@ -17,7 +17,7 @@ from rich.console import Console
 
 from drills import control
 from drills.catalog import Scenario, resolve
-from drills.chaosrun import ChaosOptions, chaostoolkit_log, run_like_chaos
+from drills.chaosrun import ChaosOptions, chaostoolkit_log, check_chaos_options, run_like_chaos
 from drills.dryrun import DryRun
 from drills.errors import (
     ExitCode,
@@ -134,6 +134,7 @@ class Runner:
         objectives = objectives_for(spec)
         experiment = load_for_run(scenario.path)
         designate_fault(experiment, request.fault)
+        check_chaos_options(experiment, request.chaos)
         if not request.dry_run:
             self.check_history()
         for orphan in sweep_orphans():

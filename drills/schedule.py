@@ -88,7 +88,8 @@ def emit_kubernetes(
     pushgateway: str | None = None,
     history_secret: str | None = None,
 ) -> str:
-    """The whole schedule as multi-document YAML (refuses a production-looking namespace).
+    """The whole schedule as multi-document YAML (refuses a production-looking namespace, and a
+    profile the production guard would refuse at run time).
 
     `profile_configmap` holds `profile.yaml` (and any Job templates or manifests it names,
     mounted beside it at /etc/drills); `env_from_secret` is a Secret whose keys become the
@@ -98,7 +99,15 @@ def emit_kubernetes(
     `history_secret`, every run records into the team history whose URL is that Secret's
     `DRILLS_HISTORY` key (the history CI pipelines also write).
     """
-    ProductionGuard(allow_production=allow_production).check(namespace=namespace)
+    guard = ProductionGuard(allow_production=allow_production)
+    guard.check(namespace=namespace)
+    if profile is not None:  # what every scheduled run of this profile would refuse: now
+        guard.check(
+            namespace=profile.cluster.namespace,
+            context=profile.cluster.context,
+            profile_environment=True,
+            environment=profile.environment,
+        )
     gateway = None if pushgateway is None else validate_gateway_url(pushgateway)
     meta = _meta_factory(namespace)
     docs: list[dict[str, Any]] = [

@@ -80,6 +80,15 @@ cli.add_command(train)
 cli.add_command(alerts_command)
 
 
+def _usage_line(exc: click.ClickException) -> str:
+    """Click's error as one line, naming the help to read (not click's usage block)."""
+    line = " ".join(exc.format_message().split())
+    context = getattr(exc, "ctx", None)
+    if isinstance(context, click.Context):
+        line += f" (see `{context.command_path} --help`)"
+    return line
+
+
 def main(argv: list[str] | None = None) -> None:
     install_thread_hook()
     logging.raiseExceptions = False  # a log file on a full disk must not print tracebacks
@@ -88,8 +97,11 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("drills: interrupted", err=True)
         sys.exit(ExitCode.ABORTED)
-    except click.ClickException as exc:
+    except click.exceptions.NoArgsIsHelpError as exc:  # a bare group: its help is the answer
         exc.show()
+        sys.exit(ExitCode.USAGE)
+    except click.ClickException as exc:
+        click.echo(f"drills: error: {_usage_line(exc)}", err=True)
         sys.exit(ExitCode.USAGE)
     except DrillError as exc:
         click.echo(f"drills: error: {' '.join(str(exc).split())}", err=True)

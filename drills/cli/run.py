@@ -282,6 +282,19 @@ def run(
         raise click.UsageError("give a SCENARIO or --suite NAME (not both)")
     if repeat > 1 and (suite is not None or dry_run):
         raise click.UsageError("--repeat measures one SCENARIO (not with --suite or --dry-run)")
+    one_drill = {
+        "--fault": fault is not None,
+        "--hypothesis-strategy": hypothesis_strategy is not None,
+        "--hypothesis-frequency": hypothesis_frequency != 1.0,
+        "--fail-fast": fail_fast,
+        "--rollback-strategy": rollback_strategy is not None,
+        "--var": bool(variables),
+        "--var-file": bool(var_files),
+        "--chaos-settings": chaos_settings is not None,
+    }
+    given = [option for option, used in one_drill.items() if used]
+    if suite is not None and given:  # a suite would run every drill without them
+        raise click.UsageError(f"{', '.join(given)}: for one SCENARIO only (not with --suite)")
     console = Console(stderr=True)
     runner = Runner(Settings.from_environ(), console)
     if suite is not None:

@@ -16,7 +16,7 @@ from drills.errors import InputError, TargetBusyError
 from drills.settings import Settings
 from drills.targets.base import Component
 from drills.targets.sandbox.stack import Sandbox
-from drills.targets.sandbox.state import drill_lock
+from drills.targets.sandbox.state import check_state_dir_path, drill_lock
 from drills.targets.sandbox.warden import sweep_orphans
 
 COMPONENTS = [c.value for c in Component]
@@ -33,6 +33,7 @@ state_dir_option = click.option(
 
 def _sandbox(state_dir: Path | None, progress: bool = False) -> Sandbox:
     directory = state_dir or Settings.from_environ().sandbox_dir
+    check_state_dir_path(directory.expanduser().absolute())
     err = Console(stderr=True)
     return Sandbox(
         directory, progress=(lambda line: err.print(f"  {line}")) if progress else (lambda _: None)
@@ -137,7 +138,7 @@ def restart(component: str, state_dir: Path | None, force: bool) -> None:
 @sandbox.command(epilog=COMPONENTS_HELP)
 @click.argument("component")
 @state_dir_option
-@click.option("--lines", "-n", default=100, show_default=True)
+@click.option("--lines", "-n", type=click.IntRange(1, 100_000), default=100, show_default=True)
 def logs(component: str, state_dir: Path | None, lines: int) -> None:
     """Print the tail of COMPONENT's log."""
     click.echo(_sandbox(state_dir).logs(_component(component), lines))

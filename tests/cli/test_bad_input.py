@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from drills.errors import ExitCode
+from tests.cli.invoke import invoke
 from tests.drills_process import one_line, run_drills
 
 
@@ -75,9 +76,24 @@ def test_dry_run_prints_the_plan_and_touches_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "runs").exists()
 
 
-@pytest.mark.parametrize("args", [["run"], ["run", "x", "--bogus"], ["sandbox", "explode"]])
-def test_usage_errors_exit_2(tmp_path: Path, args: list[str]) -> None:
-    assert drills(*args, env_home=tmp_path).returncode == ExitCode.USAGE
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["run"], "give a SCENARIO or --suite NAME"),
+        (["run", "x", "--bogus"], "No such option '--bogus'"),
+        (["sandbox", "explode"], "No such command 'explode'"),
+        (["sandbox", "up", "--replicas", "-1"], "'--replicas': -1 is not in the range"),
+        (["sandbox", "status", "--state-dir", __file__], "is a file"),
+        (["sandbox", "logs", "redis", "-n", "-5"], "'--lines' / '-n': -5 is not in the range"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(tmp_path: Path, args: list[str], says: str) -> None:
+    """Click's own errors too: one line naming the help to read, not a usage block (issue 9)."""
+    done = drills(*args, env_home=tmp_path)
+    assert done.returncode == ExitCode.USAGE
+    line = one_line(done.stderr)
+    assert line.startswith("drills: error: ") and says in line, line
+    assert line.endswith("--help`)"), line
 
 
 def test_list_names_the_scenarios(tmp_path: Path) -> None:
@@ -139,3 +155,60 @@ def test_due_on_a_fresh_home_lists_every_cadence_drill_overdue(tmp_path: Path) -
     assert {r["cadence"] for r in rows} == {"monthly", "quarterly", "semi-annual", "annual"}
     assert {r["state"] for r in rows} == {"overdue"}
     assert drills("due", "--fail-if-overdue", env_home=tmp_path).returncode == 1
+
+
+BAD_VARS = {
+    "--var without a value": ["--var", "x"],
+    "--var of the wrong type": ["--var", "x:int=a"],
+    "--var of an unknown type": ["--var", "x:bogus=1"],
+    "--var-file that does not exist": ["--var-file", "/nonexistent/vars.json"],
+    "--var-file that is binary": ["--var-file", "{binary}"],
+    "--var-file that is a list": ["--var-file", "{a_list}"],
+    "--chaos-settings that do not exist": ["--chaos-settings", "/nonexistent/settings.yaml"],
+    "--hypothesis-frequency nan": ["--hypothesis-frequency", "nan"],
+    "--hypothesis-frequency -1": ["--hypothesis-frequency", "-1"],
+    "--hypothesis-frequency inf": ["--hypothesis-frequency", "inf"],
+}
+
+
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "run"])
+@pytest.mark.parametrize("args", BAD_VARS.values(), ids=BAD_VARS.keys())
+def test_chaos_toolkit_options_are_checked_before_anything_starts(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    dry_run: bool,
+) -> None:
+    """On main they were read only once a fresh sandbox ran: a list in a var file crashed the
+    drill (exit 4), a missing var file was ignored, and a dry run never looked at them."""
+    (tmp_path / "binary.json").write_bytes(bytes(range(256)))
+    (tmp_path / "list.json").write_text("[1, 2]")
+    args = [a.format(binary=tmp_path / "binary.json", a_list=tmp_path / "list.json") for a in args]
+    done = invoke(
+        capsys,
+        monkeypatch,
+        tmp_path,
+        *("run", "complete-outage", *args, *(["--dry-run"] if dry_run else [])),
+    )
+    assert done.code == ExitCode.USAGE, done.stderr + done.stdout
+    assert done.line().startswith("drills: error: "), done.stderr
+    assert "Starting a fresh sandbox" not in done.stderr + done.stdout
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--var", "x=1"], ["--fault", "crash"], ["--fail-fast"], ["--rollback-strategy", "never"]],
+)
+def test_options_of_one_drill_are_refused_with_a_suite(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+) -> None:
+    """On main a suite ran every drill without them, saying nothing."""
+    done = invoke(capsys, monkeypatch, tmp_path, "run", "--suite", "monthly", *args)
+    assert done.code == ExitCode.USAGE, done.stderr + done.stdout
+    assert args[0] in done.line() and "not with --suite" in done.line()
+    assert "Starting a fresh sandbox" not in done.stderr + done.stdout

@@ -7,7 +7,9 @@ no history row. The disk here is real: a 64 KiB tmpfs (mounting one needs root; 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import subprocess
 import threading
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from drills.chaosrun import chaostoolkit_log
 from drills.errors import ExitCode
 from drills.history import History
 from drills.timeline import JsonlAppender, read_jsonl
@@ -94,3 +97,64 @@ def test_a_drill_on_a_full_disk_still_says_its_verdict(
     # while the verdict came from every sample, kept in memory
     on_disk = list(read_jsonl(out / "timeline.jsonl"))
     assert on_disk and json.dumps(on_disk[0]).startswith('{"type": "run"')
+
+
+def _fill(disk: Path) -> None:
+    """Leave no free block on `disk`."""
+    fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        with contextlib.suppress(OSError):
+            while os.write(fd, b"\0" * 4096):
+                pass
+    finally:
+        os.close(fd)
+
+
+def test_chaos_toolkits_log_on_a_full_disk_is_dropped_not_raised(tiny_disk: Path) -> None:
+    run_dir = tiny_disk / "run"
+    run_dir.mkdir()
+    _fill(tiny_disk)
+    with chaostoolkit_log(run_dir):  # closing it flushed into a full disk: OSError on main
+        logging.getLogger("chaostoolkit").info("a line that cannot reach the disk " * 100)
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_a_drill_on_a_disk_full_before_it_starts_still_says_its_verdict(
+    tmp_path: Path,
+    tiny_disk: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The issue's `--out` on a full disk: on main, exit 4 (OSError closing Chaos Toolkit's log),
+    no verdict and no history row."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("DRILLS_BASELINE", "2")
+    _fill(tiny_disk)
+    out = tiny_disk / "run"
+    done = invoke(capsys, monkeypatch, home, "run", "complete-outage", "--out", str(out))
+    assert done.code == ExitCode.UNRECORDED, done.stderr
+    said = [line for line in done.stderr.splitlines() if line.startswith("drills: ")]
+    assert len(said) == 1 and said[0].startswith("drills: MET complete-outage: "), done.stderr
+    assert "could not be written (No space left on device)" in said[0]
+    with History(home / "history.sqlite") as history:
+        (run,) = history.runs()
+    assert run.verdict.value == "met"
+
+
+def test_sandbox_up_on_a_full_disk_is_one_line(
+    tmp_path: Path,
+    tiny_disk: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On main: an OSError saving the state file, internal error (exit 4)."""
+    _fill(tiny_disk)
+    state_dir = tiny_disk / "box"
+    done = invoke(capsys, monkeypatch, tmp_path, "sandbox", "up", "--state-dir", str(state_dir))
+    assert done.code == ExitCode.USAGE, done.stderr
+    assert done.line() == (
+        f"drills: error: cannot write sandbox state file {state_dir / 'state.json'}: "
+        "No space left on device"
+    )
+    assert not [p for p in state_dir.iterdir() if p.name.startswith(".state-")]  # no torn file

@@ -210,3 +210,37 @@ def test_binary_profile_for_schedule(
     done = invoke(capsys, monkeypatch, tmp_path, *args, "--profile", str(path))
     assert done.code == ExitCode.USAGE
     assert "not UTF-8 text" in done.line()
+
+
+@pytest.mark.parametrize(
+    "command", [("up",), ("down",), ("restart", "postgres"), ("logs", "redis"), ("status",)]
+)
+def test_sandbox_state_dir_under_a_file(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    command: tuple[str, ...],
+) -> None:
+    """`sandbox up|restart|logs --state-dir FILE/x` was an internal error (exit 4)."""
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    state_dir = a_file / "box"
+    done = invoke(capsys, monkeypatch, tmp_path, "sandbox", *command, "--state-dir", str(state_dir))
+    assert done.code == ExitCode.USAGE, done.stderr
+    assert f"{state_dir} is not a directory" in done.line()
+    assert a_file.read_text() == "x"
+
+
+@pytest.mark.parametrize("inside", [False, True], ids=["the-dir", "below-it"])
+def test_sandbox_up_on_a_read_only_state_dir(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    read_only_dir: Path,
+    inside: bool,
+) -> None:
+    """`sandbox up --state-dir` on a read-only file system was an internal error (exit 4)."""
+    state_dir = read_only_dir / "box" if inside else read_only_dir
+    done = invoke(capsys, monkeypatch, tmp_path, "sandbox", "up", "--state-dir", str(state_dir))
+    assert done.code == ExitCode.USAGE, done.stderr
+    assert done.line().startswith(f"drills: error: --state-dir {state_dir} cannot be used: ")

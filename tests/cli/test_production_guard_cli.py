@@ -68,3 +68,35 @@ def test_dry_run_refuses_production_looking_targets(
     assert done.code == ExitCode.ABORTED, done.stderr + done.stdout
     assert says in done.line()
     assert "--allow-production" in done.line()
+
+
+@pytest.mark.parametrize(
+    ("namespace", "context", "environment", "says"),
+    [
+        ("myprod", "staging", "staging", "namespace 'myprod' contains 'prod'"),
+        ("drills", "intelgraphprod", "staging", "context 'intelgraphprod' contains 'prod'"),
+        ("drills", "staging", None, "the profile declares no environment"),
+        ("drills", "staging", "production", "environment 'production' is not one of"),
+    ],
+)
+def test_schedule_refuses_a_production_looking_profile(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    namespace: str,
+    context: str,
+    environment: str | None,
+    says: str,
+) -> None:
+    """CronJobs and RBAC for a profile every scheduled run would refuse: refused at once."""
+    profile = _profile(tmp_path, namespace, context, environment)
+    args = ("schedule", "--emit", "kubernetes", "--namespace", "drills", "--image", "drills:1")
+    done = invoke(capsys, monkeypatch, tmp_path, *args, "--profile", str(profile))
+    assert done.code == ExitCode.ABORTED, done.stderr + done.stdout
+    assert says in done.line()
+    assert done.stdout == ""
+    allowed = invoke(
+        capsys, monkeypatch, tmp_path, *args, "--profile", str(profile), "--allow-production"
+    )
+    assert allowed.code == ExitCode.MET, allowed.stderr
+    assert "kind: CronJob" in allowed.stdout

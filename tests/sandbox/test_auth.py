@@ -86,10 +86,12 @@ def test_another_uid_cannot_connect_to_postgres_without_the_password(
     assert allowed.returncode == 0, allowed.stderr
 
 
+@pytest.mark.parametrize("component", [Component.REDIS, Component.NEO4J])
 def test_another_uid_cannot_use_redis_without_the_password(
-    sandbox_target: SandboxTarget,
+    sandbox_target: SandboxTarget, component: Component
 ) -> None:
-    port = sandbox_target.sandbox.state().ports[Component.REDIS]
+    """Redis, and the graph store (FalkorDB speaks Redis's protocol, with the same password)."""
+    port = sandbox_target.sandbox.state().ports[component]
     python = shutil.which("python3", path="/usr/bin:/bin") or sys.executable
     refused = _as_nobody([python, "-c", _REDIS_PING, str(port), ""])
     assert refused.stdout.startswith("-NOAUTH"), refused.stdout + refused.stderr

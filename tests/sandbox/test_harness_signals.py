@@ -68,15 +68,34 @@ def _gone(footprint: Footprint, timeout_seconds: float) -> list[int]:
     return footprint.alive()
 
 
-def _kill_then_next_command(run: LiveRun, footprints: list[Footprint], home: Path) -> None:
-    """SIGKILL the harness (the one signal it cannot catch), then run the next command."""
+def _warden_of(run: LiveRun) -> psutil.Process:
+    """The warden the harness posted over its fresh sandbox."""
+    for child in psutil.Process(run.proc.pid).children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if "drills.targets.sandbox.warden" in " ".join(child.cmdline()):
+                return child
+    raise AssertionError("the harness has no warden")
+
+
+def _kill_then_next_command(
+    run: LiveRun, footprints: list[Footprint], home: Path, with_warden: bool = False
+) -> str:
+    """SIGKILL the harness (the one signal it cannot catch), and with `with_warden` its warden
+    too, then run the next command; what that command said on stderr."""
     footprints.append(run.footprint())
+    warden = _warden_of(run) if with_warden else None
     run.signal(signal.SIGKILL)
+    if warden is not None:
+        warden.kill()
     run.wait()
-    drills_command("sandbox", "status", "--state-dir", str(home / "unrelated"), home=home)
+    return drills_command(
+        "sandbox", "status", "--state-dir", str(home / "unrelated"), home=home
+    ).stderr
 
 
-@pytest.mark.parametrize("moment", ["0.3 s after the fault", "during sandbox up"])
+@pytest.mark.parametrize(
+    "moment", ["0.3 s after the fault", "during sandbox up", "0.3 s after the fault, warden too"]
+)
 def test_sigkill_of_the_harness_leaves_no_process_and_no_port(tmp_path: Path, moment: str) -> None:
     home = tmp_path / "home"
     run = LiveRun("run", "complete-outage", "--out", str(tmp_path / "run"), home=home)
@@ -89,7 +108,10 @@ def test_sigkill_of_the_harness_leaves_no_process_and_no_port(tmp_path: Path, mo
             else:
                 run.wait_for("fault and recovery")
                 time.sleep(0.3)
-            _kill_then_next_command(run, footprints, home)
+            with_warden = moment.endswith("warden too")
+            said = _kill_then_next_command(run, footprints, home, with_warden)
+            if with_warden:  # nobody but the next command's sweep was left to tear it down
+                assert f"removed a fresh sandbox whose harness had died: {state_dir}" in said
             (footprint,) = footprints
             assert footprint.processes, "the harness had started nothing yet"
             # every server and the proxy are gone once the next command has returned ...

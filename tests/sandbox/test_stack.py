@@ -174,6 +174,32 @@ def test_down_after_a_crashed_harness_leaves_no_process() -> None:
             assert sock.connect_ex(("127.0.0.1", port)) != 0
 
 
+def test_down_stops_a_sandbox_whose_state_file_is_corrupt() -> None:
+    """On main `down` refused a corrupt state file (one line, exit 2) and left every server
+    running, with no drills command left to stop them; its processes carry the sandbox's label."""
+    state_dir = private_dir("drills-test-corrupt-down-")
+    box = Sandbox(state_dir)
+    try:
+        state = box.up()
+        pids = [ref.pid for comp in state.components.values() for ref in comp.processes]
+        box.layout.state_file.write_text('{"components": {}}')
+        done = subprocess.run(
+            [sys.executable, "-m", "drills", "sandbox", "down", "--state-dir", str(state_dir)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        for pid in pids:
+            assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie", pid
+        for port in state.ports.values():
+            with socket.socket() as sock:
+                assert sock.connect_ex(("127.0.0.1", port)) != 0, port
+    finally:
+        box.down(purge=True)
+
+
 def test_refuses_a_corrupt_state_file() -> None:
     state_dir = private_dir("drills-test-corrupt-")
     (state_dir / "state.json").write_text("{not json")

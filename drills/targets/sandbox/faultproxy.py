@@ -105,9 +105,13 @@ def read_routes(data: dict[str, Any]) -> tuple[int, dict[str, Route]]:
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     """Replace `path` atomically: readers never see a half-written file."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle, indent=2)
-    Path(tmp).replace(path)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=2)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)  # no torn temp file left behind (a full disk)
+        raise
 
 
 def _reset(writer: asyncio.StreamWriter) -> None:

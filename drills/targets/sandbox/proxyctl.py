@@ -8,6 +8,7 @@ proxy: the generation it applied). Callers hold the sandbox's operation lock whi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -188,7 +189,10 @@ class FaultProxy:
                 name: Route(name, r.listen_port, r.upstream_port, upstream_host=r.upstream_host)
                 for name, r in routes.items()
             }
-            self._write(generation + 1, healed, None)
+            # best effort: the proxy is gone either way, and a full disk must not stop the
+            # teardown that comes after this
+            with contextlib.suppress(OSError):
+                self._write(generation + 1, healed, None)
 
     def pid(self) -> int | None:
         ref = self._read()[2]

@@ -66,6 +66,10 @@ class RedisServer:
             "no",
             "--maxmemory",
             "128mb",
+            # Redis's process title overwrites its environment, and with it the sandbox's label
+            # that lets `down` find a server no state file names (see `crash_labelled`)
+            "--set-proc-title",
+            "no",
         ]
         for module in self.modules:
             argv += ["--loadmodule", str(module)]

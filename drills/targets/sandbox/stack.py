@@ -8,6 +8,7 @@ can always find and stop what an earlier (possibly crashed) command started.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import signal
@@ -25,7 +26,13 @@ from drills.controlplane import paths
 from drills.controlplane.connection import Endpoint, ask_fresh
 from drills.controlplane.health import serving
 from drills.controlplane.trust import SYSTEM_TRUST, TlsTrust
-from drills.errors import ComponentError, InputError, SandboxError, ServiceUnreachableError
+from drills.errors import (
+    ComponentError,
+    InputError,
+    SandboxError,
+    ServiceUnreachableError,
+    StateDirError,
+)
 from drills.targets.base import Component
 from drills.targets.sandbox import postgres as pg
 from drills.targets.sandbox.credentials import remember, write_passfile, write_private
@@ -536,7 +543,10 @@ class Sandbox:
         if not self.layout.root.exists():
             return
         with operation_lock(self.layout):
-            state = load_state(self.layout)
+            try:
+                state = load_state(self.layout)
+            except StateDirError:  # a corrupt state file: its servers are found by label below
+                state = None
             if state is not None:
                 self._stop(state, list(START_ORDER))
             self.fault_proxy().stop()
@@ -560,7 +570,10 @@ class Sandbox:
             sig = signal.SIGINT if component in _POSTGRES else signal.SIGTERM
             self.supervisor.terminate(refs, sig=sig)
             state.components[component].processes = []
-            self._save(state)
+            # A state file that cannot be saved (a full disk) must not leave the rest running:
+            # the pids it still lists are dead, and dead pids read as stopped.
+            with contextlib.suppress(StateDirError):
+                self._save(state)
 
     # ------------------------------------------------------------------ reading
 

@@ -251,13 +251,32 @@ def load_state(layout: Layout) -> SandboxState | None:
 
 def save_state(layout: Layout, state: SandboxState) -> None:
     """Atomic replace, so a crash mid-write never leaves a half-written state file."""
-    layout.root.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".state-", dir=layout.root)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(state.to_json(), handle, indent=2)
-        handle.flush()
-        os.fsync(handle.fileno())
-    Path(tmp).replace(layout.state_file)
+    tmp: Path | None = None
+    try:
+        layout.root.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=".state-", dir=layout.root)
+        tmp = Path(name)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(state.to_json(), handle, indent=2)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(layout.state_file)
+    except OSError as exc:  # a full disk, most often: the old state file stays as it was
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        raise StateDirError(
+            f"cannot write sandbox state file {layout.state_file}: {exc.strerror or exc}"
+        ) from None
+
+
+def check_state_dir_path(root: Path) -> None:
+    """Refuse a state directory that is a file or lies under one (it could never be made)."""
+    existing = root
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "" if existing == root else f" ({existing} is a file)"
+        raise StateDirError(f"--state-dir {root} is not a directory{where}")
 
 
 def check_is_sandbox_dir(layout: Layout) -> None:
@@ -277,8 +296,14 @@ def check_is_sandbox_dir(layout: Layout) -> None:
 @contextlib.contextmanager
 def operation_lock(layout: Layout, wait_seconds: float = 60.0) -> Iterator[None]:
     """One command at a time per state directory (up, down, restart...)."""
-    layout.root.mkdir(parents=True, exist_ok=True)
-    with (layout.root / LOCK_FILE).open("a+") as handle:
+    try:
+        layout.root.mkdir(parents=True, exist_ok=True)
+        lock_file = (layout.root / LOCK_FILE).open("a+")
+    except OSError as exc:  # read-only, no space, no permission: the user's directory to fix
+        raise StateDirError(
+            f"--state-dir {layout.root} cannot be used: {exc.strerror or exc}"
+        ) from None
+    with lock_file as handle:
         deadline = time.monotonic() + wait_seconds
         while True:
             try:
@@ -305,22 +330,24 @@ def drill_lock(layout: Layout, holder: str) -> Iterator[None]:
 
     A file lock, so the kernel releases it when its holder dies, however it dies.
     """
-    with (layout.root / DRILL_LOCK_FILE).open("a+") as handle:
+    # unbuffered: nothing is left to flush at close, where a full disk would raise
+    with (layout.root / DRILL_LOCK_FILE).open("a+b", buffering=0) as handle:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             handle.seek(0)
-            held_by = handle.read().strip() or "another drills command"
+            held_by = handle.read().decode("utf-8", "replace").strip() or "another drills command"
             raise TargetBusyError(f"{layout.root} is in use by {held_by}") from exc
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{holder} (pid {os.getpid()})\n")
-        handle.flush()
+        with contextlib.suppress(OSError):  # who holds it is a courtesy a full disk may deny
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{holder} (pid {os.getpid()})\n".encode())
         try:
             yield
         finally:
-            handle.seek(0)
-            handle.truncate()
+            with contextlib.suppress(OSError):
+                handle.seek(0)
+                handle.truncate()
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
