@@ -23,7 +23,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 def _assert_refused(done: subprocess.CompletedProcess[str], command: str) -> None:
     assert done.returncode == 3, done.stderr
-    assert done.stderr.strip().count("\n") == 0, done.stderr  # one line, no traceback
+    # one error line, no traceback (the sweep may first say it removed another harness's orphan)
+    said = [line for line in done.stderr.splitlines() if not line.startswith("removed a fresh")]
+    assert len(said) == 1 and said[0].startswith("drills: error: "), done.stderr
     assert "drill" in done.stderr
     assert f"drills sandbox {command}" in done.stderr
     assert "--force" in done.stderr
@@ -54,9 +56,9 @@ def test_down_and_restart_are_refused_while_a_drill_runs(tmp_path: Path) -> None
         assert run.proc.poll() is None, "the drill ended before both commands were tried"
         _assert_refused(down, "down")
         _assert_refused(restart, "restart")
-        assert box.status()["running"]
         # a verdict (met, or missed on a busy machine's latency), not aborted: nothing was pulled
-        # away, and the standby the bug used to stop is still up afterwards
+        # away, and the standby the bug used to stop is still up afterwards (checked only now: on a
+        # busy machine the two commands can take until the fault, which stops servers on purpose)
         assert run.wait() in (0, 1), "\n".join(run.lines[-20:])
         assert box.status()["running"]
         # and the sandbox's passwords are nowhere in what the drill wrote or printed
