@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.tmpfs import mounted_tmpfs
 
 
 @pytest.fixture
@@ -20,14 +21,5 @@ def read_only_dir(tmp_path: Path) -> Iterator[Path]:
         yield path
         path.chmod(0o755)
         return
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(path)],
-        capture_output=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a read-only tmpfs: {mounted.stderr.decode().strip()}")
-    try:
+    with mounted_tmpfs(path, "ro,size=64k"):
         yield path
-    finally:
-        subprocess.run(["umount", str(path)], check=True)

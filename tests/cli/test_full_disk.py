@@ -11,7 +11,6 @@ import contextlib
 import json
 import logging
 import os
-import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from drills.errors import ExitCode
 from drills.history import History
 from drills.timeline import JsonlAppender, read_jsonl
 from tests.cli.invoke import invoke
+from tests.tmpfs import mounted_tmpfs
 
 
 @pytest.fixture
@@ -30,19 +30,8 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
     """A 64 KiB tmpfs: fills within seconds of a drill's timeline and canary journal."""
     path = tmp_path / "tiny"
     path.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tiny tmpfs needs root (no loop device either)")
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(path)],
-        capture_output=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.decode().strip()}")
-    try:
+    with mounted_tmpfs(path, "size=64k"):
         yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=True)
 
 
 def test_appends_on_a_full_disk_are_counted_not_raised(tiny_disk: Path) -> None:

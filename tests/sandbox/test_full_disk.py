@@ -13,7 +13,6 @@ import contextlib
 import os
 import shutil
 import socket
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from drills.targets.sandbox.stack import Sandbox
 from drills.targets.sandbox.state import load_state
 from tests.conftest import private_dir
 from tests.sandbox.harness import drills_command
+from tests.tmpfs import mounted_tmpfs
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -30,20 +30,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 @pytest.fixture
 def small_disk() -> Iterator[Path]:
     """A 192 MiB tmpfs (a sandbox takes about 110 MiB) that PostgreSQL's user can reach."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
     path = private_dir("drills-test-small-disk-")
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=192m,mode=0711", "tmpfs", str(path)],
-        capture_output=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.decode().strip()}")
     try:
-        yield path
+        with mounted_tmpfs(path, "size=192m,mode=0711"):
+            yield path
     finally:
-        subprocess.run(["umount", "-l", str(path)], check=True)
         shutil.rmtree(path, ignore_errors=True)
 
 
