@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from drills.errors import TargetError
@@ -316,8 +316,8 @@ def _resolve_bound(timing: Timing) -> float:
     )
 
 
-def _utc() -> str:
-    return datetime.now(UTC).isoformat()
+def _utc(seconds_ago: float = 0.0) -> str:
+    return (datetime.now(UTC) - timedelta(seconds=seconds_ago)).isoformat()
 
 
 def _note_others(
@@ -353,9 +353,16 @@ def _watch_firing(
         notified = reader.notified(started).get((proof.alert, "firing"))
         if notified is not None:
             proof.notified_after_seconds = notified - started
-            if proof.firing_after_seconds is None:  # fired and notified between two polls
+            firing = proof.firing_after_seconds
+            if firing is None or proof.notified_after_seconds < firing:
+                # it fired no later than its notification: between two polls, or seen firing
+                # by a poll that came late (a busy machine)
                 proof.firing_after_seconds = proof.notified_after_seconds
-                proof.firing_at = _utc()
+                proof.firing_at = _utc(time.monotonic() - notified)
+                pending = proof.pending_after_seconds
+                if pending is not None and pending > proof.firing_after_seconds:
+                    proof.pending_after_seconds = proof.firing_after_seconds
+                    proof.pending_at = proof.firing_at
             return
         time.sleep(POLL_SECONDS)
 

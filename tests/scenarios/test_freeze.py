@@ -36,8 +36,10 @@ def test_a_freeze_is_timed_from_the_answers_not_the_sends(run_drill: DrillFn) ->
     # recovery: not before the thaw (a probe sent into the frozen queue proves nothing until it
     # is answered), and within one interval plus the backlog the thawed replicas work through
     assert frozen - INTERVAL <= m["rto_seconds"] <= frozen + 3.0, (frozen, m)
-    # detection: the first hung probe is known to have failed only at its timeout
-    assert CHECK_TIMEOUT - INTERVAL <= m["time_to_detect_seconds"] <= CHECK_TIMEOUT + 2.0, m
+    # detection: the first hung probe is known to have failed only at its timeout. It may have
+    # been sent a little before the fault and still been waiting for its answer when the replicas
+    # froze (0.36 s seen on a busy machine); timed from sends it would be near 0 (0.08 s, the bug)
+    assert CHECK_TIMEOUT / 2 <= m["time_to_detect_seconds"] <= CHECK_TIMEOUT + 2.0, m
     # the 4 s pause before the fault action is not fault time
     assert m["rto_seconds"] < frozen + 4.0
     # probes kept going out on schedule while the service hung
