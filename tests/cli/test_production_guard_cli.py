@@ -43,16 +43,17 @@ def _profile(tmp_path: Path, namespace: str, context: str, environment: str | No
     return path
 
 
-@pytest.mark.parametrize(
-    ("namespace", "context", "environment", "says"),
-    [
-        ("prd", "staging", "staging", "namespace 'prd' contains 'prd'"),
-        ("myprod", "staging", "staging", "namespace 'myprod' contains 'prod'"),
-        ("drills", "intelgraphprod", "staging", "context 'intelgraphprod' contains 'prod'"),
-        ("drills", "staging", None, "the profile declares no environment"),
-        ("drills", "staging", "production", "environment 'production' is not one of"),
-    ],
-)
+# (namespace, context, environment, what the refusal says): profiles the guard refuses
+PRODUCTION_LOOKING = [
+    ("prd", "staging", "staging", "namespace 'prd' contains 'prd'"),
+    ("myprod", "staging", "staging", "namespace 'myprod' contains 'prod'"),
+    ("drills", "intelgraphprod", "staging", "context 'intelgraphprod' contains 'prod'"),
+    ("drills", "staging", None, "the profile declares no environment"),
+    ("drills", "staging", "production", "environment 'production' is not one of"),
+]
+
+
+@pytest.mark.parametrize(("namespace", "context", "environment", "says"), PRODUCTION_LOOKING)
 def test_dry_run_refuses_production_looking_targets(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -70,15 +71,7 @@ def test_dry_run_refuses_production_looking_targets(
     assert "--allow-production" in done.line()
 
 
-@pytest.mark.parametrize(
-    ("namespace", "context", "environment", "says"),
-    [
-        ("myprod", "staging", "staging", "namespace 'myprod' contains 'prod'"),
-        ("drills", "intelgraphprod", "staging", "context 'intelgraphprod' contains 'prod'"),
-        ("drills", "staging", None, "the profile declares no environment"),
-        ("drills", "staging", "production", "environment 'production' is not one of"),
-    ],
-)
+@pytest.mark.parametrize(("namespace", "context", "environment", "says"), PRODUCTION_LOOKING)
 def test_schedule_refuses_a_production_looking_profile(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
