@@ -8,7 +8,7 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 
 from drills.errors import DrillError
-from drills.probes.http import graphql_health_check, healthy_replica
+from drills.probes.http import graphql_answers_healthy, healthy_replica
 from drills.targets.base import Component, FreezeFaults, Target
 from drills.targets.registry import target_from
 
@@ -164,7 +164,7 @@ def wait_until_healthy(
     streak = 0
     while time.monotonic() < deadline:
         replica = healthy_replica(1.0, configuration)
-        if replica is None or not graphql_health_check(1.0, configuration):
+        if replica is None or not graphql_answers_healthy(1.0, configuration):
             seen.clear()
             streak = 0
         else:

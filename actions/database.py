@@ -30,7 +30,7 @@ from drills.probes.database import (
     integrity_check,
     last_known_good_time,
 )
-from drills.probes.http import graphql_health_check
+from drills.probes.http import graphql_answers_healthy
 from drills.targets.base import Backup, Component, ScratchRestore
 from drills.targets.registry import target_from
 
@@ -300,7 +300,7 @@ def verify_read_path(
     try:
         while time.monotonic() < deadline:
             try:
-                if graphql_health_check(2.0, configuration):
+                if graphql_answers_healthy(2.0, configuration):
                     reply = conn.request("GET", paths.RUNS, query={"limit": 5000})
                     if not reply.ok:
                         raise ServiceError(f"GET {paths.RUNS}: HTTP {reply.status}")

@@ -8,6 +8,8 @@ configuration problem, and must not look like an outage.
 
 from __future__ import annotations
 
+import json
+import logging
 from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
@@ -22,6 +24,7 @@ __all__ = [
     "circuit_breaker_states",
     "circuit_breakers_closed",
     "databases",
+    "graphql_answers_healthy",
     "graphql_health_check",
     "health_ok",
     "healthy_replica",
@@ -30,6 +33,23 @@ __all__ = [
 
 Configuration = dict[str, Any]
 Secrets = dict[str, Any]
+
+# Chaos Toolkit's own logger: its extensions log there, and `chaostoolkit.log` (the run folder's,
+# or a plain `chaos run`'s) is where a reader looks for why a steady state did not hold.
+logger = logging.getLogger("chaostoolkit")
+_BODY_SHOWN = 300  # characters of an unhealthy answer kept in the log
+
+
+def _why_unhealthy(what: str, reply: Reply | None) -> None:
+    """Log what a failed health probe saw: a probe's output is a bare `False`."""
+    if reply is None:
+        logger.warning("%s: no answer", what)
+        return
+    try:
+        body = json.dumps(reply.json(), separators=(",", ":"))
+    except ServiceError:
+        body = reply.content.decode(errors="replace")
+    logger.warning("%s: HTTP %s %s", what, reply.status, body[:_BODY_SHOWN])
 
 
 def _ask(
@@ -70,7 +90,10 @@ def health_ok(
 ) -> bool:
     """True when `GET /health` answers 2xx (runbook: primary health check)."""
     reply = _ask(configuration, "GET", paths.HEALTH, timeout)
-    return reply is not None and healthy(reply)
+    ok = reply is not None and healthy(reply)
+    if not ok:
+        _why_unhealthy(f"GET {paths.HEALTH}", reply)
+    return ok
 
 
 def healthy_replica(
@@ -87,8 +110,21 @@ def graphql_health_check(
     timeout: float = 2.0, configuration: Configuration | None = None, secrets: Secrets | None = None
 ) -> bool:
     """True when `POST /graphql { healthCheck }` answers true (runbook: verify core functionality)."""
-    reply = _ask(configuration, "POST", paths.GRAPHQL, timeout, paths.HEALTH_QUERY)
+    reply = _graphql_health(timeout, configuration)
+    ok = reply is not None and graphql_healthy(reply)
+    if not ok:
+        _why_unhealthy(f"POST {paths.GRAPHQL} healthCheck", reply)
+    return ok
+
+
+def graphql_answers_healthy(timeout: float, configuration: Configuration | None) -> bool:
+    """`graphql_health_check` without the log line, for loops that wait for health."""
+    reply = _graphql_health(timeout, configuration)
     return reply is not None and graphql_healthy(reply)
+
+
+def _graphql_health(timeout: float, configuration: Configuration | None) -> Reply | None:
+    return _ask(configuration, "POST", paths.GRAPHQL, timeout, paths.HEALTH_QUERY)
 
 
 def circuit_breaker_states(
@@ -111,8 +147,12 @@ def circuit_breakers_closed(
     except ActivityFailed as exc:
         if isinstance(exc.__cause__, ServiceTlsError):
             raise
+        logger.warning("%s", exc)
         return False
-    return bool(states) and all(state == "CLOSED" for state in states.values())
+    not_closed = {name: state for name, state in states.items() if state != "CLOSED"}
+    if not_closed or not states:
+        logger.warning("%s: not closed: %s", paths.CIRCUIT_BREAKERS, not_closed or "no breakers")
+    return bool(states) and not not_closed
 
 
 def databases(

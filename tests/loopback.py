@@ -1,0 +1,49 @@
+"""A throwaway HTTP server on loopback, for tests that need a service answering as they say.
+
+Tests hand it a `BaseHTTPRequestHandler` subclass (often a closure over the test's own state);
+the server binds a free port on 127.0.0.1 only, serves each request on its own thread and is
+shut down, closed and joined when the block ends, whatever the test did.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = ["QuietHandler", "serving"]
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A handler that keeps the test output clean and answers JSON in one call."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+    def answer(self, status: int, body: Any = None) -> None:
+        """`status` with `body` as JSON (an empty body when None)."""
+        content = b"" if body is None else json.dumps(body).encode()
+        self.send_response(status)
+        if body is not None:
+            self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve `handler` on a free loopback port; yields the base URL (`http://127.0.0.1:PORT`)."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, name="loopback-http", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
