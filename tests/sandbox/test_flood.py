@@ -19,13 +19,15 @@ from tests.loopback import QuietHandler, serving
 def server() -> Iterator[tuple[str, Counter[str]]]:
     """A loopback server counting requests by source address; 127.0.0.12 is answered 429."""
     seen: Counter[str] = Counter()
+    lock = threading.Lock()  # `seen[a] += 1` is a read then a write: two connections may race
 
     class Counting(QuietHandler):
         protocol_version = "HTTP/1.1"
 
         def _answer(self) -> None:
             self.request_body()
-            seen[self.client_address[0]] += 1
+            with lock:
+                seen[self.client_address[0]] += 1
             code = 429 if self.client_address[0] == "127.0.0.12" else 200
             self.answer(code, {"ok": code == 200})
 
