@@ -18,10 +18,16 @@ __all__ = ["QuietHandler", "serving"]
 
 
 class QuietHandler(BaseHTTPRequestHandler):
-    """A handler that keeps the test output clean and answers JSON in one call."""
+    """A handler that keeps the test output clean, and reads a request's body or answers JSON in
+    one call."""
 
     def log_message(self, format: str, *args: object) -> None:
         return None
+
+    def request_body(self) -> bytes:
+        """The request's body as sent (empty when it has none); read it before answering, so a
+        keep-alive connection's next request starts where it should."""
+        return self.rfile.read(int(self.headers.get("content-length") or 0))
 
     def answer(self, status: int, body: Any = None) -> None:
         """`status` with `body` as JSON (an empty body when None)."""

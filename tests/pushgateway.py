@@ -7,7 +7,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.loopback import QuietHandler, serving
 
 
 @dataclass(frozen=True)
@@ -30,32 +31,18 @@ def recording_pushgateway() -> Iterator[Recorder]:
     lock = threading.Lock()
     pushes: list[Push] = []
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
 
         def _record(self) -> None:
-            length = int(self.headers.get("content-length", "0"))
-            body = self.rfile.read(length).decode("utf-8")
+            body = self.request_body().decode("utf-8")
             with lock:
                 pushes.append(
                     Push(self.command, self.path, self.headers.get("content-type", ""), body)
                 )
-            self.send_response(200)
-            self.send_header("content-length", "0")
-            self.end_headers()
+            self.answer(200)  # an empty body
 
         do_PUT = do_POST = _record
 
-        def log_message(self, format: str, *args: object) -> None:  # keep test output clean
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    recorder = Recorder(f"http://127.0.0.1:{server.server_address[1]}", pushes)
-    try:
-        yield recorder
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(Handler) as url:
+        yield Recorder(url, pushes)

@@ -26,7 +26,7 @@ class _Unhealthy(QuietHandler):
             self.answer(200, {"postgres": {"state": "closed"}, "redis": {"state": "open"}})
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("content-length", "0")))
+        self.request_body()
         self.answer(200, {"data": {"healthCheck": False}})
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from drills.canary import CanaryWriter
 from drills.clock import RunClock
 from drills.controlplane.connection import Endpoint
+from tests.loopback import QuietHandler, serving
 
 
 class _Switch:
@@ -22,44 +22,30 @@ class _Switch:
         self.refusing = threading.Event()
 
 
-def _server(switch: _Switch) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
+def _handler(switch: _Switch) -> type[QuietHandler]:
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("content-length", "0")))
-            status = 503 if switch.refusing.is_set() else 201
-            body = b"{}"
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.request_body()
+            self.answer(503 if switch.refusing.is_set() else 201, {})
 
-        def log_message(self, format: str, *args: object) -> None:  # quiet test output
-            return
-
-    return ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    return Handler
 
 
 def test_failed_writes_keep_their_send_times(tmp_path: Path) -> None:
     switch = _Switch()
-    server = _server(switch)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     clock = RunClock()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    writer = CanaryWriter(Endpoint(url), "test-stream", clock, tmp_path / "canary.jsonl", rate=50.0)
-    try:
+    with serving(_handler(switch)) as url:
+        writer = CanaryWriter(
+            Endpoint(url), "test-stream", clock, tmp_path / "canary.jsonl", rate=50.0
+        )
         writer.start()
         time.sleep(0.6)
         switched_at = clock.now()
         switch.refusing.set()
         time.sleep(0.6)
         writer.stop()
-    finally:
-        server.shutdown()
-        server.server_close()
     failed = writer.failed_sent()
     assert writer.counters.acked > 0
     assert writer.counters.failed > 0

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
 from drills.clock import RunClock
 from drills.controlplane.connection import Endpoint, Reply
 from drills.poolwatch import PoolWatch, peak_before, utilisation
+from tests.loopback import QuietHandler, serving
+
+
+def pool_answer(in_use: int, capacity: int) -> dict[str, Any]:
+    return {"resilience": {"pool": {"in_use": in_use, "capacity": capacity}}}
 
 
 def metrics(in_use: int, capacity: int) -> bytes:
-    return json.dumps({"resilience": {"pool": {"in_use": in_use, "capacity": capacity}}}).encode()
+    return json.dumps(pool_answer(in_use, capacity)).encode()
 
 
 def test_utilisation_reads_the_runbook_endpoint_shape() -> None:
@@ -39,21 +43,12 @@ def test_peak_counts_only_the_steady_phase() -> None:
 def service() -> Iterator[tuple[str, list[int]]]:
     in_use = [2]
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
-            body = metrics(in_use[0], 8)
-            self.send_response(200)
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.answer(200, pool_answer(in_use[0], 8))
 
-        def log_message(self, *args: object) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", in_use
-    server.shutdown()
+    with serving(Handler) as url:
+        yield url, in_use
 
 
 def test_the_watch_polls_a_real_endpoint(service: tuple[str, list[int]]) -> None:

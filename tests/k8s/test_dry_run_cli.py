@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -16,49 +13,36 @@ from drills.settings import Settings
 from tests.k8s.conftest import PROFILE, write_profile
 from tests.k8s.kube_server import KubeServer
 from tests.k8s.test_safety import kubeconfig, profile_with_kubeconfig
+from tests.loopback import QuietHandler, serving
 
 pytestmark = pytest.mark.k8s
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-class HealthyControlPlane(BaseHTTPRequestHandler):
+class HealthyControlPlane(QuietHandler):
     """The staging service's runbook endpoints, all healthy (reads only reach it in a dry run).
 
     /health names the answering replica, in turn, like the two pods behind a Service."""
 
     answered = 0
 
-    def _json(self, body: object) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
     def do_GET(self) -> None:
         if self.path.startswith("/api/resilience/circuit-breakers"):
-            self._json({"postgres": {"state": "closed"}, "redis": {"state": "closed"}})
+            self.answer(200, {"postgres": {"state": "closed"}, "redis": {"state": "closed"}})
         else:
             HealthyControlPlane.answered += 1
-            self._json({"status": "ok", "replica": HealthyControlPlane.answered % 2})
+            self.answer(200, {"status": "ok", "replica": HealthyControlPlane.answered % 2})
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("content-length", 0))
-        self.rfile.read(length)
-        self._json({"data": {"healthCheck": True}})
-
-    def log_message(self, *args: object) -> None:
-        return None
+        self.request_body()
+        self.answer(200, {"data": {"healthCheck": True}})
 
 
 @pytest.fixture
 def control_plane() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), HealthyControlPlane)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(HealthyControlPlane) as url:
+        yield url
 
 
 def profile_for(tmp_path: Path, kube: KubeServer, url: str, context: str = "staging") -> Path:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
 import pytest
@@ -15,21 +12,17 @@ from drills.runbook import Runbook
 from drills.runbook.findings import Status
 from drills.runbook.service_check import ServiceChecker
 from drills.runbook.steps import HttpStep
+from tests.loopback import QuietHandler, serving
 
 BREAKERS = {"postgres": {"state": "CLOSED"}, "redis": {"state": "CLOSED"}}
 
 
-class _Recorder(BaseHTTPRequestHandler):
+class _Recorder(QuietHandler):
     seen: ClassVar[list[tuple[str, str]]] = []
 
     def _answer(self, status: int, body: object = None) -> None:
         self.seen.append((self.command, self.path))
-        data = json.dumps(body if body is not None else {"resilience": {"rate_limit": 1}})
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data.encode())
+        self.answer(status, body if body is not None else {"resilience": {"rate_limit": 1}})
 
     def do_GET(self) -> None:
         self._answer(200, BREAKERS if self.path.endswith("/circuit-breakers") else None)
@@ -40,21 +33,12 @@ class _Recorder(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._answer(200)
 
-    def log_message(self, *args: object) -> None:
-        pass
-
 
 @pytest.fixture
 def server() -> Iterator[str]:
     _Recorder.seen = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(_Recorder) as url:
+        yield url
 
 
 def test_writes_are_asked_for_their_route_never_sent(runbook: Runbook, server: str) -> None:

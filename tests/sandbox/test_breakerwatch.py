@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -22,6 +20,7 @@ from drills.controlplane.connection import Endpoint
 from drills.controlplane.every_replica import PinnedClient, ask_every_replica
 from drills.errors import TargetError
 from drills.models import Measurements
+from tests.loopback import QuietHandler, serving
 
 States = Callable[[str, float], str]  # (replica, seconds since start) -> postgres breaker state
 
@@ -32,7 +31,7 @@ def replicas_server(states: States, replicas: int = 2) -> Iterator[str]:
     turn = itertools.count()
     lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:
@@ -43,7 +42,8 @@ def replicas_server(states: States, replicas: int = 2) -> Iterator[str]:
                     replica = str(next(turn) % replicas)
                 self.replica = replica
             state = states(replica, time.monotonic() - started)
-            body = json.dumps(
+            self.answer(
+                200,
                 {
                     "replica": int(replica),
                     "breakers": {"postgres": state},
@@ -51,26 +51,11 @@ def replicas_server(states: States, replicas: int = 2) -> Iterator[str]:
                         "breakers": {"postgres": {"state": state}, "redis": {"state": "closed"}},
                         "pool": {"in_use": 8 if state == "open" else 1, "capacity": 8},
                     },
-                }
-            ).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+                },
+            )
 
-        def log_message(self, format: str, *args: object) -> None:
-            return None
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(Handler) as url:
+        yield url
 
 
 def test_open_time_counts_a_breaker_open_on_any_one_replica() -> None:

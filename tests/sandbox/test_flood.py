@@ -3,55 +3,38 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from drills.errors import InputError
 from drills.flood import MAX_SECONDS, FloodPlan, FloodProcess
-
-
-class _Counting(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def _answer(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        if length:
-            self.rfile.read(length)
-        seen: Counter[str] = self.server.seen  # type: ignore[attr-defined]
-        seen[self.client_address[0]] += 1
-        code = 429 if self.client_address[0] == "127.0.0.12" else 200
-        body = json.dumps({"ok": code == 200}).encode()
-        self.send_response(code)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_POST = _answer
-
-    def log_message(self, format: str, *args: object) -> None:
-        return None
+from tests.loopback import QuietHandler, serving
 
 
 @contextlib.contextmanager
 def server() -> Iterator[tuple[str, Counter[str]]]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Counting)
-    httpd.daemon_threads = True
+    """A loopback server counting requests by source address; 127.0.0.12 is answered 429."""
     seen: Counter[str] = Counter()
-    httpd.seen = seen  # type: ignore[attr-defined]
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", seen
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    lock = threading.Lock()  # `seen[a] += 1` is a read then a write: two connections may race
+
+    class Counting(QuietHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _answer(self) -> None:
+            self.request_body()
+            with lock:
+                seen[self.client_address[0]] += 1
+            code = 429 if self.client_address[0] == "127.0.0.12" else 200
+            self.answer(code, {"ok": code == 200})
+
+        do_GET = do_POST = _answer
+
+    with serving(Counting) as url:
+        yield url, seen
 
 
 @pytest.mark.parametrize(
