@@ -11,9 +11,9 @@ import time
 from typing import Any
 
 import redis.asyncio as aredis
+from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import DataError, RedisError
-from redis.retry import Retry
 
 from drills.targets.sandbox.service.guard import Guard, remaining_seconds
 
@@ -33,8 +33,10 @@ def is_redis_failure(exc: BaseException) -> bool:
 def pooled_client(url: str, timeout_seconds: float) -> aredis.Redis:
     """A pooled client over the Redis protocol (Redis, and the graph store), retrying at once on
     a stale pooled connection after the server restarted: twice, since the first reconnect can
-    still be closed by a server that is just starting (a /health failed 1 in 5 restarts with one
-    retry, after every replica had answered healthy again)."""
+    still be closed by a server that is just starting. The retry must be asyncio's own: the
+    synchronous `redis.retry.Retry` accepted here returns the coroutine unawaited, so it never
+    retried, and the first command on each stale connection failed (a /health 503 right after
+    every replica had answered healthy again)."""
     return aredis.Redis.from_url(
         url,
         socket_connect_timeout=timeout_seconds,
