@@ -6,16 +6,15 @@ so the client's trust decisions are tested against what a server really presents
 
 from __future__ import annotations
 
-import json
 import ssl
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import trustme
+
+from tests.loopback import QuietHandler, serving
 
 
 @dataclass(frozen=True)
@@ -43,26 +42,18 @@ def make_ca(folder: Path, name: str = "ca") -> CaFiles:
     return files
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     protocol_version = "HTTP/1.1"
 
     def _answer(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        sent = self.rfile.read(length) if length else b""
-        body = json.dumps(
-            {"status": "healthy", "path": self.path, "method": self.command, "sent": sent.decode()}
-        ).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        sent = self.request_body()
+        self.answer(
+            200,
+            {"status": "healthy", "path": self.path, "method": self.command, "sent": sent.decode()},
+        )
 
     do_GET = _answer
     do_POST = _answer
-
-    def log_message(self, format: str, *args: object) -> None:
-        return None
 
 
 @contextmanager
@@ -70,14 +61,5 @@ def https_server(files: CaFiles) -> Iterator[str]:
     """Serve HTTPS on 127.0.0.1 for the block; yields the base URL."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(files.certfile, files.keyfile)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.daemon_threads = True
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, name="https-test-server", daemon=True)
-    thread.start()
-    try:
-        yield f"https://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(_Handler, tls=context) as url:
+        yield url
