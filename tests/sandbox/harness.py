@@ -22,7 +22,8 @@ from pathlib import Path
 
 import psutil
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.drills_process import ROOT, drills_environ, run_drills
+
 _STATE_DIR = re.compile(r"Starting a fresh sandbox in (\S+) \.\.\.")
 
 
@@ -30,15 +31,7 @@ def drills_command(
     *args: str, home: Path, timeout_seconds: float = 120.0
 ) -> subprocess.CompletedProcess[str]:
     """Run one `drills` command to its end (output captured)."""
-    return subprocess.run(
-        [sys.executable, "-m", "drills", *args],
-        cwd=REPO_ROOT,
-        env={**os.environ, "DRILLS_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=timeout_seconds,
-        check=False,
-    )
+    return run_drills(*args, home=home, inherit=True, timeout=timeout_seconds)
 
 
 @dataclass(frozen=True)
@@ -79,8 +72,8 @@ class LiveRun:
         self._queue: queue.Queue[str | None] = queue.Queue()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "drills", *args],
-            cwd=REPO_ROOT,
-            env={**os.environ, "DRILLS_HOME": str(home), **(env or {})},
+            cwd=ROOT,
+            env=drills_environ(home, env, inherit=True),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

@@ -16,7 +16,8 @@ import pytest
 
 from drills.targets.sandbox.stack import Sandbox
 from tests.conftest import private_dir
-from tests.sandbox.harness import REPO_ROOT, LiveRun, drills_command
+from tests.drills_process import ROOT
+from tests.sandbox.harness import LiveRun, drills_command
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -90,7 +91,7 @@ def test_force_overrides_the_drill_lock(tmp_path: Path) -> None:
             "    print('held', flush=True); time.sleep(120)\n"
         )
         holder = subprocess.Popen(
-            [sys.executable, "-c", script], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True
         )
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         _assert_refused(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -18,7 +17,8 @@ from drills.catalog import EXPERIMENTS_DIR
 from drills.errors import ExitCode
 from drills.history import History
 from drills.targets.sandbox.driver import SandboxTarget
-from tests.drills_process import ROOT, drills_environ, run_drills
+from tests.drills_process import run_drills
+from tests.sandbox.harness import LiveRun
 from tests.scenarios.recovery_checks import settle
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -92,25 +92,15 @@ def test_repeat_then_gate_passes_and_a_slower_drill_fails(
 
 def test_sigterm_before_the_fault_ends_the_series(tmp_path: Path) -> None:
     """Interrupted while run 1 starts its fresh sandbox: nothing injected, no run 2 started."""
-    env = drills_environ(tmp_path / "home", inherit=True)
-    errors = tmp_path / "stderr.txt"
-    with errors.open("w") as stderr_file:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "drills", "run", "complete-outage", "--repeat", "3"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr_file,
-            text=True,
-        )
-        deadline = time.monotonic() + 60
-        while "Starting a fresh sandbox" not in errors.read_text():
-            assert time.monotonic() < deadline and proc.poll() is None, errors.read_text()
-            time.sleep(0.1)
+    run = LiveRun("run", "complete-outage", "--repeat", "3", home=tmp_path / "home")
+    try:
+        run.wait_for("Starting a fresh sandbox", timeout_seconds=60)
         time.sleep(1.0)
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=120)
-    stderr = errors.read_text()
-    assert proc.returncode == ExitCode.ABORTED, stderr[-2000:]
+        run.signal(signal.SIGTERM)
+        code = run.wait(timeout_seconds=120)
+    finally:
+        run.kill()
+    stderr = "\n".join(run.lines)
+    assert code == ExitCode.ABORTED, stderr[-2000:]
     assert "Run 1/3" in stderr and "Run 2/3" not in stderr
     assert "interrupted: no further runs" in stderr

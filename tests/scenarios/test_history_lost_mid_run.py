@@ -3,9 +3,6 @@ and `drills run` exits 2 (the gate will never see this run), never 0 as if it ha
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +10,7 @@ import pytest
 from drills.errors import ExitCode
 from drills.history import History
 from drills.targets.sandbox.driver import SandboxTarget
-from tests.drills_process import ROOT, drills_environ
+from tests.sandbox.harness import LiveRun
 from tests.scenarios.recovery_checks import settle
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -26,32 +23,28 @@ def test_a_history_corrupted_during_the_drill_keeps_the_run_folder_and_exits_2(
     with History(history):
         pass  # a good history when the drill starts
     settle(sandbox_target)
-    env = drills_environ(
-        tmp_path / "home",
-        {"DRILLS_HISTORY": str(history), "DRILLS_BASELINE": "0.5", "DRILLS_OBSERVE_AFTER": "0.5"},
-        inherit=True,
+    run = LiveRun(
+        "run",
+        "complete-outage",
+        "--target",
+        f"sandbox:{sandbox_target.sandbox.layout.root}",
+        home=tmp_path / "home",
+        env={
+            "DRILLS_HISTORY": str(history),
+            "DRILLS_BASELINE": "0.5",
+            "DRILLS_OBSERVE_AFTER": "0.5",
+        },
     )
-    target = f"sandbox:{sandbox_target.sandbox.layout.root}"
-    errors = tmp_path / "stderr.txt"
-    with errors.open("w") as stderr_file:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "drills", "run", "complete-outage", "--target", target],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr_file,
-            text=True,
-        )
-        deadline = time.monotonic() + 120
-        while "fault and recovery" not in errors.read_text():
-            assert time.monotonic() < deadline and proc.poll() is None, errors.read_text()
-            time.sleep(0.1)
+    try:
+        run.wait_for("fault and recovery", timeout_seconds=120)
         for leftover in (history.with_name(history.name + s) for s in ("-wal", "-shm")):
             leftover.unlink(missing_ok=True)
         history.write_bytes(b"garbage, not a database\n" * 300)  # the disk, a person, a bug
-        proc.wait(timeout=300)
-    stderr = errors.read_text()
-    assert proc.returncode == ExitCode.USAGE, stderr[-3000:]
+        code = run.wait(timeout_seconds=300)
+    finally:
+        run.kill()
+    stderr = "\n".join(run.lines)
+    assert code == ExitCode.USAGE, stderr[-3000:]
     last = [line for line in stderr.splitlines() if line.strip()][-1]
     assert last.startswith("drills: MET complete-outage"), last
     assert f"not recorded in history {history}" in last and "not a drills history" in last
