@@ -85,10 +85,10 @@ def main(scenarios: list[str], runs: int) -> None:
     window = MeasuredWindow()
     for scenario in scenarios or ["complete-outage"]:
         shares = [run_once(scenario, window) for _ in range(runs)]
+        median = statistics.median(shares)
         print(
-            f"{scenario}: harness CPU over the measured part, median {statistics.median(shares):.1f} "
-            f"% of one core over {runs} run(s) (range {min(shares):.1f}-{max(shares):.1f} %; "
-            "budget: under 10 %)",
+            f"{scenario}: harness CPU over the measured part, median {median:.1f} % of one core "
+            f"over {runs} run(s) (range {min(shares):.1f}-{max(shares):.1f} %; budget: under 10 %)",
             flush=True,
         )
 

@@ -165,7 +165,8 @@ class CanaryWriter:
                 self._unsynced.append((line, write))
 
     def _count_synced(self, synced_lines: float) -> None:
-        """Count the acknowledged writes whose journal lines are on disk (the first `synced_lines`)."""
+        """Count the acknowledged writes whose journal lines are on disk (the first
+        `synced_lines`)."""
         with self._lock:
             waiting: list[tuple[int, AckedWrite]] = []
             for line, write in self._unsynced:

@@ -111,8 +111,8 @@ class ObservedAlerts:
 
     def measurements(self, fault_at: datetime | None) -> dict[str, float | int | str | None]:
         """Each alert's first span as `alert_<name>_{pending,firing,resolved}_at`, those it
-        reached (the report's alert lanes), how many fired, and monitoring's time to detect: from the fault to the
-        first alert firing after it."""
+        reached (the report's alert lanes), how many fired, and monitoring's time to detect: from
+        the fault to the first alert firing after it."""
         if self.problem is not None:
             return {}
         found: dict[str, float | int | str | None] = {}
@@ -150,7 +150,10 @@ class ObservedAlerts:
                 if self.evaluation_seconds
                 else ""
             )
-            return f"monitoring: no alert went pending or fired (Prometheus at {self.prometheus_url}{pace})"
+            return (
+                "monitoring: no alert went pending or fired "
+                f"(Prometheus at {self.prometheus_url}{pace})"
+            )
         parts = [self._describe(span, fault_at) for span in self.spans]
         return "monitoring: " + "; ".join(parts)
 
