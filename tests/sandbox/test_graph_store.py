@@ -58,7 +58,9 @@ def breaker(target: SandboxTarget, name: str = "neo4j") -> set[str]:
     states = set()
     for _ in range(6):
         with httpx.Client(timeout=2.0) as client:
-            body = client.get(f"{target.control_plane_url}/api/resilience/circuit-breakers").json()
+            answer = client.get(f"{target.control_plane_url}/api/resilience/circuit-breakers")
+        body = answer.json()
+        assert name in body, f"HTTP {answer.status_code}: {body}"  # what answered instead
         states.add(body[name]["state"])
     return states
 
