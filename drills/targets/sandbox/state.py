@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import json
 import os
 import random
@@ -234,9 +235,8 @@ def load_state(layout: Layout) -> SandboxState | None:
     advice = "remove the directory or choose another --state-dir"
     try:
         text = path.read_bytes().decode("utf-8")
-        data = json.loads(text)
-        check_document(data, STATE_SHAPE, f"corrupt sandbox state file {path}")
-        return SandboxState.from_json(data)
+        _check_state_text(text, str(path))
+        return SandboxState.from_json(json.loads(text))
     except FileNotFoundError:
         return None
     except NotADirectoryError:
@@ -247,6 +247,15 @@ def load_state(layout: Layout) -> SandboxState | None:
         raise StateDirError(f"{exc}; {advice}") from None
     except (ValueError, KeyError, TypeError, AttributeError) as exc:  # not JSON, or not ours
         raise StateDirError(f"corrupt sandbox state file {path}: {exc}; {advice}") from None
+
+
+@functools.lru_cache(maxsize=4)
+def _check_state_text(text: str, path: str) -> None:
+    """Raise unless `text` is a state file of the right shape. Cached: the state file is read
+    some 35 times in one drill and changes at most a few times, and its schema check cost about
+    6 ms of the harness's CPU each time (a share of its budget). A text that fails is never
+    cached (the call raises), so it is checked, and refused, every time."""
+    check_document(json.loads(text), STATE_SHAPE, f"corrupt sandbox state file {path}")
 
 
 def save_state(layout: Layout, state: SandboxState) -> None:
