@@ -6,5 +6,5 @@ connections), `health` (the single definition of healthy), `paths` (the service'
 with the sandbox's reference service) and `streams` (the flood's raw asyncio connections).
 
 Nothing is imported here: the sandbox's service replicas import `paths` alone, and must not pay
-for `http.client` at every start.
+for `httptools` and `ssl` at every start.
 """
