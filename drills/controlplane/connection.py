@@ -1,13 +1,13 @@
 """HTTP/1.1 to the control plane: where it is, one connection to it, and what it answered.
 
 The canary sends 100 requests a second and the sampler 20 more, for the whole drill, inside a CPU
-budget of 10 % of one core for the harness. Measured on this project's 2-core VM with requests
-paced as a drill paces them (one every 10 ms, the CPU going idle in between, so every request
-runs on cold caches), a request costs about 0.6 ms of CPU through `httpx.Client` or the standard
-library's `http.client` (whose header parsing is pure Python), and about 0.22 ms when the request
-is written in one `sendall` and the answer parsed by `httptools` (llhttp, the parser uvicorn
-uses; chunked bodies, keep-alive and malformed answers are its job). So this is a thin client:
-one socket, the request line and headers formatted here, the answer parsed there.
+budget of 10 % of one core for the harness. Paced as a drill paces them (one every 10 ms, the CPU
+idle in between, so each request runs on cold caches), a canary write costs about 0.55 ms of CPU
+through the standard library's `http.client` (its header parsing is pure Python; `httpx` costs
+more still) and about 0.27 ms written in one `sendall` with the answer parsed by `httptools`
+(llhttp, the parser uvicorn uses: chunked bodies, keep-alive and malformed answers are its job);
+`python -m benchmarks.request_cost` measures both. So this is a thin client: one socket, the
+request line and headers formatted here, the answer parsed there.
 
 It is also the one boundary between the control plane and the rest of drills: an `https://` URL is
 spoken over TLS with the endpoint's `TlsTrust` (a context built once per process), transport errors
