@@ -193,6 +193,7 @@ class Connection:
         self._source = None if source_address is None else (source_address, 0)
         self._prefix = endpoint.prefix
         self._headers = {"user-agent": user_agent, "accept": "application/json"}
+        self._address = (endpoint.host, endpoint.port)  # parsed once, not at every reconnect
         host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
         default_port = 443 if endpoint.secure else 80
         self._host = host if endpoint.port == default_port else f"{host}:{endpoint.port}"
@@ -206,12 +207,12 @@ class Connection:
     def _connect(self) -> socket.socket:
         endpoint = self.endpoint
         sock = socket.create_connection(
-            (endpoint.host, endpoint.port), timeout=self._timeout, source_address=self._source
+            self._address, timeout=self._timeout, source_address=self._source
         )
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if endpoint.secure:
-                return endpoint.trust.context().wrap_socket(sock, server_hostname=endpoint.host)
+                return endpoint.trust.context().wrap_socket(sock, server_hostname=self._address[0])
         except BaseException:
             sock.close()
             raise
@@ -283,7 +284,7 @@ class Connection:
         lines += [f"{name}: {value}" for name, value in headers.items()]
         if body is not None:
             lines.append(f"content-length: {len(body)}")
-        if any(_NOT_IN_HEADER.search(line) for line in lines[1:]):
+        if _NOT_IN_HEADER.search("".join(lines[1:])):
             raise InputError(f"cannot send {method} {target}: a header holds a line break")
         try:
             head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
