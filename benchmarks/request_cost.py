@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from drills.canary import checksum
+from drills.canary import record
 from drills.clock import iso
 from drills.controlplane import paths
 from drills.controlplane.connection import Connection, Endpoint
@@ -54,14 +54,8 @@ def stdlib_client(endpoint: Endpoint, source: str) -> Send:
 
 def records(stream: str, count: int) -> list[bytes]:
     """`count` canary records as the canary sends them (made before the clock starts)."""
-    bodies = []
-    for seq in range(count):
-        sent_at = iso(datetime.now(UTC))
-        payload = f"{sent_at}|{seq:016x}"
-        record = {"stream": stream, "seq": seq, "sent_at": sent_at, "payload": payload}
-        record["checksum"] = checksum(stream, seq, payload)
-        bodies.append(json.dumps(record, separators=(",", ":")).encode())
-    return bodies
+    sent = (record(stream, seq, iso(datetime.now(UTC))) for seq in range(count))
+    return [json.dumps(body, separators=(",", ":")).encode() for body in sent]
 
 
 def cpu_per_request(send: Send, bodies: list[bytes]) -> tuple[float, set[int]]:

@@ -22,6 +22,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from drills.clock import RunClock, iso
 from drills.controlplane import paths
@@ -37,6 +38,29 @@ JOURNAL_SYNC_SECONDS = 0.05  # acknowledged writes count at most this long after
 def checksum(stream: str, seq: int, payload: str) -> str:
     """What a record must hash to; the payload carries the send time, so it is covered too."""
     return hashlib.sha256(f"{stream}|{seq}|{payload}".encode()).hexdigest()
+
+
+class Record(TypedDict):
+    """One canary record as `POST /api/records` takes it."""
+
+    stream: str
+    seq: int
+    sent_at: str
+    payload: str
+    checksum: str
+
+
+def record(stream: str, seq: int, sent_at: str) -> Record:
+    """Record `seq` of `stream`, sent at `sent_at` (ISO UTC): its payload is the send time and a
+    random part, so no two records are alike, and its checksum covers all of it."""
+    payload = f"{sent_at}|{secrets.token_hex(8)}"
+    return Record(
+        stream=stream,
+        seq=seq,
+        sent_at=sent_at,
+        payload=payload,
+        checksum=checksum(stream, seq, payload),
+    )
 
 
 @dataclass
@@ -132,16 +156,8 @@ class CanaryWriter:
 
     def _send(self, client: Connection, seq: int) -> None:
         sent_t = self._clock.now()
-        sent_at = iso(self._clock.to_utc(sent_t))
-        payload = f"{sent_at}|{secrets.token_hex(8)}"
-        digest = checksum(self.stream, seq, payload)
-        body = {
-            "stream": self.stream,
-            "seq": seq,
-            "sent_at": sent_at,
-            "payload": payload,
-            "checksum": digest,
-        }
+        body = record(self.stream, seq, iso(self._clock.to_utc(sent_t)))
+        digest = body["checksum"]
         try:
             ok = client.request("POST", paths.RECORDS, body).status in (200, 201)
         except Exception:  # any failure is a failed write, never a dead sender

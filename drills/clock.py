@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import overload
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,10 @@ class RunClock:
         )
 
 
+@overload
+def iso(instant: datetime) -> str: ...
+@overload
+def iso(instant: None) -> None: ...
 def iso(instant: datetime | None) -> str | None:
     """ISO-8601 UTC with microseconds and a `Z`, or None."""
     if instant is None:
